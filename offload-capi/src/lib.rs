@@ -1,0 +1,1 @@
+//! `offload-capi`: the C ABI of the offload toolkit (`liboffload`).

@@ -1,0 +1,53 @@
+//! `offloadctl`: find checksum offload problems and switch offloads off on NICs,
+//! PIFs and VIFs. Each subcommand lives in its own module with its `Args` and `run`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod capture;
+mod check;
+mod disable;
+mod restore;
+mod set;
+mod show;
+mod xapi;
+
+/// Find checksum offload problems and switch offloading off on NICs, PIFs and VIFs.
+#[derive(Debug, Parser)]
+#[command(name = "offloadctl", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show offload features (same output as `ethtool -k IFACE`).
+    Show(show::Args),
+    /// Change offload features (accepts what `ethtool -K IFACE ...` accepts).
+    Set(set::Args),
+    /// Switch offloads off on many interfaces at once (the seed's shell loop).
+    Disable(disable::Args),
+    /// Put back the features saved by `disable --save`.
+    Restore(restore::Args),
+    /// Check the checksums in pcap / pcapng files and tell offload from corruption.
+    Check(check::Args),
+    /// Capture live and classify checksums (offload-pending, correct, incorrect).
+    Capture(capture::Args),
+    /// XAPI: PIF and VIF other-config for a whole pool.
+    Xapi(xapi::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Show(args) => show::run(args),
+        Command::Set(args) => set::run(args),
+        Command::Disable(args) => disable::run(args),
+        Command::Restore(args) => restore::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Capture(args) => capture::run(args),
+        Command::Xapi(args) => xapi::run(args),
+    }
+}

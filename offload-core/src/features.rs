@@ -1,0 +1,309 @@
+//! Offload feature names: ethtool's legacy groups and the kernel feature strings.
+//!
+//! The table follows ethtool 6.1's `off_flag_def` (common.c): its order is the
+//! display order of `ethtool -k`, and each entry's kernel-name pattern decides which
+//! kernel feature strings (`ETH_SS_FEATURES`) belong to the group.
+
+use bitflags::bitflags;
+
+bitflags! {
+    /// The twelve legacy offload groups of `ethtool -k` / `-K` (ethtool(8)).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct LegacyFeatures: u16 {
+        /// `rx` / `rx-checksumming`: receive checksum offload (ethtool(8) `rx`).
+        const RX = 1 << 0;
+        /// `tx` / `tx-checksumming`: transmit checksum offload (ethtool(8) `tx`).
+        const TX = 1 << 1;
+        /// `sg` / `scatter-gather` (ethtool(8) `sg`).
+        const SG = 1 << 2;
+        /// `tso` / `tcp-segmentation-offload` (ethtool(8) `tso`).
+        const TSO = 1 << 3;
+        /// `ufo` / `udp-fragmentation-offload`, removed from Linux 4.14 (ethtool(8) `ufo`).
+        const UFO = 1 << 4;
+        /// `gso` / `generic-segmentation-offload` (ethtool(8) `gso`).
+        const GSO = 1 << 5;
+        /// `gro` / `generic-receive-offload` (ethtool(8) `gro`).
+        const GRO = 1 << 6;
+        /// `lro` / `large-receive-offload` (ethtool(8) `lro`).
+        const LRO = 1 << 7;
+        /// `rxvlan` / `rx-vlan-offload` (ethtool(8) `rxvlan`).
+        const RXVLAN = 1 << 8;
+        /// `txvlan` / `tx-vlan-offload` (ethtool(8) `txvlan`).
+        const TXVLAN = 1 << 9;
+        /// `ntuple` / `ntuple-filters` (ethtool(8) `ntuple`).
+        const NTUPLE = 1 << 10;
+        /// `rxhash` / `receive-hashing` (ethtool(8) `rxhash`).
+        const RXHASH = 1 << 11;
+    }
+}
+
+impl LegacyFeatures {
+    /// The eight groups the seed procedure switches off:
+    /// `rx tx sg tso ufo gso gro lro`.
+    pub const SEED: LegacyFeatures = LegacyFeatures::RX
+        .union(LegacyFeatures::TX)
+        .union(LegacyFeatures::SG)
+        .union(LegacyFeatures::TSO)
+        .union(LegacyFeatures::UFO)
+        .union(LegacyFeatures::GSO)
+        .union(LegacyFeatures::GRO)
+        .union(LegacyFeatures::LRO);
+}
+
+/// Legacy ioctl pair used when the kernel lacks `ETHTOOL_GFEATURES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyIoctl {
+    /// A dedicated get/set command pair (`ETHTOOL_GRXCSUM` / `ETHTOOL_SRXCSUM`, ...).
+    Pair {
+        /// The `ETHTOOL_G*` command number.
+        get: u32,
+        /// The `ETHTOOL_S*` command number.
+        set: u32,
+    },
+    /// A bit in `ETHTOOL_GFLAGS` / `ETHTOOL_SFLAGS` (`ETH_FLAG_*`).
+    Flag(u32),
+}
+
+/// One row of ethtool's `off_flag_def` table plus the XAPI key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyFeature {
+    /// The flag in [`LegacyFeatures`].
+    pub flag: LegacyFeatures,
+    /// The `-K` short name (`rx`).
+    pub short_name: &'static str,
+    /// The name `-k` prints (`rx-checksumming`).
+    pub long_name: &'static str,
+    /// The kernel feature-string pattern: exact, or one `*` (prefix*suffix).
+    pub kernel_pattern: &'static str,
+    /// The PIF/VIF `other-config` key the XAPI host reads, where one exists.
+    pub xapi_key: Option<&'static str>,
+    /// How old kernels without `ETHTOOL_GFEATURES` read and change this group.
+    pub legacy_ioctl: LegacyIoctl,
+}
+
+// Legacy ioctl command numbers (include/uapi/linux/ethtool.h).
+const ETHTOOL_GRXCSUM: u32 = 0x14;
+const ETHTOOL_SRXCSUM: u32 = 0x15;
+const ETHTOOL_GTXCSUM: u32 = 0x16;
+const ETHTOOL_STXCSUM: u32 = 0x17;
+const ETHTOOL_GSG: u32 = 0x18;
+const ETHTOOL_SSG: u32 = 0x19;
+const ETHTOOL_GTSO: u32 = 0x1e;
+const ETHTOOL_STSO: u32 = 0x1f;
+const ETHTOOL_GUFO: u32 = 0x21;
+const ETHTOOL_SUFO: u32 = 0x22;
+const ETHTOOL_GGSO: u32 = 0x23;
+const ETHTOOL_SGSO: u32 = 0x24;
+const ETHTOOL_GGRO: u32 = 0x2b;
+const ETHTOOL_SGRO: u32 = 0x2c;
+
+/// ethtool's `off_flag_def` in display order, with the XAPI keys the host applies.
+pub const LEGACY: [LegacyFeature; 12] = [
+    LegacyFeature {
+        flag: LegacyFeatures::RX,
+        short_name: "rx",
+        long_name: "rx-checksumming",
+        kernel_pattern: "rx-checksum",
+        xapi_key: Some("ethtool-rx"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GRXCSUM,
+            set: ETHTOOL_SRXCSUM,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::TX,
+        short_name: "tx",
+        long_name: "tx-checksumming",
+        kernel_pattern: "tx-checksum-*",
+        xapi_key: Some("ethtool-tx"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GTXCSUM,
+            set: ETHTOOL_STXCSUM,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::SG,
+        short_name: "sg",
+        long_name: "scatter-gather",
+        kernel_pattern: "tx-scatter-gather*",
+        xapi_key: Some("ethtool-sg"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GSG,
+            set: ETHTOOL_SSG,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::TSO,
+        short_name: "tso",
+        long_name: "tcp-segmentation-offload",
+        kernel_pattern: "tx-tcp*-segmentation",
+        xapi_key: Some("ethtool-tso"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GTSO,
+            set: ETHTOOL_STSO,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::UFO,
+        short_name: "ufo",
+        long_name: "udp-fragmentation-offload",
+        kernel_pattern: "tx-udp-fragmentation",
+        xapi_key: Some("ethtool-ufo"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GUFO,
+            set: ETHTOOL_SUFO,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::GSO,
+        short_name: "gso",
+        long_name: "generic-segmentation-offload",
+        kernel_pattern: "tx-generic-segmentation",
+        xapi_key: Some("ethtool-gso"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GGSO,
+            set: ETHTOOL_SGSO,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::GRO,
+        short_name: "gro",
+        long_name: "generic-receive-offload",
+        kernel_pattern: "rx-gro",
+        xapi_key: Some("ethtool-gro"),
+        legacy_ioctl: LegacyIoctl::Pair {
+            get: ETHTOOL_GGRO,
+            set: ETHTOOL_SGRO,
+        },
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::LRO,
+        short_name: "lro",
+        long_name: "large-receive-offload",
+        kernel_pattern: "rx-lro",
+        xapi_key: Some("ethtool-lro"),
+        legacy_ioctl: LegacyIoctl::Flag(1 << 15),
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::RXVLAN,
+        short_name: "rxvlan",
+        long_name: "rx-vlan-offload",
+        kernel_pattern: "rx-vlan-hw-parse",
+        xapi_key: None,
+        legacy_ioctl: LegacyIoctl::Flag(1 << 8),
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::TXVLAN,
+        short_name: "txvlan",
+        long_name: "tx-vlan-offload",
+        kernel_pattern: "tx-vlan-hw-insert",
+        xapi_key: None,
+        legacy_ioctl: LegacyIoctl::Flag(1 << 7),
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::NTUPLE,
+        short_name: "ntuple",
+        long_name: "ntuple-filters",
+        kernel_pattern: "rx-ntuple-filter",
+        xapi_key: None,
+        legacy_ioctl: LegacyIoctl::Flag(1 << 27),
+    },
+    LegacyFeature {
+        flag: LegacyFeatures::RXHASH,
+        short_name: "rxhash",
+        long_name: "receive-hashing",
+        kernel_pattern: "rx-hashing",
+        xapi_key: None,
+        legacy_ioctl: LegacyIoctl::Flag(1 << 28),
+    },
+];
+
+/// Whether a kernel feature string matches a legacy pattern, as ethtool matches it:
+/// without `*` an exact match, with one `*` a prefix and a suffix that do not overlap.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((prefix, suffix)) => {
+            name.len() >= prefix.len() + suffix.len()
+                && name.starts_with(prefix)
+                && name.ends_with(suffix)
+        }
+    }
+}
+
+/// The first legacy group whose pattern matches a kernel feature string
+/// (ethtool's `off_flag_index`), or `None`.
+pub fn legacy_group_of(kernel_name: &str) -> Option<&'static LegacyFeature> {
+    if kernel_name.is_empty() {
+        return None;
+    }
+    LEGACY
+        .iter()
+        .find(|f| pattern_matches(f.kernel_pattern, kernel_name))
+}
+
+/// Looks a legacy group up by its short (`tso`) or long (`tcp-segmentation-offload`) name.
+pub fn legacy_by_name(name: &str) -> Option<&'static LegacyFeature> {
+    LEGACY
+        .iter()
+        .find(|f| f.short_name == name || f.long_name == name)
+}
+
+/// Looks a legacy group up by its XAPI `other-config` key (`ethtool-tso`).
+pub fn legacy_by_xapi_key(key: &str) -> Option<&'static LegacyFeature> {
+    LEGACY.iter().find(|f| f.xapi_key == Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_match_ethtool_6_1_kernel_strings() {
+        let tx: Vec<_> = [
+            "tx-checksum-ipv4",
+            "tx-checksum-ip-generic",
+            "tx-checksum-ipv6",
+            "tx-checksum-fcoe-crc",
+            "tx-checksum-sctp",
+        ]
+        .iter()
+        .map(|n| legacy_group_of(n).map(|f| f.short_name))
+        .collect();
+        assert!(tx.iter().all(|g| *g == Some("tx")));
+        assert_eq!(
+            legacy_group_of("tx-tcp6-segmentation").unwrap().short_name,
+            "tso"
+        );
+        assert_eq!(
+            legacy_group_of("tx-tcp-mangleid-segmentation")
+                .unwrap()
+                .short_name,
+            "tso"
+        );
+        assert_eq!(
+            legacy_group_of("tx-scatter-gather-fraglist")
+                .unwrap()
+                .short_name,
+            "sg"
+        );
+        assert_eq!(legacy_group_of("rx-gro").unwrap().short_name, "gro");
+        assert!(legacy_group_of("rx-gro-hw").is_none());
+        assert!(legacy_group_of("tx-gso-robust").is_none());
+        assert!(legacy_group_of("").is_none());
+    }
+
+    #[test]
+    fn seed_set_is_the_eight_xapi_groups() {
+        let with_key: LegacyFeatures = LEGACY
+            .iter()
+            .filter(|f| f.xapi_key.is_some())
+            .fold(LegacyFeatures::empty(), |acc, f| acc | f.flag);
+        assert_eq!(with_key, LegacyFeatures::SEED);
+        assert_eq!(
+            legacy_by_xapi_key("ethtool-gso").unwrap().long_name,
+            "generic-segmentation-offload"
+        );
+        assert_eq!(legacy_by_name("scatter-gather").unwrap().short_name, "sg");
+    }
+}

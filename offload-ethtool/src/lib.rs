@@ -1,0 +1,2 @@
+//! `offload-ethtool`: reading and changing NIC offload features through the
+//! SIOCETHTOOL ioctl, interface enumeration, network namespaces and live capture.

@@ -1,0 +1,1 @@
+//! `offload-py`: Python bindings (pyo3) for the offload toolkit.

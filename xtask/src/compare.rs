@@ -1,0 +1,17 @@
+//! `cargo xtask compare NAME`: side-by-side comparisons with the tools users know,
+//! measured in one run and printed as `RATIO <name> ours=<..> peer=<..> x<ratio>`.
+
+/// Prints one ratio line in the agreed format; `ratio` is peer / ours for times.
+#[allow(dead_code)]
+pub fn print_ratio(name: &str, ours: &str, peer: &str, ratio: f64) {
+    println!("RATIO {name} ours={ours} peer={peer} x{ratio:.2}");
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let Some(name) = args.first() else {
+        return Err(
+            "usage: cargo xtask compare NAME (checksum, ethtool, pcap, xapi, bindings, all)".into(),
+        );
+    };
+    Err(format!("no comparison named `{name}` yet"))
+}

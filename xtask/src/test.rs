@@ -1,0 +1,170 @@
+//! `cargo xtask test`: every test stage, one summary line each.
+//!
+//! Stages that need something this machine lacks (root, a tool) skip with a
+//! visible reason instead of passing silently.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::util::{self, cargo};
+
+/// What a stage found.
+pub enum Outcome {
+    Passed,
+    Skipped(String),
+}
+
+type StageFn = fn() -> Result<Outcome, String>;
+
+/// The stages in order. Later issues append theirs (C tests, Python tests, ...).
+const STAGES: &[(&str, StageFn)] = &[
+    ("bootstrap", bootstrap),
+    ("fmt", fmt),
+    ("clippy", clippy),
+    ("test", workspace_tests),
+    ("no_std", no_std_build),
+    ("loom", loom_models),
+];
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let only: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut summary = Vec::new();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for (name, stage) in STAGES {
+        if !only.is_empty() && !only.contains(name) {
+            continue;
+        }
+        eprintln!("==> stage {name}");
+        let started = Instant::now();
+        let result = stage();
+        let secs = started.elapsed().as_secs_f64();
+        let line = match result {
+            Ok(Outcome::Passed) => {
+                passed += 1;
+                format!("stage {name:<10} ok       {secs:7.1}s")
+            }
+            Ok(Outcome::Skipped(why)) => {
+                skipped += 1;
+                format!("stage {name:<10} SKIPPED  {secs:7.1}s  {why}")
+            }
+            Err(why) => {
+                failed += 1;
+                format!("stage {name:<10} FAILED   {secs:7.1}s  {why}")
+            }
+        };
+        eprintln!("{line}");
+        summary.push(line);
+    }
+    println!();
+    for line in &summary {
+        println!("{line}");
+    }
+    println!("stages: {passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 {
+        Err(format!("{failed} stage(s) failed"))
+    } else {
+        Ok(())
+    }
+}
+
+fn bootstrap() -> Result<Outcome, String> {
+    util::ensure_debian_packages()?;
+    util::ensure_venv()?;
+    Ok(Outcome::Passed)
+}
+
+fn fmt() -> Result<Outcome, String> {
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--check"]);
+    util::run(c).map(|()| Outcome::Passed)
+}
+
+fn clippy() -> Result<Outcome, String> {
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    util::run(c).map(|()| Outcome::Passed)
+}
+
+fn workspace_tests() -> Result<Outcome, String> {
+    let mut c = cargo();
+    c.args(["test", "--workspace"]);
+    util::run(c).map(|()| Outcome::Passed)
+}
+
+/// offload-core must build as a `no_std` library that links no allocator.
+fn no_std_build() -> Result<Outcome, String> {
+    let mut c = cargo();
+    c.args(["build", "-p", "offload-core", "--no-default-features"]);
+    util::run(c)?;
+    let root = util::workspace_root().join("offload-core/src");
+    let mut offenders = Vec::new();
+    visit_rs_files(&root, &mut |path, text| {
+        if text.contains("extern crate alloc") || text.contains("extern crate std") {
+            offenders.push(path.display().to_string());
+        }
+    });
+    if offenders.is_empty() {
+        Ok(Outcome::Passed)
+    } else {
+        Err(format!(
+            "offload-core pulls in alloc/std: {}",
+            offenders.join(", ")
+        ))
+    }
+}
+
+fn visit_rs_files(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &str)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            visit_rs_files(&path, f);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                f(&path, &text);
+            }
+        }
+    }
+}
+
+/// The loom models (`tests/loom_*.rs`, compiled only under `cfg(offload_loom)`),
+/// in their own target dir so the flag does not invalidate the normal build.
+fn loom_models() -> Result<Outcome, String> {
+    let root = util::workspace_root();
+    let mut packages = Vec::new();
+    for krate in ["offload-core", "offload-xapi", "offload-ethtool"] {
+        let tests = root.join(krate).join("tests");
+        let has_model = std::fs::read_dir(&tests)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("loom_"))
+            })
+            .unwrap_or(false);
+        if has_model {
+            packages.push(krate);
+        }
+    }
+    if packages.is_empty() {
+        return Ok(Outcome::Skipped("no loom models yet".into()));
+    }
+    let mut c: Command = cargo();
+    c.env("RUSTFLAGS", "--cfg offload_loom")
+        .env("LOOM_MAX_PREEMPTIONS", "2")
+        .env("CARGO_TARGET_DIR", root.join("target/loom"))
+        .args(["test", "--release"]);
+    for p in &packages {
+        c.args(["-p", p]);
+    }
+    c.args(["--test", "loom_*"]);
+    util::run(c).map(|()| Outcome::Passed)
+}

@@ -1,0 +1,148 @@
+//! Helpers shared by the xtask commands: the workspace root, running commands,
+//! root detection, and the bootstrap of system packages and the Python venv.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Python packages the tests need, pinned so a fresh clone gets the same ones.
+pub const PYTHON_PACKAGES: &[&str] = &[
+    "maturin==1.16.0",
+    "pytest==9.2.0",
+    "XenAPI==26.21.1",
+    "mypy==2.4.1",
+    "vermin==1.9.2",
+];
+
+/// Debian packages the tests use as oracles or tools: (binary to look for, package).
+pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("ethtool", "ethtool"),
+    ("tcpdump", "tcpdump"),
+    ("ip", "iproute2"),
+    ("setpriv", "util-linux"),
+    ("capsh", "libcap2-bin"),
+];
+
+/// The workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo binary that runs us, so nested builds use the same toolchain.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Runs a command in the workspace root, echoing it; an error says which command failed.
+pub fn run(mut command: Command) -> Result<(), String> {
+    command.current_dir(workspace_root());
+    eprintln!("$ {}", describe(&command));
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(&command)))
+    }
+}
+
+/// Runs a command and returns its stdout.
+pub fn output(mut command: Command) -> Result<String, String> {
+    command.current_dir(workspace_root());
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed ({}): {}",
+            describe(&command),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn describe(command: &Command) -> String {
+    let mut text = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+/// Whether we run as root (the privileged tests need it).
+pub fn is_root() -> bool {
+    let mut id = Command::new("id");
+    id.arg("-u");
+    output(id).map(|s| s.trim() == "0").unwrap_or(false)
+}
+
+/// Whether a program is on PATH.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+        || Path::new("/usr/sbin").join(program).is_file()
+        || Path::new("/sbin").join(program).is_file()
+}
+
+/// Installs the missing Debian packages when root; otherwise says what is missing.
+pub fn ensure_debian_packages() -> Result<(), String> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(bin, _)| !have(bin))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        eprintln!(
+            "xtask: not root, cannot install {}; tests that need them will skip",
+            missing.join(" ")
+        );
+        return Ok(());
+    }
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    run(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing);
+    run(install)
+}
+
+/// The Python venv under `target/venv`, created and filled with the pinned packages.
+pub fn ensure_venv() -> Result<PathBuf, String> {
+    let venv = workspace_root().join("target/venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join(".offload-packages");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
+    {
+        return Ok(venv);
+    }
+    let mut create = Command::new("python3");
+    create.args(["-m", "venv"]).arg(&venv);
+    run(create)?;
+    let mut install = Command::new(&python);
+    install
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PYTHON_PACKAGES);
+    run(install)?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    Ok(venv)
+}
