@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod capture;
 mod check;
 mod disable;
+mod generate;
 mod restore;
 mod set;
 mod show;
@@ -37,6 +38,9 @@ enum Command {
     Capture(capture::Args),
     /// XAPI: PIF and VIF other-config for a whole pool.
     Xapi(xapi::Args),
+    /// Write man pages or shell completions (used by `cargo xtask docs`).
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +53,6 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Xapi(args) => xapi::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }
