@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 mod compare;
+mod docs;
 mod test;
 mod util;
 
@@ -14,6 +15,7 @@ commands:
   test                  run every test stage (bootstraps apt packages and a Python venv)
   compare NAME          run a side-by-side comparison and print RATIO lines
                         (NAME: checksum, ethtool, pcap, xapi, bindings, all)
+  docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "test" => test::run(rest),
         "compare" => compare::run(rest),
+        "docs" => docs::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
