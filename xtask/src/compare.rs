@@ -13,5 +13,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "usage: cargo xtask compare NAME (checksum, ethtool, pcap, xapi, bindings, all)".into(),
         );
     };
-    Err(format!("no comparison named `{name}` yet"))
+    match name.as_str() {
+        "pcap" => crate::compare_pcap::run(&args[1..]),
+        _ => Err(format!("no comparison named `{name}` yet")),
+    }
 }

@@ -1,0 +1,272 @@
+//! `cargo xtask compare pcap`: `offloadctl check` against the seed's
+//! `tcpdump -nn -v -r FILE | grep -c incorrect` and against tshark with its
+//! checksum checks switched on, on a generated IMIX capture (70 % correct, 29 %
+//! offload-pending, 1 % corrupt) read from the page cache.
+//!
+//! Also reports packets/s and GB/s of a plain read of the same file, the ceiling
+//! any reader has, and checks that our verdict counts match tcpdump's.
+//!
+//! Options: `--packets N` (default 1,000,000), `--tshark-packets N` (default
+//! 100,000: tshark is slow, so it reads a prefix file of the same mix and we
+//! compare packets per second), `--runs N` (best of N, default 3).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::compare::print_ratio;
+use crate::util::{self, cargo};
+
+struct Options {
+    packets: u64,
+    tshark_packets: u64,
+    runs: u32,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        packets: 1_000_000,
+        tshark_packets: 100_000,
+        runs: 3,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || -> Result<u64, String> {
+            it.next()
+                .ok_or(format!("{flag} needs a value"))?
+                .replace('_', "")
+                .parse()
+                .map_err(|e| format!("{flag}: {e}"))
+        };
+        match flag.as_str() {
+            "--packets" => o.packets = value()?,
+            "--tshark-packets" => o.tshark_packets = value()?,
+            "--runs" => o.runs = value()?.max(1) as u32,
+            other => return Err(format!("compare pcap: unknown option {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::workspace_root().join("target"))
+}
+
+/// Generates the IMIX capture with offload-core's packet synthesis (the
+/// `imix_pcap` example of offload-ethtool), unless a file of that size exists.
+fn generate(path: &Path, packets: u64) -> Result<(), String> {
+    let stamp = path.with_extension("count");
+    if path.is_file() && std::fs::read_to_string(&stamp).ok() == Some(packets.to_string()) {
+        return Ok(());
+    }
+    let mut c = cargo();
+    c.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "offload-ethtool",
+        "--example",
+        "imix_pcap",
+        "--",
+    ])
+    .arg(path)
+    .arg(packets.to_string());
+    util::run(c)?;
+    std::fs::write(&stamp, packets.to_string()).map_err(|e| e.to_string())
+}
+
+/// Runs `f` `runs` times and keeps the fastest (the page cache is warm after the first).
+fn best_of<T>(
+    runs: u32,
+    mut f: impl FnMut() -> Result<T, String>,
+) -> Result<(Duration, T), String> {
+    let mut best: Option<(Duration, T)> = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let value = f()?;
+        let took = start.elapsed();
+        let faster = match &best {
+            Some((fastest, _)) => took < *fastest,
+            None => true,
+        };
+        if faster {
+            best = Some((took, value));
+        }
+    }
+    best.ok_or_else(|| "no run".into())
+}
+
+fn shell(script: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{script}`: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Pulls `"key": <number>` out of the summary JSON (xtask has no JSON crate on purpose).
+fn json_number(json: &str, key: &str) -> Option<u64> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let digits: String = json[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn rate(packets: u64, took: Duration) -> f64 {
+    packets as f64 / took.as_secs_f64()
+}
+
+fn human(pps: f64) -> String {
+    if pps >= 1e6 {
+        format!("{:.2}Mpkt/s", pps / 1e6)
+    } else {
+        format!("{:.1}kpkt/s", pps / 1e3)
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    for tool in ["tcpdump", "tshark"] {
+        if !util::have(tool) {
+            return Err(format!(
+                "compare pcap needs {tool} (apt-get install {tool})"
+            ));
+        }
+    }
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join(format!("imix-{}.pcap", o.packets));
+    let small = dir.join(format!("imix-{}.pcap", o.tshark_packets));
+    generate(&file, o.packets)?;
+    generate(&small, o.tshark_packets)?;
+
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--release", "-p", "offload-cli"]);
+    util::run(build)?;
+    let offloadctl = target_dir().join("release/offloadctl");
+
+    let size = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+    let path = file.display().to_string();
+
+    // The ceiling: reading the file, warm in the page cache, into a 1 MiB buffer.
+    let (read_time, _) = best_of(o.runs, || {
+        let mut f = std::fs::File::open(&file).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        Ok(total)
+    })?;
+
+    let (ours_time, json) = best_of(o.runs, || {
+        let out = Command::new(&offloadctl)
+            .args(["check", "--json", &path])
+            .output()
+            .map_err(|e| format!("cannot run offloadctl: {e}"))?;
+        // Exit 1 is expected: the file contains 1 % corrupt checksums.
+        if out.status.code() == Some(2) {
+            return Err(format!(
+                "offloadctl check failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    })?;
+    let ours_packets = json_number(&json, "packets").ok_or("no packet count in --json")?;
+    let ours_incorrect = json_number(&json, "incorrect").unwrap_or(0);
+    let ours_pending = json_number(&json, "offload_pending").unwrap_or(0);
+
+    let (tcpdump_time, tcpdump_out) = best_of(o.runs, || {
+        shell(&format!("tcpdump -nn -v -r '{path}' | grep -c incorrect"))
+    })?;
+    let tcpdump_incorrect: u64 = tcpdump_out.trim().parse().map_err(|_| "tcpdump count")?;
+
+    let small_path = small.display().to_string();
+    let (tshark_time, _) = best_of(o.runs.min(2), || {
+        shell(&format!(
+            "tshark -n -r '{small_path}' -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+             -o ip.check_checksum:TRUE > /dev/null"
+        ))
+    })?;
+
+    let ours = rate(ours_packets, ours_time);
+    let tcpdump = rate(o.packets, tcpdump_time);
+    let tshark = rate(o.tshark_packets, tshark_time);
+    let plain = rate(o.packets, read_time);
+    let gbs = |t: Duration| size as f64 / t.as_secs_f64() / 1e9;
+
+    println!(
+        "file {path}: {} packets, {:.1} MB (IMIX TCP/IPv4, 70% correct, 29% offload-pending, 1% corrupt)",
+        o.packets,
+        size as f64 / 1e6
+    );
+    println!(
+        "plain read (page cache): {:.3}s  {}  {:.2} GB/s",
+        read_time.as_secs_f64(),
+        human(plain),
+        gbs(read_time)
+    );
+    println!(
+        "offloadctl check:        {:.3}s  {}  {:.2} GB/s  ({:.0}% of plain read)",
+        ours_time.as_secs_f64(),
+        human(ours),
+        gbs(ours_time),
+        100.0 * read_time.as_secs_f64() / ours_time.as_secs_f64()
+    );
+    println!(
+        "tcpdump -v | grep -c:    {:.3}s  {}",
+        tcpdump_time.as_secs_f64(),
+        human(tcpdump)
+    );
+    println!(
+        "tshark (checks on):      {:.3}s  {}  (on a {}-packet file of the same mix; compared in packets/s)",
+        tshark_time.as_secs_f64(),
+        human(tshark),
+        o.tshark_packets
+    );
+    println!(
+        "verdicts: offloadctl {ours_incorrect} incorrect + {ours_pending} offload-pending = {}; tcpdump prints `incorrect` {tcpdump_incorrect} times",
+        ours_incorrect + ours_pending
+    );
+    print_ratio(
+        "pcap-vs-tcpdump",
+        &human(ours),
+        &human(tcpdump),
+        ours / tcpdump,
+    );
+    print_ratio(
+        "pcap-vs-tshark",
+        &human(ours),
+        &human(tshark),
+        ours / tshark,
+    );
+    print_ratio(
+        "pcap-vs-plain-read",
+        &human(ours),
+        &human(plain),
+        ours / plain,
+    );
+    if ours_packets != o.packets {
+        return Err(format!(
+            "offloadctl read {ours_packets} packets, the file has {}",
+            o.packets
+        ));
+    }
+    if ours_incorrect + ours_pending != tcpdump_incorrect {
+        return Err("verdict counts differ from tcpdump's".into());
+    }
+    Ok(())
+}
