@@ -206,7 +206,12 @@ impl Diagnosis {
 
     /// Counts one checksum verdict; `endpoints` names the flow for incorrect ones.
     #[inline]
-    pub fn add_verdict(&mut self, protocol: Protocol, verdict: Verdict, endpoints: Option<&Endpoints>) {
+    pub fn add_verdict(
+        &mut self,
+        protocol: Protocol,
+        verdict: Verdict,
+        endpoints: Option<&Endpoints>,
+    ) {
         self.counts[protocol.index()].add(verdict);
         if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
             *self
@@ -320,13 +325,20 @@ impl Diagnosis {
 }
 
 fn flow_order(a: &FlowKey, b: &FlowKey) -> std::cmp::Ordering {
-    (a.protocol, a.endpoints.src, a.endpoints.src_port, a.endpoints.dst, a.endpoints.dst_port).cmp(&(
-        b.protocol,
-        b.endpoints.src,
-        b.endpoints.src_port,
-        b.endpoints.dst,
-        b.endpoints.dst_port,
-    ))
+    (
+        a.protocol,
+        a.endpoints.src,
+        a.endpoints.src_port,
+        a.endpoints.dst,
+        a.endpoints.dst_port,
+    )
+        .cmp(&(
+            b.protocol,
+            b.endpoints.src,
+            b.endpoints.src_port,
+            b.endpoints.dst,
+            b.endpoints.dst_port,
+        ))
 }
 
 /// What a summary was computed from.
@@ -497,7 +509,11 @@ impl Summary {
             thousands(self.bytes)
         );
         if self.kernel_drops > 0 {
-            let _ = writeln!(out, "{} packets dropped by the kernel (ring full)", thousands(self.kernel_drops));
+            let _ = writeln!(
+                out,
+                "{} packets dropped by the kernel (ring full)",
+                thousands(self.kernel_drops)
+            );
         }
         if !self.protocols.is_empty() {
             let _ = writeln!(
@@ -632,7 +648,11 @@ mod tests {
         }
         b.add_packet(100);
         b.add_verdict(Protocol::Tcp4, bad, Some(&cold));
-        b.add_verdict(Protocol::Tcp4, Verdict::NotVerified(NotVerifiedReason::Fragment), None);
+        b.add_verdict(
+            Protocol::Tcp4,
+            Verdict::NotVerified(NotVerifiedReason::Fragment),
+            None,
+        );
         a.merge(&b);
         let s = a.summary(Source::default());
         assert!(s.corruption);
@@ -641,9 +661,15 @@ mod tests {
         assert_eq!(s.top_flows[0].src_port, Some(1));
         assert_eq!(s.top_hosts[0].host, "10.0.0.9");
         assert_eq!(s.top_hosts[0].incorrect, 4);
-        assert!(s.conclusion.starts_with("4 TCP and UDP checksums are really incorrect"));
+        assert!(s
+            .conclusion
+            .starts_with("4 TCP and UDP checksums are really incorrect"));
         assert!(s.conclusion.contains("10.0.0.9"));
-        let tcp = s.protocols.iter().find(|c| c.protocol == Some(Protocol::Tcp4)).unwrap();
+        let tcp = s
+            .protocols
+            .iter()
+            .find(|c| c.protocol == Some(Protocol::Tcp4))
+            .unwrap();
         assert_eq!(tcp.not_verified.fragment, 1);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["schema"], SCHEMA);

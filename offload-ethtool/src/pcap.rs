@@ -45,6 +45,23 @@ pub mod linktype {
     pub const RAW_BSD_14: u16 = 14;
 }
 
+/// Whether packets of this link type can be decoded down to IP.
+pub fn is_supported(link_type: u16) -> bool {
+    matches!(
+        link_type,
+        linktype::NULL
+            | linktype::ETHERNET
+            | linktype::RAW
+            | linktype::RAW_BSD_12
+            | linktype::RAW_BSD_14
+            | linktype::LOOP
+            | linktype::LINUX_SLL
+            | linktype::LINUX_SLL2
+            | linktype::IPV4
+            | linktype::IPV6
+    )
+}
+
 /// libpcap's largest accepted snapshot length (`MAXIMUM_SNAPLEN`): a classic pcap
 /// record longer than this is damage, not a packet.
 pub const MAX_RECORD_LEN: u32 = 262_144;
@@ -284,6 +301,11 @@ impl<R: Read> CaptureReader<R> {
         loop {
             let base = reader.data().as_ptr() as usize;
             let step = match reader.next() {
+                Ok((_, PcapBlockOwned::LegacyHeader(header)))
+                    if !is_supported(header.network.0 as u16) =>
+                {
+                    Step::Fail(Problem::UnsupportedLinkType(header.network.0 as u16))
+                }
                 Ok((len, PcapBlockOwned::LegacyHeader(header))) => {
                     let nanos = header.is_nanosecond_precision();
                     self.interfaces = vec![Interface {
@@ -341,7 +363,14 @@ impl<R: Read> CaptureReader<R> {
                 Step::Packet(found) => return Ok(Some(found)),
                 Step::Skip(len) => reader.consume(len),
                 Step::End => return Ok(None),
-                Step::Refill(needed) => refill(reader, &mut self.capacity, needed).map_err(|source| Error::CaptureFileIo { path: self.path.clone(), source })?,
+                Step::Refill(needed) => {
+                    refill(reader, &mut self.capacity, needed).map_err(|source| {
+                        Error::CaptureFileIo {
+                            path: self.path.clone(),
+                            source,
+                        }
+                    })?
+                }
                 Step::ReadError => return Err(self.io_error(io::Error::other("read failed"))),
                 Step::Fail(problem) => return Err(self.damaged(problem)),
             }
@@ -362,44 +391,43 @@ impl<R: Read> CaptureReader<R> {
                         self.interfaces.clear();
                         Step::Skip(len)
                     }
-                    Block::InterfaceDescription(idb) => {
-                        match idb.ts_resolution() {
-                            Some(resolution) if resolution > 0 => {
-                                self.interfaces.push(Interface {
-                                    link_type: idb.linktype.0 as u16,
-                                    snaplen: idb.snaplen,
-                                    name: idb.if_name().and_then(|n| n.ok()).map(str::to_owned),
-                                    resolution,
-                                    offset_secs: idb.ts_offset(),
-                                });
-                                Step::Skip(len)
-                            }
-                            _ => Step::Fail(Problem::Malformed(format!(
-                                "interface {} has an invalid timestamp resolution",
-                                self.interfaces.len()
-                            ))),
-                        }
+                    Block::InterfaceDescription(idb) if !is_supported(idb.linktype.0 as u16) => {
+                        Step::Fail(Problem::UnsupportedLinkType(idb.linktype.0 as u16))
                     }
-                    Block::EnhancedPacket(epb) => {
-                        match self.interfaces.get(epb.if_id as usize) {
-                            None => Step::Fail(Problem::UnknownInterface(epb.if_id)),
-                            Some(iface) => {
-                                let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                                let (ts_sec, ts_nsec) = split_timestamp(units, iface);
-                                let data = epb.packet_data();
-                                Step::Packet(Found {
-                                    block_len: len,
-                                    interface: epb.if_id,
-                                    link_type: iface.link_type,
-                                    ts_sec,
-                                    ts_nsec,
-                                    orig_len: epb.origlen,
-                                    data_start: data.as_ptr() as usize - base,
-                                    data_len: data.len(),
-                                })
-                            }
+                    Block::InterfaceDescription(idb) => match idb.ts_resolution() {
+                        Some(resolution) if resolution > 0 => {
+                            self.interfaces.push(Interface {
+                                link_type: idb.linktype.0 as u16,
+                                snaplen: idb.snaplen,
+                                name: idb.if_name().and_then(|n| n.ok()).map(str::to_owned),
+                                resolution,
+                                offset_secs: idb.ts_offset(),
+                            });
+                            Step::Skip(len)
                         }
-                    }
+                        _ => Step::Fail(Problem::Malformed(format!(
+                            "interface {} has an invalid timestamp resolution",
+                            self.interfaces.len()
+                        ))),
+                    },
+                    Block::EnhancedPacket(epb) => match self.interfaces.get(epb.if_id as usize) {
+                        None => Step::Fail(Problem::UnknownInterface(epb.if_id)),
+                        Some(iface) => {
+                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                            let (ts_sec, ts_nsec) = split_timestamp(units, iface);
+                            let data = epb.packet_data();
+                            Step::Packet(Found {
+                                block_len: len,
+                                interface: epb.if_id,
+                                link_type: iface.link_type,
+                                ts_sec,
+                                ts_nsec,
+                                orig_len: epb.origlen,
+                                data_start: data.as_ptr() as usize - base,
+                                data_len: data.len(),
+                            })
+                        }
+                    },
                     Block::SimplePacket(spb) => match self.interfaces.first() {
                         None => Step::Fail(Problem::UnknownInterface(0)),
                         Some(iface) => {
@@ -438,7 +466,14 @@ impl<R: Read> CaptureReader<R> {
                 Step::Packet(found) => return Ok(Some(found)),
                 Step::Skip(len) => reader.consume(len),
                 Step::End => return Ok(None),
-                Step::Refill(needed) => refill(reader, &mut self.capacity, needed).map_err(|source| Error::CaptureFileIo { path: self.path.clone(), source })?,
+                Step::Refill(needed) => {
+                    refill(reader, &mut self.capacity, needed).map_err(|source| {
+                        Error::CaptureFileIo {
+                            path: self.path.clone(),
+                            source,
+                        }
+                    })?
+                }
                 Step::ReadError => return Err(self.io_error(io::Error::other("read failed"))),
                 Step::Fail(problem) => return Err(self.damaged(problem)),
             }
@@ -472,6 +507,8 @@ pub enum Problem {
     },
     /// A packet block names an interface the section never described.
     UnknownInterface(u32),
+    /// A link-layer header type we do not decode.
+    UnsupportedLinkType(u16),
     /// Anything else the parser rejected.
     Malformed(String),
 }
@@ -492,6 +529,10 @@ impl std::fmt::Display for Problem {
             Problem::UnknownInterface(id) => {
                 write!(f, "packet refers to interface {id}, which was never described")
             }
+            Problem::UnsupportedLinkType(lt) => write!(
+                f,
+                "link type {lt} is not supported (supported: Ethernet, Linux cooked SLL/SLL2, raw IPv4/IPv6, BSD loopback)"
+            ),
             Problem::Malformed(what) => write!(f, "malformed data: {what}"),
         }
     }
@@ -539,9 +580,7 @@ fn refill<P: PcapReaderIterator + ?Sized>(
             *capacity = grown;
         }
     }
-    reader
-        .refill()
-        .map_err(|_| io::Error::other("read failed"))
+    reader.refill().map_err(|_| io::Error::other("read failed"))
 }
 
 /// The caplen a classic pcap record header at the start of `data` declares.
@@ -669,8 +708,20 @@ impl<W: Write> LegacyPcapWriter<W> {
         nanosecond: bool,
     ) -> io::Result<Self> {
         let magic: u32 = if nanosecond { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-        let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-        let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u32b = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let u16b = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         let mut header = Vec::with_capacity(24);
         header.extend_from_slice(&u32b(magic));
         header.extend_from_slice(&u16b(2));
@@ -756,11 +807,18 @@ mod tests {
     fn classic_pcap_all_byte_orders_and_precisions() {
         for big_endian in [false, true] {
             for nanosecond in [false, true] {
-                let mut w =
-                    LegacyPcapWriter::new(Vec::new(), linktype::ETHERNET, 65535, big_endian, nanosecond)
-                        .unwrap();
-                w.write_packet(1_700_000_000, 123_456_789, 60, &frame(1, 60)).unwrap();
-                w.write_packet(1_700_000_001, 5_000, 1500, &frame(2, 100)).unwrap();
+                let mut w = LegacyPcapWriter::new(
+                    Vec::new(),
+                    linktype::ETHERNET,
+                    65535,
+                    big_endian,
+                    nanosecond,
+                )
+                .unwrap();
+                w.write_packet(1_700_000_000, 123_456_789, 60, &frame(1, 60))
+                    .unwrap();
+                w.write_packet(1_700_000_001, 5_000, 1500, &frame(2, 100))
+                    .unwrap();
                 let bytes = w.into_inner().unwrap();
                 let (records, err) = read_all(&bytes);
                 assert!(err.is_none(), "{err:?}");
@@ -784,17 +842,23 @@ mod tests {
     #[test]
     fn pcapng_two_interfaces_with_their_link_types() {
         let mut w = PcapNgWriter::new(Vec::new()).unwrap();
-        let eth = w.add_interface("eth0", linktype::ETHERNET, 262_144).unwrap();
+        let eth = w
+            .add_interface("eth0", linktype::ETHERNET, 262_144)
+            .unwrap();
         let raw = w.add_interface("tun0", linktype::RAW, 262_144).unwrap();
         w.write_packet(eth, 10, 1, 61, &frame(3, 61)).unwrap();
-        w.write_packet(raw, 11, 999_999_999, 40, &frame(4, 40)).unwrap();
+        w.write_packet(raw, 11, 999_999_999, 40, &frame(4, 40))
+            .unwrap();
         w.write_packet(eth, 12, 0, 62, &frame(5, 62)).unwrap();
         let bytes = w.into_inner().unwrap();
         let (records, err) = read_all(&bytes);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(records.len(), 3);
         assert_eq!(records[0], (0, linktype::ETHERNET, 10, 1, 61, frame(3, 61)));
-        assert_eq!(records[1], (1, linktype::RAW, 11, 999_999_999, 40, frame(4, 40)));
+        assert_eq!(
+            records[1],
+            (1, linktype::RAW, 11, 999_999_999, 40, frame(4, 40))
+        );
         assert_eq!(records[2].0, 0);
         let mut reader = CaptureReader::new(&bytes[..], Path::new("x")).unwrap();
         while reader.next_record().unwrap().is_some() {}
@@ -804,10 +868,16 @@ mod tests {
     #[test]
     fn records_larger_than_the_buffer_are_read() {
         // A 64 KiB GSO super-frame next to small ones forces refills across blocks.
-        let mut w = LegacyPcapWriter::new(Vec::new(), linktype::RAW, 262_144, false, false).unwrap();
+        let mut w =
+            LegacyPcapWriter::new(Vec::new(), linktype::RAW, 262_144, false, false).unwrap();
         for i in 0..50u8 {
-            let len = if i % 7 == 0 { 65_535 } else { 1 + usize::from(i) * 31 };
-            w.write_packet(u32::from(i), 0, len as u32, &frame(i, len)).unwrap();
+            let len = if i % 7 == 0 {
+                65_535
+            } else {
+                1 + usize::from(i) * 31
+            };
+            w.write_packet(u32::from(i), 0, len as u32, &frame(i, len))
+                .unwrap();
         }
         let (records, err) = read_all(&w.into_inner().unwrap());
         assert!(err.is_none(), "{err:?}");
@@ -835,7 +905,8 @@ mod tests {
 
     #[test]
     fn truncated_file_keeps_what_was_read() {
-        let mut w = LegacyPcapWriter::new(Vec::new(), linktype::ETHERNET, 65535, false, false).unwrap();
+        let mut w =
+            LegacyPcapWriter::new(Vec::new(), linktype::ETHERNET, 65535, false, false).unwrap();
         for i in 0..3 {
             w.write_packet(i, 0, 100, &frame(i as u8, 100)).unwrap();
         }
@@ -850,7 +921,8 @@ mod tests {
 
     #[test]
     fn absurd_record_length_is_damage() {
-        let mut w = LegacyPcapWriter::new(Vec::new(), linktype::ETHERNET, 65535, false, false).unwrap();
+        let mut w =
+            LegacyPcapWriter::new(Vec::new(), linktype::ETHERNET, 65535, false, false).unwrap();
         w.write_packet(1, 0, 60, &frame(0, 60)).unwrap();
         let mut bytes = w.into_inner().unwrap();
         let record = bytes.len();
@@ -860,11 +932,34 @@ mod tests {
         bytes.extend_from_slice(&[0; 64]);
         let (records, err) = read_all(&bytes);
         assert_eq!(records.len(), 1);
-        let Some(Error::CaptureFileDamaged { offset, problem, .. }) = err else {
+        let Some(Error::CaptureFileDamaged {
+            offset, problem, ..
+        }) = err
+        else {
             panic!("expected damage");
         };
         assert_eq!(offset, record as u64);
-        assert!(matches!(problem, Problem::AbsurdLength { len: 0x7fff_fff0, .. }));
+        assert!(matches!(
+            problem,
+            Problem::AbsurdLength {
+                len: 0x7fff_fff0,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unsupported_link_types_are_refused() {
+        let w = LegacyPcapWriter::new(Vec::new(), 147, 65535, false, false).unwrap();
+        let (_, err) = read_all(&w.into_inner().unwrap());
+        assert_eq!(damage(err).1, Problem::UnsupportedLinkType(147));
+        let mut w = PcapNgWriter::new(Vec::new()).unwrap();
+        w.add_interface("eth0", linktype::ETHERNET, 0).unwrap();
+        w.write_packet(0, 1, 0, 60, &frame(0, 60)).unwrap();
+        w.add_interface("usb0", 220, 0).unwrap();
+        let (records, err) = read_all(&w.into_inner().unwrap());
+        assert_eq!(records.len(), 1);
+        assert_eq!(damage(err), (1, Problem::UnsupportedLinkType(220)));
     }
 
     #[test]

@@ -130,7 +130,12 @@ impl Ring {
     pub fn open(ifindex: i32) -> io::Result<Ring> {
         let fd = packet_socket(eth_p_all_be())?;
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        set_option(&fd, libc::PACKET_VERSION, &version, "setsockopt(PACKET_VERSION)")?;
+        set_option(
+            &fd,
+            libc::PACKET_VERSION,
+            &version,
+            "setsockopt(PACKET_VERSION)",
+        )?;
         let request = libc::tpacket_req3 {
             tp_block_size: BLOCK_SIZE,
             tp_block_nr: BLOCK_COUNT,
@@ -140,7 +145,12 @@ impl Ring {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        set_option(&fd, libc::PACKET_RX_RING, &request, "setsockopt(PACKET_RX_RING)")?;
+        set_option(
+            &fd,
+            libc::PACKET_RX_RING,
+            &request,
+            "setsockopt(PACKET_RX_RING)",
+        )?;
         let map_len = (BLOCK_SIZE * BLOCK_COUNT) as usize;
         // SAFETY: maps the ring the kernel just allocated for this fd; length and
         // flags are what packet_mmap requires. The result is checked below.
@@ -236,7 +246,13 @@ impl Ring {
             if e.kind() == io::ErrorKind::Interrupted {
                 return Ok(false);
             }
-            return Err(io::Error::new(e.kind(), OpError { op: "poll", source: e }));
+            return Err(io::Error::new(
+                e.kind(),
+                OpError {
+                    op: "poll",
+                    source: e,
+                },
+            ));
         }
         Ok(self.block_ready(self.next_block))
     }
