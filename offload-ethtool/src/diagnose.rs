@@ -166,6 +166,42 @@ pub struct Endpoints {
     pub dst_port: Option<u16>,
 }
 
+/// What the kernel said about a live packet's checksum (AF_PACKET `tp_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChecksumHint {
+    /// Nothing known (read from a file).
+    #[default]
+    None,
+    /// `TP_STATUS_CSUMNOTREADY`: the stack left the checksum for the NIC.
+    NotReady,
+    /// `TP_STATUS_CSUM_VALID`: the NIC or stack already verified it.
+    Valid,
+}
+
+impl ChecksumHint {
+    /// `TP_STATUS_CSUMNOTREADY` (1 << 3) and `TP_STATUS_CSUM_VALID` (1 << 7).
+    pub fn from_tp_status(status: u32) -> Self {
+        if status & (1 << 3) != 0 {
+            ChecksumHint::NotReady
+        } else if status & (1 << 7) != 0 {
+            ChecksumHint::Valid
+        } else {
+            ChecksumHint::None
+        }
+    }
+}
+
+/// The verdicts of one packet, for `--verdicts` lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// Addresses and ports, when the IP header could be read.
+    pub endpoints: Option<Endpoints>,
+    /// The IPv4 header checksum verdict (None for IPv6 and undecoded packets).
+    pub ip_header: Option<Verdict>,
+    /// The transport checksum and its verdict.
+    pub transport: Option<(Protocol, Verdict)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FlowKey {
     protocol: Protocol,
