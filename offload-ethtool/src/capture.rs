@@ -4,7 +4,7 @@
 //! per-packet status tells us what no file can: `TP_STATUS_CSUMNOTREADY` means the
 //! checksum field is not final yet (TX checksum offload, certain), and
 //! `TP_STATUS_CSUM_VALID` that the NIC already verified it. Every thread feeds the
-//! shared lock-free counters of `offload-core` (read by the live status line) and its
+//! shared lock-free [`LiveCounters`] (read by the live status line) and its
 //! own [`Diagnosis`] (flows, hosts), merged into one [`Summary`] at the end.
 
 pub mod sys;
@@ -17,9 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::shims::counters::Counters;
-
-use crate::diagnose::{self, ChecksumHint, Diagnosis, Source, Summary};
+use crate::diagnose::{self, ChecksumHint, Diagnosis, LiveCounters, Source, Summary};
 use crate::error::{Error, Result};
 use crate::pcap::{linktype, PcapNgWriter};
 
@@ -71,7 +69,8 @@ impl LiveStatus {
 }
 
 struct Shared {
-    counters: Counters,
+    counters: LiveCounters,
+    /// Packets taken (for `--count`); may run ahead of `counters.packets`.
     packets: AtomicU64,
     stop: AtomicBool,
     writer: Option<Mutex<PcapNgWriter<BufWriter<File>>>>,
@@ -122,12 +121,46 @@ fn open_ring(name: &str) -> Result<Opened> {
 
 /// The names of the interfaces that are up in the current namespace.
 fn interfaces_up() -> Result<Vec<String>> {
-    let list = crate::iface::list().map_err(|e| e)?;
-    Ok(list
-        .into_iter()
-        .filter(|i| i.is_up())
-        .map(|i| i.name().to_string())
-        .collect())
+    let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::Capture {
+        ifname: "*".into(),
+        source: io::Error::from(e),
+    })?;
+    let mut names: Vec<String> = Vec::new();
+    for a in addrs {
+        if a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            && !names.contains(&a.interface_name)
+        {
+            names.push(a.interface_name);
+        }
+    }
+    Ok(names)
+}
+
+/// Runs `f` on a helper thread that has entered the network namespace `netns` (a
+/// name under /run/netns or a path), so the calling thread never moves. Sockets
+/// created there stay bound to that namespace.
+fn in_netns<T: Send + 'static>(
+    netns: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let path = if netns.contains('/') {
+        PathBuf::from(netns)
+    } else {
+        PathBuf::from("/run/netns").join(netns)
+    };
+    let name = netns.to_string();
+    let netns_error = move |source: io::Error| Error::Netns {
+        netns: name.clone(),
+        source,
+    };
+    let file = File::open(&path).map_err(&netns_error)?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| netns_error(io::Error::from(e)))?;
+        f()
+    })
+    .join()
+    .map_err(|_| Error::CaptureThreadPanicked)?
 }
 
 impl Capture {
@@ -150,7 +183,7 @@ impl Capture {
             None => open_all(config)?,
             Some(ns) => {
                 let config = config.clone();
-                crate::netns::run_in(ns, move || open_all(&config))??
+                in_netns(ns, move || open_all(&config))?
             }
         };
         let writer = match &config.write {
@@ -164,7 +197,8 @@ impl Capture {
                     path: path.clone(),
                     source,
                 };
-                let mut w = PcapNgWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io_error)?;
+                let mut w =
+                    PcapNgWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io_error)?;
                 for o in &opened {
                     w.add_interface(&o.name, o.link_type.unwrap_or(linktype::ETHERNET), 0)
                         .map_err(io_error)?;
@@ -173,7 +207,7 @@ impl Capture {
             }
         };
         let shared = Arc::new(Shared {
-            counters: Counters::new(),
+            counters: LiveCounters::default(),
             packets: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             writer,
@@ -224,13 +258,13 @@ impl Capture {
 
     /// The shared counters right now.
     pub fn status(&self) -> LiveStatus {
-        let c = self.shared.counters.snapshot();
+        let c = &self.shared.counters;
         LiveStatus {
-            packets: self.shared.packets.load(Ordering::Relaxed),
-            correct: c.correct(),
-            incorrect: c.incorrect(),
-            offload_pending: c.offload_pending(),
-            not_verified: c.not_verified(),
+            packets: c.packets.load(Ordering::Relaxed),
+            correct: c.correct.load(Ordering::Relaxed),
+            incorrect: c.incorrect.load(Ordering::Relaxed),
+            offload_pending: c.offload_pending.load(Ordering::Relaxed),
+            not_verified: c.not_verified.load(Ordering::Relaxed),
         }
     }
 
@@ -307,6 +341,7 @@ fn capture_loop(
                     );
                 }
                 None => {
+                    shared.counters.packets.fetch_add(1, Ordering::Relaxed);
                     diagnosis.add_packet(packet.wire_len);
                     diagnosis.add_undecoded();
                 }

@@ -4,9 +4,12 @@
 //! module all produce it; its JSON form ([`Summary`]) is a stable schema
 //! (`"schema": "offload.diagnosis/1"`; fields are only ever added).
 
+mod decode;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use offload_core::verdict::{NotVerifiedReason, Verdict};
 use serde::Serialize;
@@ -200,6 +203,68 @@ pub struct Observation {
     pub ip_header: Option<Verdict>,
     /// The transport checksum and its verdict.
     pub transport: Option<(Protocol, Verdict)>,
+}
+
+/// Lock-free totals that capture threads bump and the status line reads.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Packets seen.
+    pub packets: AtomicU64,
+    /// Checksums that verify.
+    pub correct: AtomicU64,
+    /// Checksums really wrong.
+    pub incorrect: AtomicU64,
+    /// Checksums left for the NIC.
+    pub offload_pending: AtomicU64,
+    /// Checksums not verified.
+    pub not_verified: AtomicU64,
+}
+
+impl LiveCounters {
+    fn add(&self, verdict: Verdict) {
+        let slot = match verdict {
+            Verdict::Correct => &self.correct,
+            Verdict::Incorrect { .. } => &self.incorrect,
+            Verdict::OffloadPending { .. } => &self.offload_pending,
+            _ => &self.not_verified,
+        };
+        slot.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Classifies one frame, counts it into `diagnosis` (and `live`, if given), and
+/// returns its verdicts (for `--verdicts` lines).
+#[inline]
+pub fn observe(
+    diagnosis: &mut Diagnosis,
+    live: Option<&LiveCounters>,
+    link_type: u16,
+    frame: &[u8],
+    orig_len: u32,
+    hint: ChecksumHint,
+) -> Observation {
+    let observation = decode::classify(link_type, frame, hint);
+    diagnosis.add_packet(orig_len);
+    let endpoints = observation.endpoints.as_ref();
+    if observation.ip_header.is_none() && observation.transport.is_none() {
+        diagnosis.add_undecoded();
+    }
+    if let Some(v) = observation.ip_header {
+        diagnosis.add_verdict(Protocol::Ipv4Header, v, endpoints);
+    }
+    if let Some((p, v)) = observation.transport {
+        diagnosis.add_verdict(p, v, endpoints);
+    }
+    if let Some(live) = live {
+        live.packets.fetch_add(1, Ordering::Relaxed);
+        if let Some(v) = observation.ip_header {
+            live.add(v);
+        }
+        if let Some((_, v)) = observation.transport {
+            live.add(v);
+        }
+    }
+    observation
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,2 +1,9 @@
 //! `offload-ethtool`: reading and changing NIC offload features through the
 //! SIOCETHTOOL ioctl, interface enumeration, network namespaces and live capture.
+
+pub mod capture;
+pub mod diagnose;
+pub mod error;
+pub mod pcap;
+
+pub use error::{Error, Result};

@@ -781,7 +781,9 @@ mod tests {
         (0..len).map(|i| n.wrapping_add(i as u8)).collect()
     }
 
-    fn read_all(bytes: &[u8]) -> (Vec<(u32, u16, i64, u32, u32, Vec<u8>)>, Option<Error>) {
+    type Row = (u32, u16, i64, u32, u32, Vec<u8>);
+
+    fn read_all(bytes: &[u8]) -> (Vec<Row>, Option<Error>) {
         let mut out = Vec::new();
         let mut reader = match CaptureReader::new(bytes, Path::new("mem.pcap")) {
             Ok(r) => r,
