@@ -12,6 +12,7 @@ mod generate;
 mod restore;
 mod set;
 mod show;
+mod verdict_line;
 mod xapi;
 
 /// Find checksum offload problems and switch offloading off on NICs, PIFs and VIFs.

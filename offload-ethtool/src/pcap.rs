@@ -11,6 +11,8 @@
 //! [`PcapNgWriter`] writes what `offloadctl capture --write` saves, and
 //! [`LegacyPcapWriter`] writes classic pcap (used to generate test and benchmark files).
 
+pub mod synth;
+
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
