@@ -369,15 +369,21 @@ fn capture_loop(
     diagnosis
 }
 
-/// Sends one complete frame out of `ifname` (in the current namespace) through a
-/// raw AF_PACKET socket: the frame leaves exactly as given, bad checksums included.
-/// Tests use it to inject corrupted packets.
-pub fn inject_frame(ifname: &str, frame: &[u8]) -> Result<()> {
-    let index = nix::net::if_::if_nametoindex(ifname).map_err(|_| Error::NoSuchInterface {
-        ifname: ifname.to_string(),
-    })?;
-    sys::send_frame(index as i32, frame).map_err(|source| Error::Capture {
-        ifname: ifname.to_string(),
-        source,
-    })
+/// Sends one complete frame out of `ifname` through a raw AF_PACKET socket,
+/// inside the network namespace `netns` if given: the frame leaves exactly as
+/// given, bad checksums included. Tests use it to inject corrupted packets.
+pub fn inject_frame(netns: Option<&str>, ifname: &str, frame: &[u8]) -> Result<()> {
+    let ifname = ifname.to_string();
+    let frame = frame.to_vec();
+    let send = move || {
+        let index =
+            nix::net::if_::if_nametoindex(ifname.as_str()).map_err(|_| Error::NoSuchInterface {
+                ifname: ifname.clone(),
+            })?;
+        sys::send_frame(index as i32, &frame).map_err(|source| Error::Capture { ifname, source })
+    };
+    match netns {
+        Some(ns) => in_netns(ns, send),
+        None => send(),
+    }
 }
