@@ -78,6 +78,13 @@ fn check_file(
     total: &mut Diagnosis,
     out: &mut impl Write,
 ) -> Result<(), offload_ethtool::Error> {
+    if !args.verdicts {
+        // No per-packet output, so order does not matter: classify on all cores.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let (diagnosis, error) = diagnose::diagnose_file(path, threads);
+        total.merge(&diagnosis);
+        return error.map_or(Ok(()), Err);
+    }
     let mut reader = CaptureReader::open(path)?;
     let mut diagnosis = Diagnosis::new();
     let result = loop {

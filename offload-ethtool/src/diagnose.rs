@@ -267,6 +267,93 @@ pub fn observe(
     observation
 }
 
+/// Packets handed to a worker at once (about 1 MiB of packet bytes).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// A batch of packets copied out of the reader's buffer for a worker thread.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    /// (link type, wire length, end offset in `bytes`) per packet.
+    packets: Vec<(u16, u32, usize)>,
+}
+
+/// Reads a whole capture file and diagnoses it with `threads` worker threads
+/// (the reader runs on the calling thread). Returns what was read even when the
+/// file is damaged, together with the error.
+pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
+    let mut reader = match crate::pcap::CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => return (Diagnosis::new(), Some(e)),
+    };
+    let threads = threads.max(1);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let work_rx = std::sync::Arc::clone(&work_rx);
+                let free_tx = free_tx.clone();
+                scope.spawn(move || {
+                    let mut diagnosis = Diagnosis::new();
+                    loop {
+                        let next = work_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok(mut batch)) = next else { break };
+                        let mut start = 0;
+                        for &(link_type, wire_len, end) in &batch.packets {
+                            observe(
+                                &mut diagnosis,
+                                None,
+                                link_type,
+                                &batch.bytes[start..end],
+                                wire_len,
+                                ChecksumHint::None,
+                            );
+                            start = end;
+                        }
+                        batch.bytes.clear();
+                        batch.packets.clear();
+                        let _ = free_tx.send(batch);
+                    }
+                    diagnosis
+                })
+            })
+            .collect();
+        let mut batch = Batch::default();
+        let error = loop {
+            match reader.next_record() {
+                Ok(Some(record)) => {
+                    batch.bytes.extend_from_slice(record.data);
+                    batch
+                        .packets
+                        .push((record.link_type, record.orig_len, batch.bytes.len()));
+                    if batch.bytes.len() >= BATCH_BYTES {
+                        let full =
+                            std::mem::replace(&mut batch, free_rx.try_recv().unwrap_or_default());
+                        if work_tx.send(full).is_err() {
+                            break None;
+                        }
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        if !batch.packets.is_empty() {
+            let _ = work_tx.send(batch);
+        }
+        drop(work_tx);
+        let mut total = Diagnosis::new();
+        for w in workers {
+            if let Ok(part) = w.join() {
+                total.merge(&part);
+            }
+        }
+        (total, error)
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FlowKey {
     protocol: Protocol,
