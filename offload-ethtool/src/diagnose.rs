@@ -267,20 +267,16 @@ pub fn observe(
     observation
 }
 
-/// Packets handed to a worker at once (about 1 MiB of packet bytes).
-const BATCH_BYTES: usize = 1 << 20;
-
-/// A batch of packets copied out of the reader's buffer for a worker thread.
+/// A batch of packets for a worker thread: a read buffer and where the packets are.
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
-    /// (link type, wire length, end offset in `bytes`) per packet.
-    packets: Vec<(u16, u32, usize)>,
+    entries: Vec<crate::pcap::BatchEntry>,
 }
 
 /// Reads a whole capture file and diagnoses it with `threads` worker threads
-/// (the reader runs on the calling thread). Returns what was read even when the
-/// file is damaged, together with the error.
+/// (the reader runs on the calling thread and hands over whole read buffers).
+/// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
     let mut reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
@@ -299,50 +295,36 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
                     let mut diagnosis = Diagnosis::new();
                     loop {
                         let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(mut batch)) = next else { break };
-                        let mut start = 0;
-                        for &(link_type, wire_len, end) in &batch.packets {
+                        let Ok(Ok(batch)) = next else { break };
+                        for e in &batch.entries {
                             observe(
                                 &mut diagnosis,
                                 None,
-                                link_type,
-                                &batch.bytes[start..end],
-                                wire_len,
+                                e.link_type,
+                                &batch.bytes[e.start..e.end],
+                                e.orig_len,
                                 ChecksumHint::None,
                             );
-                            start = end;
                         }
-                        batch.bytes.clear();
-                        batch.packets.clear();
                         let _ = free_tx.send(batch);
                     }
                     diagnosis
                 })
             })
             .collect();
-        let mut batch = Batch::default();
         let error = loop {
-            match reader.next_record() {
-                Ok(Some(record)) => {
-                    batch.bytes.extend_from_slice(record.data);
-                    batch
-                        .packets
-                        .push((record.link_type, record.orig_len, batch.bytes.len()));
-                    if batch.bytes.len() >= BATCH_BYTES {
-                        let full =
-                            std::mem::replace(&mut batch, free_rx.try_recv().unwrap_or_default());
-                        if work_tx.send(full).is_err() {
-                            break None;
-                        }
-                    }
-                }
-                Ok(None) => break None,
+            let mut batch = free_rx.try_recv().unwrap_or_default();
+            let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
+            let empty = batch.entries.is_empty();
+            if !empty && work_tx.send(batch).is_err() {
+                break None;
+            }
+            match result {
                 Err(e) => break Some(e),
+                Ok(()) if empty => break None,
+                Ok(()) => {}
             }
         };
-        if !batch.packets.is_empty() {
-            let _ = work_tx.send(batch);
-        }
         drop(work_tx);
         let mut total = Diagnosis::new();
         for w in workers {

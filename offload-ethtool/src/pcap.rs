@@ -105,6 +105,22 @@ pub struct Interface {
     offset_secs: i64,
 }
 
+/// Packet bytes per batch for [`CaptureReader::next_batch`] (pcapng).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// One packet of a batch: where its bytes lie in the batch buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchEntry {
+    /// The link-layer header type of the packet.
+    pub link_type: u16,
+    /// The length on the wire.
+    pub orig_len: u32,
+    /// First byte in the batch buffer.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
 /// One captured packet, borrowed from the reader's buffer until the next call.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -329,6 +345,127 @@ impl<R: Read> CaptureReader<R> {
         }))
     }
 
+    /// Fills `buf` and `entries` with the next packets (their previous contents are
+    /// dropped); `entries` empty with `Ok` means the clean end of the file. On
+    /// damage, the packets read before it are in `entries` and the error says
+    /// where it is. Classic pcap files hand over whole read buffers without copying
+    /// packets; pcapng packets are copied. Do not mix with [`Self::next_record`].
+    pub fn next_batch(&mut self, buf: &mut Vec<u8>, entries: &mut Vec<BatchEntry>) -> Result<()> {
+        entries.clear();
+        if matches!(self.inner, Inner::Classic(_)) {
+            return self.next_batch_classic(buf, entries);
+        }
+        buf.clear();
+        while buf.len() < BATCH_BYTES {
+            match self.next_record()? {
+                Some(record) => {
+                    let start = buf.len();
+                    buf.extend_from_slice(record.data);
+                    entries.push(BatchEntry {
+                        link_type: record.link_type,
+                        orig_len: record.orig_len,
+                        start,
+                        end: buf.len(),
+                    });
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn next_batch_classic(
+        &mut self,
+        buf: &mut Vec<u8>,
+        entries: &mut Vec<BatchEntry>,
+    ) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let link_type = self.interfaces[0].link_type;
+        let Inner::Classic(walker) = &mut self.inner else {
+            unreachable!("called for classic pcap only")
+        };
+        walker.consume(pending);
+        let io_error = |source| Error::CaptureFileIo {
+            path: self.path.clone(),
+            source,
+        };
+        let header_len = walker.header_len;
+        // Top the buffer up, then cut it into records.
+        walker.fill_buffer().map_err(io_error)?;
+        let mut problem = None;
+        loop {
+            let at = walker.start;
+            if walker.end < at + header_len {
+                if entries.is_empty() && !walker.fill(header_len).map_err(io_error)? {
+                    if walker.end > walker.start {
+                        problem = Some(Problem::Truncated);
+                    }
+                    break;
+                }
+                if walker.end < walker.start + header_len {
+                    break;
+                }
+                continue;
+            }
+            let word = |off: usize| {
+                let b = [
+                    walker.buf[at + off],
+                    walker.buf[at + off + 1],
+                    walker.buf[at + off + 2],
+                    walker.buf[at + off + 3],
+                ];
+                if walker.big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            };
+            let (caplen, orig_len) = (word(8), word(12));
+            if caplen > MAX_RECORD_LEN {
+                problem = Some(Problem::AbsurdLength {
+                    len: caplen,
+                    limit: MAX_RECORD_LEN,
+                });
+                break;
+            }
+            let record_len = header_len + caplen as usize;
+            if walker.end < at + record_len {
+                // A record larger than what is left: only worth growing/refilling
+                // when this batch is still empty.
+                if entries.is_empty() {
+                    if !walker.fill(record_len).map_err(io_error)? {
+                        problem = Some(Problem::Truncated);
+                        break;
+                    }
+                    continue;
+                }
+                break;
+            }
+            entries.push(BatchEntry {
+                link_type,
+                orig_len,
+                start: at + header_len,
+                end: at + record_len,
+            });
+            walker.consume(record_len);
+            self.records += 1;
+        }
+        // Hand the filled buffer to the caller; keep the partial record that follows.
+        let leftover = walker.end - walker.start;
+        let mut fresh = std::mem::take(buf);
+        if fresh.len() < walker.buf.len() {
+            fresh.resize(walker.buf.len(), 0);
+        }
+        fresh[..leftover].copy_from_slice(&walker.buf[walker.start..walker.end]);
+        *buf = std::mem::replace(&mut walker.buf, fresh);
+        walker.start = 0;
+        walker.end = leftover;
+        match problem {
+            Some(p) => Err(self.damaged(p)),
+            None => Ok(()),
+        }
+    }
+
     /// Moves to the next record of a classic pcap file.
     fn advance_classic(&mut self) -> Result<Option<Found>> {
         let Inner::Classic(walker) = &mut self.inner else {
@@ -513,7 +650,7 @@ struct Classic<R: Read> {
 }
 
 /// Classic pcap read buffer: big enough that read(2) calls are few.
-const CLASSIC_BUFFER_LEN: usize = 256 * 1024;
+const CLASSIC_BUFFER_LEN: usize = 1 << 20;
 
 impl<R: Read> Classic<R> {
     fn new(source: R, big_endian: bool, modified: bool) -> Self {
@@ -532,6 +669,25 @@ impl<R: Read> Classic<R> {
     fn consume(&mut self, len: usize) {
         self.start += len;
         self.consumed += len as u64;
+    }
+
+    /// Reads until the buffer is full or the file ends (after moving the
+    /// unconsumed bytes to the front).
+    fn fill_buffer(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while !self.exhausted && self.end < self.buf.len() {
+            match self.source.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.exhausted = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Makes at least `need` bytes available from `start`; false at end of file.
@@ -1008,6 +1164,56 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// All packets via `next_batch`, as (orig_len, bytes), plus the final error.
+    fn read_batches(bytes: &[u8]) -> (Vec<(u32, Vec<u8>)>, Option<Error>) {
+        let mut reader = CaptureReader::new(bytes, Path::new("mem.pcap")).unwrap();
+        let (mut buf, mut entries, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            let result = reader.next_batch(&mut buf, &mut entries);
+            for e in &entries {
+                out.push((e.orig_len, buf[e.start..e.end].to_vec()));
+            }
+            match result {
+                Err(e) => return (out, Some(e)),
+                Ok(()) if entries.is_empty() => return (out, None),
+                Ok(()) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn batches_hold_the_same_packets_as_records() {
+        let mut w = LegacyPcapWriter::new(Vec::new(), linktype::RAW, 262_144, true, false).unwrap();
+        let mut ng = PcapNgWriter::new(Vec::new()).unwrap();
+        ng.add_interface("a", linktype::RAW, 0).unwrap();
+        for i in 0..3000u32 {
+            let len = if i % 500 == 7 {
+                200_000
+            } else {
+                (i as usize * 13) % 1600
+            };
+            let data = frame(i as u8, len);
+            w.write_packet(i, 0, len as u32 + 1, &data).unwrap();
+            ng.write_packet(0, i64::from(i), 0, len as u32 + 1, &data)
+                .unwrap();
+        }
+        for bytes in [w.into_inner().unwrap(), ng.into_inner().unwrap()] {
+            let (records, err) = read_all(&bytes);
+            assert!(err.is_none());
+            let (batched, err) = read_batches(&bytes);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(batched.len(), records.len());
+            assert!(batched
+                .iter()
+                .zip(&records)
+                .all(|(b, r)| b.0 == r.4 && b.1 == r.5));
+            // Cut inside the last record: everything before it, then the damage.
+            let (batched, err) = read_batches(&bytes[..bytes.len() - 10]);
+            assert_eq!(batched.len(), records.len() - 1);
+            assert_eq!(damage(err).0, records.len() as u64 - 1);
+        }
     }
 
     #[test]
