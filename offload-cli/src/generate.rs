@@ -70,7 +70,12 @@ fn write_completions(out_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut command = crate::Cli::command();
     let mut written = Vec::new();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        written.push(clap_complete::generate_to(shell, &mut command, "offloadctl", out_dir)?);
+        written.push(clap_complete::generate_to(
+            shell,
+            &mut command,
+            "offloadctl",
+            out_dir,
+        )?);
     }
     Ok(written)
 }
