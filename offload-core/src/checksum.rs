@@ -8,10 +8,12 @@
 
 /// Folds a wide one's-complement accumulator to 16 bits (end-around carry).
 #[inline]
-pub const fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
+pub const fn fold(sum: u64) -> u16 {
+    // Branch-free: 64 -> 33 -> 17 -> 16 bits (+1 carry) -> 16 bits.
+    let sum = (sum & 0xffff_ffff) + (sum >> 32);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
     sum as u16
 }
 
@@ -19,20 +21,142 @@ pub const fn fold(mut sum: u64) -> u16 {
 /// an odd trailing byte is padded with zero (RFC 1071).
 #[inline]
 pub fn data(bytes: &[u8]) -> u16 {
-    fold(accumulate(bytes))
+    // The sum is computed over native-endian words: one's-complement addition
+    // commutes with byte swapping (RFC 1071 §2(B)), so one swap at the end gives
+    // the big-endian sum and the loop needs no per-word byte shuffles.
+    u16::from_be(fold(sum_native(bytes)))
 }
 
-/// A wide, unfolded one's-complement accumulation of `bytes`; add several and [`fold`].
+/// The one's-complement sum of `bytes` as a wide accumulator (already folded to
+/// 16 bits, so that several can be added and then [`fold`]ed).
+#[inline]
 pub fn accumulate(bytes: &[u8]) -> u64 {
+    u64::from(data(bytes))
+}
+
+/// Below this length the scalar loop wins: no dispatch, no vector set-up.
+const SHORT: usize = 128;
+
+/// Unfolded sum of native-endian 16-bit words (odd tail padded as RFC 1071 says).
+#[inline]
+fn sum_native(bytes: &[u8]) -> u64 {
+    if bytes.len() < SHORT {
+        sum_short(bytes)
+    } else {
+        sys::sum_long(bytes)
+    }
+}
+
+/// Scalar path for short buffers (IP, TCP, UDP headers): 8-byte words added
+/// with end-around carry, which compiles to an add/adc chain with no set-up.
+#[inline(always)]
+fn sum_short(bytes: &[u8]) -> u64 {
     let mut sum: u64 = 0;
-    let mut chunks = bytes.chunks_exact(2);
-    for pair in &mut chunks {
-        sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let (s, carry) = sum.overflowing_add(x);
+        sum = s + u64::from(carry);
     }
-    if let [last] = chunks.remainder() {
-        sum += u64::from(*last) << 8;
+    let mut rest = words.remainder();
+    let mut tail = fold_wide(sum);
+    if let [a, b, c, d, more @ ..] = rest {
+        tail += u64::from(u32::from_ne_bytes([*a, *b, *c, *d]));
+        rest = more;
     }
-    sum
+    tail + sum_tail(rest)
+}
+
+/// The last 0..=3 bytes: a whole 16-bit word, then an odd byte padded with zero
+/// in the position it has on the wire (the high byte of a big-endian word).
+#[inline(always)]
+fn sum_tail(tail: &[u8]) -> u64 {
+    match tail {
+        [a, b, c] => {
+            u64::from(u16::from_ne_bytes([*a, *b])) + u64::from(u16::from_ne_bytes([*c, 0]))
+        }
+        [a, b] => u64::from(u16::from_ne_bytes([*a, *b])),
+        [a] => u64::from(u16::from_ne_bytes([*a, 0])),
+        _ => 0,
+    }
+}
+
+/// Long buffers: 8-byte loads whose 32-bit halves go to two 64-bit accumulators.
+/// No carries to chase, so the compiler turns it into wide vector adds (SSE2 in
+/// the baseline build, AVX2 in the `sys` dispatch).
+#[inline(always)]
+fn sum_long_portable(bytes: &[u8]) -> u64 {
+    let mut lo: u64 = 0;
+    let mut hi: u64 = 0;
+    let mut blocks = bytes.chunks_exact(8);
+    for b in &mut blocks {
+        let x = u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        lo += x & 0xffff_ffff;
+        hi += x >> 32;
+    }
+    // Each accumulator took at most 2^32 - 1 per 8 bytes: no overflow below 2^35 bytes.
+    let rest = blocks.remainder();
+    fold_wide(lo) + fold_wide(hi) + sum_short(rest)
+}
+
+/// Folds a 64-bit accumulator to at most 17 bits without losing carries.
+#[inline(always)]
+fn fold_wide(x: u64) -> u64 {
+    let x = (x & 0xffff_ffff) + (x >> 32);
+    (x & 0xffff) + (x >> 16)
+}
+
+/// Runtime CPU-feature dispatch for the long-buffer loop. The only unsafe code
+/// of the crate: calling a function compiled for AVX2 after checking the CPU has it.
+#[allow(unsafe_code)]
+mod sys {
+    #[cfg(target_arch = "x86_64")]
+    cpufeatures::new!(cpu_avx2, "avx2");
+
+    /// Which implementation [`sum_long`] uses on this CPU.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Path {
+        Portable,
+        Avx2,
+    }
+
+    pub fn path() -> Path {
+        #[cfg(target_arch = "x86_64")]
+        if cpu_avx2::get() {
+            return Path::Avx2;
+        }
+        Path::Portable
+    }
+
+    #[inline]
+    pub fn sum_long(bytes: &[u8]) -> u64 {
+        sum_long_with(path(), bytes)
+    }
+
+    pub fn sum_long_with(path: Path, bytes: &[u8]) -> u64 {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Path::Avx2` is only produced by `path()` after cpufeatures
+            // confirmed AVX2 at run time (tests construct it only under the same check).
+            Path::Avx2 => unsafe { sum_long_avx2(bytes) },
+            _ => super::sum_long_portable(bytes),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sum_long_avx2(bytes: &[u8]) -> u64 {
+        super::sum_long_portable(bytes)
+    }
+}
+
+/// Names the checksum implementation this CPU uses (`"avx2"` or `"portable"`),
+/// for benchmarks and diagnostics.
+pub fn implementation() -> &'static str {
+    match sys::path() {
+        sys::Path::Avx2 => "avx2",
+        sys::Path::Portable => "portable",
+    }
 }
 
 /// One's-complement addition of several folded sums.
@@ -63,8 +187,8 @@ pub fn pseudo_header_v4(src: [u8; 4], dst: [u8; 4], protocol: u8, l4_len: u16) -
 /// length (32 bits) and next header.
 #[inline]
 pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, l4_len: u32) -> u16 {
-    let sum = accumulate(src)
-        + accumulate(dst)
+    let sum = sum_short(src) + sum_short(dst);
+    let sum = u64::from(u16::from_be(fold(sum)))
         + u64::from(l4_len >> 16)
         + u64::from(l4_len & 0xffff)
         + u64::from(next_header);
@@ -92,6 +216,97 @@ pub fn shouldbe(found: u16, sum_including_field: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RFC 1071 definition, word by word, big-endian: the reference.
+    fn naive(bytes: &[u8]) -> u16 {
+        let mut sum: u64 = 0;
+        for pair in bytes.chunks(2) {
+            let hi = u64::from(pair[0]) << 8;
+            let lo = pair.get(1).map_or(0, |&b| u64::from(b));
+            sum += hi | lo;
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    /// xorshift64*: deterministic random bytes without a dependency.
+    fn random_bytes(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed >> 12;
+                seed ^= seed << 25;
+                seed ^= seed >> 27;
+                (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+            })
+            .collect()
+    }
+
+    fn paths() -> Vec<sys::Path> {
+        let mut paths = vec![sys::Path::Portable];
+        if sys::path() == sys::Path::Avx2 {
+            paths.push(sys::Path::Avx2);
+        }
+        paths
+    }
+
+    #[test]
+    fn every_length_and_alignment_matches_the_reference() {
+        let buffer = random_bytes(512 + 64, 0x9e37_79b9_7f4a_7c15);
+        let ones = vec![0xffu8; 512 + 64];
+        for source in [&buffer, &ones] {
+            for align in 0..64 {
+                for len in 0..=512 {
+                    let slice = &source[align..align + len];
+                    let expected = naive(slice);
+                    assert_eq!(data(slice), expected, "len {len} align {align}");
+                    for path in paths() {
+                        let long = u16::from_be(fold(sys::sum_long_with(path, slice)));
+                        assert_eq!(long, expected, "{path:?} len {len} align {align}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_random_buffers_match_the_reference() {
+        for (i, len) in [1500usize, 9000, 65535, 65536, 1 << 20]
+            .into_iter()
+            .enumerate()
+        {
+            let bytes = random_bytes(len, i as u64 + 1);
+            assert_eq!(data(&bytes), naive(&bytes), "len {len}");
+        }
+        let ones = vec![0xffu8; 1 << 20];
+        assert_eq!(data(&ones), 0xffff);
+    }
+
+    #[test]
+    fn pseudo_headers_match_the_reference() {
+        let v4 = pseudo_header_v4([192, 168, 1, 10], [10, 0, 0, 1], 6, 40);
+        assert_eq!(v4, naive(&[192, 168, 1, 10, 10, 0, 0, 1, 0, 6, 0, 40]));
+        let src: [u8; 16] = core::array::from_fn(|i| i as u8 * 17);
+        let dst: [u8; 16] = core::array::from_fn(|i| 255 - i as u8);
+        let mut block = Vec::new();
+        block.extend_from_slice(&src);
+        block.extend_from_slice(&dst);
+        block.extend_from_slice(&70_000u32.to_be_bytes());
+        block.extend_from_slice(&[0, 0, 0, 17]);
+        assert_eq!(pseudo_header_v6(&src, &dst, 17, 70_000), naive(&block));
+    }
+
+    #[test]
+    fn shouldbe_gives_the_value_that_makes_the_packet_verify() {
+        let mut segment = random_bytes(61, 7);
+        for found in [0x0000u16, 0x4b8f, 0xffff, 0x1234] {
+            segment[16..18].copy_from_slice(&found.to_be_bytes());
+            let expected = shouldbe(found, data(&segment));
+            segment[16..18].copy_from_slice(&expected.to_be_bytes());
+            assert_eq!(data(&segment), 0xffff, "found {found:#06x}");
+        }
+    }
 
     #[test]
     fn rfc1071_example() {

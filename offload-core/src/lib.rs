@@ -9,7 +9,7 @@
 //! The crate is `no_std` and never allocates, so the same code runs in capture
 //! threads, the C ABI and the Python module.
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod checksum;
