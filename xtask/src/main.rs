@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 mod compare;
+mod compare_checksum;
 mod compare_pcap;
 mod docs;
 mod test;
