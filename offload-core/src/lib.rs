@@ -13,5 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod counters;
 pub mod features;
+mod sync;
 pub mod verdict;

@@ -1,0 +1,40 @@
+//! loom model of the verdict counters: two writers on their own shards and a
+//! reader; in every interleaving the snapshot shows whole packets only.
+#![cfg(offload_loom)]
+
+use loom::sync::Arc;
+use offload_core::counters::Counters;
+use offload_core::verdict::{Checksum, Verdict};
+
+#[test]
+fn snapshots_never_split_a_packet() {
+    loom::model(|| {
+        let counters: Arc<Counters<2>> = Arc::new(Counters::new());
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let counters = Arc::clone(&counters);
+                loom::thread::spawn(move || {
+                    let mut writer = counters.writer().expect("a shard per writer");
+                    writer.record(&[
+                        (Checksum::Ipv4Header, Verdict::Correct),
+                        (
+                            Checksum::Tcp4,
+                            Verdict::OffloadPending {
+                                found: 1,
+                                expected: 2,
+                            },
+                        ),
+                    ]);
+                })
+            })
+            .collect();
+        let snapshot = counters.snapshot();
+        assert_eq!(snapshot.total(Checksum::Ipv4Header), snapshot.packets);
+        assert_eq!(snapshot.total(Checksum::Tcp4), snapshot.packets);
+        assert!(snapshot.packets <= 2);
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(counters.snapshot().packets, 2);
+    });
+}
