@@ -4,7 +4,7 @@
 //! per-packet status tells us what no file can: `TP_STATUS_CSUMNOTREADY` means the
 //! checksum field is not final yet (TX checksum offload, certain), and
 //! `TP_STATUS_CSUM_VALID` that the NIC already verified it. Every thread feeds the
-//! shared lock-free [`LiveCounters`] (read by the live status line) and its
+//! shared lock-free `offload_core::counters` (read by the live status line) and its
 //! own [`Diagnosis`] (flows, hosts), merged into one [`Summary`] at the end.
 
 pub mod sys;
@@ -17,9 +17,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::diagnose::{self, ChecksumHint, Diagnosis, LiveCounters, Source, Summary};
+use offload_core::counters::Counters;
+use offload_core::verdict::Class;
+
+use crate::diagnose::{self, ChecksumHint, Diagnosis, Source, Summary};
 use crate::error::{Error, Result};
 use crate::pcap::{linktype, PcapNgWriter};
+
+/// The most interfaces one capture takes (one counter shard per thread).
+pub const MAX_INTERFACES: usize = 64;
 
 /// What to capture and for how long.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +75,7 @@ impl LiveStatus {
 }
 
 struct Shared {
-    counters: LiveCounters,
+    counters: Counters<MAX_INTERFACES>,
     /// Packets taken (for `--count`); may run ahead of `counters.packets`.
     packets: AtomicU64,
     stop: AtomicBool,
@@ -177,6 +183,12 @@ impl Capture {
             if names.is_empty() {
                 return Err(Error::NoInterfaces);
             }
+            if names.len() > MAX_INTERFACES {
+                return Err(Error::TooManyInterfaces {
+                    count: names.len(),
+                    limit: MAX_INTERFACES,
+                });
+            }
             names.iter().map(|n| open_ring(n)).collect()
         };
         let opened = match &config.netns {
@@ -207,7 +219,7 @@ impl Capture {
             }
         };
         let shared = Arc::new(Shared {
-            counters: LiveCounters::default(),
+            counters: Counters::new(),
             packets: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             writer,
@@ -258,13 +270,16 @@ impl Capture {
 
     /// The shared counters right now.
     pub fn status(&self) -> LiveStatus {
-        let c = &self.shared.counters;
+        let c = self.shared.counters.snapshot();
         LiveStatus {
-            packets: c.packets.load(Ordering::Relaxed),
-            correct: c.correct.load(Ordering::Relaxed),
-            incorrect: c.incorrect.load(Ordering::Relaxed),
-            offload_pending: c.offload_pending.load(Ordering::Relaxed),
-            not_verified: c.not_verified.load(Ordering::Relaxed),
+            packets: c.packets,
+            correct: c.class_total(Class::Correct),
+            incorrect: c.class_total(Class::Incorrect),
+            offload_pending: c.class_total(Class::OffloadPending),
+            not_verified: c.class_total(Class::NotVerifiedFragment)
+                + c.class_total(Class::NotVerifiedTruncated)
+                + c.class_total(Class::NotVerifiedUdpZero)
+                + c.class_total(Class::NotVerifiedUnsupported),
         }
     }
 
@@ -307,6 +322,8 @@ fn capture_loop(
     count: Option<u64>,
 ) -> Diagnosis {
     let mut diagnosis = Diagnosis::new();
+    // Each thread is the only writer of its own shard of the shared counters.
+    let mut live = shared.counters.writer();
     let mut last_drops = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -333,7 +350,7 @@ fn capture_loop(
                 Some(lt) => {
                     diagnose::observe(
                         &mut diagnosis,
-                        Some(&shared.counters),
+                        live.as_mut(),
                         lt,
                         packet.data,
                         packet.wire_len,
@@ -341,7 +358,9 @@ fn capture_loop(
                     );
                 }
                 None => {
-                    shared.counters.packets.fetch_add(1, Ordering::Relaxed);
+                    if let Some(w) = live.as_mut() {
+                        w.record(&[]);
+                    }
                     diagnosis.add_packet(packet.wire_len);
                     diagnosis.add_undecoded();
                 }

@@ -9,9 +9,9 @@ mod decode;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use offload_core::verdict::{NotVerifiedReason, Verdict};
+use offload_core::counters::Writer;
+use offload_core::verdict::{Checksum, NotVerifiedReason, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -205,39 +205,26 @@ pub struct Observation {
     pub transport: Option<(Protocol, Verdict)>,
 }
 
-/// Lock-free totals that capture threads bump and the status line reads.
-#[derive(Debug, Default)]
-pub struct LiveCounters {
-    /// Packets seen.
-    pub packets: AtomicU64,
-    /// Checksums that verify.
-    pub correct: AtomicU64,
-    /// Checksums really wrong.
-    pub incorrect: AtomicU64,
-    /// Checksums left for the NIC.
-    pub offload_pending: AtomicU64,
-    /// Checksums not verified.
-    pub not_verified: AtomicU64,
-}
-
-impl LiveCounters {
-    fn add(&self, verdict: Verdict) {
-        let slot = match verdict {
-            Verdict::Correct => &self.correct,
-            Verdict::Incorrect { .. } => &self.incorrect,
-            Verdict::OffloadPending { .. } => &self.offload_pending,
-            _ => &self.not_verified,
-        };
-        slot.fetch_add(1, Ordering::Relaxed);
+/// The offload-core counter kind of a protocol (same order, same meaning).
+pub fn checksum_kind(protocol: Protocol) -> Checksum {
+    match protocol {
+        Protocol::Ipv4Header => Checksum::Ipv4Header,
+        Protocol::Tcp4 => Checksum::Tcp4,
+        Protocol::Udp4 => Checksum::Udp4,
+        Protocol::Icmp4 => Checksum::Icmp4,
+        Protocol::Tcp6 => Checksum::Tcp6,
+        Protocol::Udp6 => Checksum::Udp6,
+        Protocol::Icmp6 => Checksum::Icmp6,
     }
 }
 
-/// Classifies one frame, counts it into `diagnosis` (and `live`, if given), and
-/// returns its verdicts (for `--verdicts` lines).
+/// Classifies one frame, counts it into `diagnosis` (and into the shared
+/// offload-core counters through `live`, if given), and returns its verdicts
+/// (for `--verdicts` lines).
 #[inline]
 pub fn observe(
     diagnosis: &mut Diagnosis,
-    live: Option<&LiveCounters>,
+    live: Option<&mut Writer<'_>>,
     link_type: u16,
     frame: &[u8],
     orig_len: u32,
@@ -256,13 +243,17 @@ pub fn observe(
         diagnosis.add_verdict(p, v, endpoints);
     }
     if let Some(live) = live {
-        live.packets.fetch_add(1, Ordering::Relaxed);
+        let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
+        let mut n = 0;
         if let Some(v) = observation.ip_header {
-            live.add(v);
+            verdicts[n] = (Checksum::Ipv4Header, v);
+            n += 1;
         }
-        if let Some((_, v)) = observation.transport {
-            live.add(v);
+        if let Some((p, v)) = observation.transport {
+            verdicts[n] = (checksum_kind(p), v);
+            n += 1;
         }
+        live.record(&verdicts[..n]);
     }
     observation
 }

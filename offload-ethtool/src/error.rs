@@ -40,6 +40,13 @@ pub enum Error {
     },
     /// Nothing to capture on (`--all` found no interface that is up).
     NoInterfaces,
+    /// More interfaces than one capture handles.
+    TooManyInterfaces {
+        /// How many were asked for.
+        count: usize,
+        /// The most one capture takes.
+        limit: usize,
+    },
     /// Opening or reading a capture socket failed.
     Capture {
         /// The interface.
@@ -91,6 +98,10 @@ impl std::fmt::Display for Error {
             ),
             Error::NoSuchInterface { ifname } => write!(f, "{ifname}: no such interface"),
             Error::NoInterfaces => write!(f, "no interface is up to capture on"),
+            Error::TooManyInterfaces { count, limit } => write!(
+                f,
+                "{count} interfaces asked for, one capture takes at most {limit}"
+            ),
             Error::Capture { ifname, source } => {
                 if self.raw_os_error() == Some(libc::EPERM)
                     || self.raw_os_error() == Some(libc::EACCES)
