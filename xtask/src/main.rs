@@ -6,8 +6,10 @@ use std::process::ExitCode;
 mod compare;
 mod compare_checksum;
 mod compare_pcap;
+mod demo;
 mod docs;
 mod test;
+mod traffic;
 mod util;
 
 const USAGE: &str = "\
@@ -17,6 +19,7 @@ commands:
   test                  run every test stage (bootstraps apt packages and a Python venv)
   compare NAME          run a side-by-side comparison and print RATIO lines
                         (NAME: checksum, ethtool, pcap, xapi, bindings, all)
+  demo                  the seed procedure end to end on a lab that builds itself
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
 ";
 
@@ -30,6 +33,8 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "compare" => compare::run(rest),
         "docs" => docs::run(rest),
+        "demo" => demo::run(rest),
+        "__traffic" => traffic::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -146,3 +146,16 @@ pub fn ensure_venv() -> Result<PathBuf, String> {
     std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     Ok(venv)
 }
+
+/// Pulls the first `"key": <unsigned number>` out of a JSON text. xtask has no
+/// JSON crate on purpose (it must build fast); this reads our own stable schemas.
+pub fn json_number(json: &str, key: &str) -> Option<u64> {
+    let needle = format!("\"{key}\":");
+    let at = json.find(&needle)? + needle.len();
+    let digits: String = json[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
