@@ -143,10 +143,40 @@ mod sys {
         }
     }
 
+    /// 32 bytes per load; each 64-bit lane's 32-bit halves go to two 64-bit
+    /// accumulators (mask and shift, no carries), two loads per iteration so the
+    /// adds of the two chains overlap.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn sum_long_avx2(bytes: &[u8]) -> u64 {
-        super::sum_long_portable(bytes)
+    fn sum_long_avx2(bytes: &[u8]) -> u64 {
+        use core::arch::x86_64::*;
+        let low_half = _mm256_set1_epi64x(0xffff_ffff);
+        let mut lo_a = _mm256_setzero_si256();
+        let mut hi_a = _mm256_setzero_si256();
+        let mut lo_b = _mm256_setzero_si256();
+        let mut hi_b = _mm256_setzero_si256();
+        let mut blocks = bytes.chunks_exact(64);
+        for block in &mut blocks {
+            // SAFETY: `block` is exactly 64 readable bytes; loadu has no alignment
+            // requirement, and AVX2 is enabled for this function.
+            let (x, y) = unsafe {
+                (
+                    _mm256_loadu_si256(block.as_ptr().cast()),
+                    _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+                )
+            };
+            lo_a = _mm256_add_epi64(lo_a, _mm256_and_si256(x, low_half));
+            hi_a = _mm256_add_epi64(hi_a, _mm256_srli_epi64::<32>(x));
+            lo_b = _mm256_add_epi64(lo_b, _mm256_and_si256(y, low_half));
+            hi_b = _mm256_add_epi64(hi_b, _mm256_srli_epi64::<32>(y));
+        }
+        // Each lane took at most 2^32 - 1 per 64 bytes: no overflow below 2^38 bytes.
+        let total = _mm256_add_epi64(_mm256_add_epi64(lo_a, hi_a), _mm256_add_epi64(lo_b, hi_b));
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 writable bytes; storeu has no alignment requirement.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), total) };
+        let folded: u64 = lanes.iter().map(|&lane| super::fold_wide(lane)).sum();
+        folded + super::sum_short(blocks.remainder())
     }
 }
 
