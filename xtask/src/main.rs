@@ -8,6 +8,7 @@ mod compare_checksum;
 mod compare_pcap;
 mod demo;
 mod docs;
+mod fuzz;
 mod test;
 mod traffic;
 mod util;
@@ -20,6 +21,7 @@ commands:
   compare NAME          run a side-by-side comparison and print RATIO lines
                         (NAME: checksum, ethtool, pcap, xapi, bindings, all)
   demo                  the seed procedure end to end on a lab that builds itself
+  fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
 ";
 
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         "compare" => compare::run(rest),
         "docs" => docs::run(rest),
         "demo" => demo::run(rest),
+        "fuzz" => fuzz::run(rest),
         "__traffic" => traffic::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
