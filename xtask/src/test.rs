@@ -24,6 +24,7 @@ const STAGES: &[(&str, StageFn)] = &[
     ("test", workspace_tests),
     ("no_std", no_std_build),
     ("loom", loom_models),
+    ("doc", rustdoc),
 ];
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -134,6 +135,14 @@ fn visit_rs_files(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &st
             }
         }
     }
+}
+
+/// Rustdoc for every crate, warnings denied (broken links, bad code blocks).
+fn rustdoc() -> Result<Outcome, String> {
+    let mut c = cargo();
+    c.env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--workspace", "--no-deps"]);
+    util::run(c).map(|()| Outcome::Passed)
 }
 
 /// The loom models (`tests/loom_*.rs`, compiled only under `cfg(offload_loom)`),
