@@ -1,4 +1,4 @@
-//! `cargo xtask compare checksum`: runs offload-core's criterion benches and turns
+//! `cargo xtask compare checksum`: runs the checksum and verdict criterion benches and turns
 //! the estimates into RATIO lines, ours against the fastest peer of each group.
 //!
 //! Criterion writes `target/criterion/<group>/<id>/new/estimates.json`; the mean's
@@ -28,18 +28,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn bench(target: &Path, rustflags: Option<&str>, filter: Option<&str>) -> Result<(), String> {
-    let benches: Vec<&str> = ["checksum", "verdicts"]
-        .into_iter()
-        .filter(|b| {
-            util::workspace_root()
-                .join(format!("offload-core/benches/{b}.rs"))
-                .is_file()
-        })
-        .collect();
-    for name in benches {
+    // (package, bench): the checksum peers, and the per-packet verdicts (benched
+    // in offload-ethtool, whose test-packet synthesis builds the IMIX mix).
+    let benches = [
+        ("offload-core", "checksum"),
+        ("offload-ethtool", "verdicts"),
+    ];
+    for (package, name) in benches {
+        if filter.is_some_and(|f| !f.starts_with(name)) {
+            continue;
+        }
         let mut c = cargo();
         c.env("CARGO_TARGET_DIR", target)
-            .args(["bench", "-p", "offload-core", "--bench", name, "--"])
+            .args(["bench", "-p", package, "--bench", name, "--"])
             .args(QUICK);
         if let Some(flags) = rustflags {
             c.env("RUSTFLAGS", flags);
