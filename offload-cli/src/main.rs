@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod capture;
 mod check;
 mod disable;
+mod ethtool_common;
 mod generate;
 mod restore;
 mod set;

@@ -1,13 +1,81 @@
-//! `offloadctl set` (being built; see the issue tracker).
+//! `offloadctl set`: the seed's `ethtool -K eth0 rx off tx off ...`, accepting
+//! exactly what ethtool accepts and leaving the same state, with ethtool 6.1's
+//! "Actual changes:" report and, on stderr, why a request was not honoured.
 
 use std::process::ExitCode;
 
-/// Arguments of `offloadctl set`.
+use offload_ethtool::features::{self, ChangeReport, FeatureState, Request};
+use offload_ethtool::netns;
+
+use crate::ethtool_common::{self, code};
+
+/// Change offload features: `offloadctl set eth0 rx off tx off sg off ...`.
+/// Legacy names (rx, tx, sg, tso, ufo, gso, gro, lro, rxvlan, txvlan, ntuple,
+/// rxhash, or their long forms) and kernel feature names, each followed by on|off.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = format!("Examples:\n  offloadctl set eth0 rx off tx off sg off tso off ufo off gso off gro off lro off\n  offloadctl set eth0 tx-checksum-ip-generic off\n  offloadctl set vif1.0 tx off --netns lab\n\n{}", ethtool_common::EXIT_CODES_HELP))]
+pub struct Args {
+    /// The interface.
+    iface: String,
+    /// Feature names and values: NAME on|off ... (`--netns NS` may follow).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    features: Vec<String>,
+    /// Network namespace (a name under /run/netns, or a path).
+    #[arg(long)]
+    netns: Option<String>,
+}
+
+/// Why a named feature did not reach its requested value.
+fn reason(report: &ChangeReport, feature: &str) -> &'static str {
+    let after = &report.after;
+    match after.index_of(feature) {
+        Some(i) if after.is_fixed(i) => "fixed: the driver does not let it change",
+        Some(_) => "dropped by the kernel: it depends on another feature that is off",
+        None => "unsupported",
+    }
+}
 
 /// Runs `offloadctl set`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("offloadctl set: not built yet");
-    ExitCode::from(64)
+pub fn run(mut args: Args) -> ExitCode {
+    // `--netns NS` after the feature list lands in the trailing words.
+    if let Some(at) = args.features.iter().position(|w| w == "--netns") {
+        if at + 1 >= args.features.len() {
+            return ethtool_common::usage("set", "--netns needs a namespace");
+        }
+        args.netns = Some(args.features.remove(at + 1));
+        args.features.remove(at);
+    }
+    let iface = args.iface.clone();
+    let words = args.features.clone();
+    let outcome = netns::run_in(args.netns.as_deref(), move || {
+        let state = FeatureState::read(&iface)?;
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let request = match Request::parse(&state, &refs) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(format!("{e}; nothing changed"))),
+        };
+        features::apply(&iface, request).map(Ok)
+    });
+    let report = match outcome {
+        Ok(Ok(report)) => report,
+        Ok(Err(message)) => return ethtool_common::usage("set", &message),
+        Err(e) => return ethtool_common::fail("set", &e),
+    };
+    for long_name in &report.request.not_present {
+        eprintln!("offloadctl set: {long_name}: not present on this kernel (nothing to change)");
+    }
+    print!("{}", report.render_ethtool());
+    for change in report.changes().iter().filter(|c| c.refused) {
+        eprintln!(
+            "offloadctl set: {} stays {}: {}",
+            change.feature,
+            if change.active { "on" } else { "off" },
+            reason(&report, &change.feature)
+        );
+    }
+    if report.nothing_changed() {
+        eprintln!("Could not change any device features");
+        return ExitCode::from(code::SOME);
+    }
+    ExitCode::from(code::OK)
 }

@@ -1,13 +1,116 @@
-//! `offloadctl show` (being built; see the issue tracker).
+//! `offloadctl show`: the seed's `ethtool -k eth0`, byte for byte, for one
+//! interface, every interface, or as JSON.
 
 use std::process::ExitCode;
 
-/// Arguments of `offloadctl show`.
+use offload_ethtool::features::FeatureState;
+use offload_ethtool::{iface, netns};
+use serde::Serialize;
+
+use crate::ethtool_common::{self, code};
+
+/// Show offload features. For one interface the output is `ethtool -k IFACE`'s,
+/// byte for byte (stdout, stderr, exit code).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = format!("Examples:\n  offloadctl show eth0\n  offloadctl show --all --json\n  offloadctl show vif1.0 --netns lab\n\n{}", ethtool_common::EXIT_CODES_HELP))]
+pub struct Args {
+    /// Interfaces to show.
+    ifaces: Vec<String>,
+    /// Show every interface of the namespace.
+    #[arg(long)]
+    all: bool,
+    /// Network namespace (a name under /run/netns, or a path).
+    #[arg(long)]
+    netns: Option<String>,
+    /// JSON (schema offload.features/1) instead of ethtool's text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonFeature<'a> {
+    name: &'a str,
+    active: bool,
+    requested: bool,
+    fixed: bool,
+}
+
+#[derive(Serialize)]
+struct JsonInterface<'a> {
+    ifname: &'a str,
+    features: Vec<JsonFeature<'a>>,
+}
+
+fn json_of(state: &FeatureState) -> JsonInterface<'_> {
+    JsonInterface {
+        ifname: &state.ifname,
+        features: state
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.is_empty())
+            .map(|(i, name)| JsonFeature {
+                name,
+                active: state.is_active(i),
+                requested: state.is_requested(i),
+                fixed: state.is_fixed(i),
+            })
+            .collect(),
+    }
+}
 
 /// Runs `offloadctl show`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("offloadctl show: not built yet");
-    ExitCode::from(64)
+pub fn run(args: Args) -> ExitCode {
+    if args.ifaces.is_empty() && !args.all {
+        return ethtool_common::usage("show", "name an interface, or give --all");
+    }
+    let netns_name = args.netns.clone();
+    let wanted = args.ifaces.clone();
+    let all = args.all;
+    let read = netns::run_in(netns_name.as_deref(), move || {
+        let names = if all {
+            iface::list()?.into_iter().map(|i| i.name).collect()
+        } else {
+            wanted
+        };
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let state = FeatureState::read(&name);
+                (name, state)
+            })
+            .collect::<Vec<_>>())
+    });
+    let results = match read {
+        Ok(r) => r,
+        Err(e) => return ethtool_common::fail("show", &e),
+    };
+    let mut exit = code::OK;
+    let mut states = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok(state) => states.push(state),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) && !args.json && !all => {
+                // ethtool 6.1 (netlink) words it so; keep scripts that grep it working.
+                eprintln!("netlink error: no device matches name (offset 24)");
+                eprintln!("netlink error: No such device");
+                exit = 1;
+            }
+            Err(e) => {
+                eprintln!("offloadctl show: {name}: {e}");
+                exit = ethtool_common::exit_code_for(&e);
+            }
+        }
+    }
+    if args.json {
+        let doc = serde_json::json!({
+            "schema": "offload.features/1",
+            "interfaces": states.iter().map(json_of).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let texts: Vec<String> = states.iter().map(FeatureState::render_ethtool_k).collect();
+        print!("{}", texts.join("\n"));
+    }
+    ExitCode::from(exit)
 }

@@ -254,6 +254,82 @@ pub fn legacy_by_xapi_key(key: &str) -> Option<&'static LegacyFeature> {
     LEGACY.iter().find(|f| f.xapi_key == Some(key))
 }
 
+/// What one word of an `ethtool -K` argument list names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetTarget {
+    /// A legacy group (`tso`, `tcp-segmentation-offload`): every kernel feature it covers.
+    Legacy(&'static LegacyFeature),
+    /// One kernel feature, by its bit index in the ETH_SS_FEATURES string set.
+    Kernel(usize),
+}
+
+/// Why an `ethtool -K` argument list was refused (nothing is changed then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError<'a> {
+    /// A name that is neither a legacy name nor a kernel feature of this interface.
+    UnknownFeature(&'a str),
+    /// A name with no value after it.
+    MissingValue(&'a str),
+    /// A value other than `on` / `off`.
+    BadValue {
+        /// The feature name.
+        name: &'a str,
+        /// What followed it.
+        value: &'a str,
+    },
+}
+
+impl core::fmt::Display for ParseError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ParseError::UnknownFeature(name) => write!(f, "unknown feature '{name}'"),
+            ParseError::MissingValue(name) => {
+                write!(f, "feature '{name}' is not followed by 'on' or 'off'")
+            }
+            ParseError::BadValue { name, value } => {
+                write!(
+                    f,
+                    "feature '{name}' is followed by '{value}', not 'on' or 'off'"
+                )
+            }
+        }
+    }
+}
+
+/// Parses `name on|off ...` pairs as `ethtool -K` does: legacy short and long
+/// names first, then kernel feature names (looked up with `kernel_index`).
+/// Calls `each` per pair; stops at the first error without calling it further,
+/// so a caller that collects first and applies after changes nothing on error.
+pub fn parse_set_args<'a>(
+    args: &[&'a str],
+    kernel_index: impl Fn(&str) -> Option<usize>,
+    mut each: impl FnMut(SetTarget, bool),
+) -> Result<(), ParseError<'a>> {
+    // Validate everything before reporting anything.
+    let mut pairs = args.chunks(2);
+    for pair in pairs.by_ref() {
+        let name = pair[0];
+        let Some(&value) = pair.get(1) else {
+            return Err(ParseError::MissingValue(name));
+        };
+        if value != "on" && value != "off" {
+            return Err(ParseError::BadValue { name, value });
+        }
+        if legacy_by_name(name).is_none() && kernel_index(name).is_none() {
+            return Err(ParseError::UnknownFeature(name));
+        }
+    }
+    for pair in args.chunks(2) {
+        let (name, on) = (pair[0], pair[1] == "on");
+        let target = match legacy_by_name(name) {
+            Some(legacy) => SetTarget::Legacy(legacy),
+            None => SetTarget::Kernel(kernel_index(name).unwrap_or(usize::MAX)),
+        };
+        each(target, on);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +381,45 @@ mod tests {
             "generic-segmentation-offload"
         );
         assert_eq!(legacy_by_name("scatter-gather").unwrap().short_name, "sg");
+    }
+
+    #[test]
+    fn parses_the_seed_list_and_kernel_names() {
+        let kernel = |name: &str| (name == "tx-checksum-ip-generic").then_some(3);
+        let mut seen = Vec::new();
+        let args = [
+            "rx",
+            "off",
+            "tcp-segmentation-offload",
+            "on",
+            "tx-checksum-ip-generic",
+            "off",
+        ];
+        parse_set_args(&args, kernel, |t, on| seen.push((t, on))).unwrap();
+        assert_eq!(seen[0], (SetTarget::Legacy(&LEGACY[0]), false));
+        assert_eq!(seen[1], (SetTarget::Legacy(&LEGACY[3]), true));
+        assert_eq!(seen[2], (SetTarget::Kernel(3), false));
+    }
+
+    #[test]
+    fn refuses_bad_lists_before_reporting_any_pair() {
+        let none = |_: &str| None;
+        let mut calls = 0;
+        assert_eq!(
+            parse_set_args(&["rx", "off", "bogus", "on"], none, |_, _| calls += 1),
+            Err(ParseError::UnknownFeature("bogus"))
+        );
+        assert_eq!(
+            parse_set_args(&["tx"], none, |_, _| calls += 1),
+            Err(ParseError::MissingValue("tx"))
+        );
+        assert_eq!(
+            parse_set_args(&["tx", "maybe"], none, |_, _| calls += 1),
+            Err(ParseError::BadValue {
+                name: "tx",
+                value: "maybe"
+            })
+        );
+        assert_eq!(calls, 0);
     }
 }

@@ -63,6 +63,21 @@ pub enum Error {
     },
     /// A capture thread panicked; its packets are lost.
     CaptureThreadPanicked,
+    /// An interface name that cannot be one (empty, longer than 15 bytes, `/`,
+    /// `:` or whitespace); refused before any syscall.
+    InvalidIfname {
+        /// The name given.
+        ifname: String,
+    },
+    /// A SIOCETHTOOL (or socket) call failed.
+    Ethtool {
+        /// The operation (`ETHTOOL_SFEATURES`, ...).
+        op: &'static str,
+        /// The interface.
+        ifname: String,
+        /// The OS error, taken right after the call.
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -70,6 +85,7 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::CaptureFileIo { source, .. }
+            | Error::Ethtool { source, .. }
             | Error::Capture { source, .. }
             | Error::Netns { source, .. } => source.raw_os_error().or_else(|| {
                 source
@@ -118,6 +134,18 @@ impl std::fmt::Display for Error {
                 write!(f, "network namespace {netns}: {source}")
             }
             Error::CaptureThreadPanicked => write!(f, "a capture thread panicked"),
+            Error::InvalidIfname { ifname } => write!(
+                f,
+                "'{ifname}' is not a valid interface name (1 to 15 bytes, no '/', ':' or spaces)"
+            ),
+            Error::Ethtool { op, ifname, source } => match source.raw_os_error() {
+                Some(libc::ENODEV) => write!(f, "{ifname}: no such interface"),
+                Some(libc::EPERM) => write!(
+                    f,
+                    "{ifname}: changing offload features needs CAP_NET_ADMIN ({op}: {source})"
+                ),
+                _ => write!(f, "{ifname}: {op}: {source}"),
+            },
         }
     }
 }
@@ -127,7 +155,8 @@ impl std::error::Error for Error {
         match self {
             Error::CaptureFileIo { source, .. }
             | Error::Capture { source, .. }
-            | Error::Netns { source, .. } => Some(source),
+            | Error::Netns { source, .. }
+            | Error::Ethtool { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -4,6 +4,10 @@
 pub mod capture;
 pub mod diagnose;
 pub mod error;
+pub mod features;
+pub mod iface;
+pub mod netns;
 pub mod pcap;
+pub mod snapshot;
 
 pub use error::{Error, Result};

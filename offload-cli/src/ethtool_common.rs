@@ -1,0 +1,91 @@
+//! What the ethtool-style subcommands (show, set, disable, restore) share: exit
+//! codes and the mapping from library errors to them.
+
+use std::process::ExitCode;
+
+use offload_ethtool::Error;
+
+/// Exit codes of show / set / disable / restore (also in each `--help`).
+pub mod code {
+    /// Everything asked for was done.
+    pub const OK: u8 = 0;
+    /// Partly done (disable/restore: some interfaces), or ethtool's
+    /// "Could not change any device features" (set).
+    pub const SOME: u8 = 1;
+    /// Nothing could be done (disable/restore: no interface succeeded).
+    pub const NONE: u8 = 2;
+    /// No such interface, or a name that cannot be an interface name.
+    pub const NO_INTERFACE: u8 = 3;
+    /// Not permitted: changing features needs CAP_NET_ADMIN.
+    pub const PERMISSION: u8 = 4;
+    /// The network namespace does not exist or cannot be entered.
+    pub const NETNS: u8 = 5;
+    /// Another OS error from the kernel.
+    pub const OS: u8 = 6;
+    /// Bad arguments: unknown feature, `on`/`off` missing, bad option value.
+    pub const USAGE: u8 = 64;
+    /// A snapshot file that is unreadable, corrupt or of another schema.
+    pub const BAD_SNAPSHOT: u8 = 65;
+    /// A snapshot taken on another host.
+    pub const OTHER_HOST: u8 = 66;
+}
+
+/// The exit-code table for `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes: 0 done; 1 partly done (set: could not change any feature, as ethtool);
+2 nothing done; 3 no such interface or invalid name; 4 permission denied (needs
+CAP_NET_ADMIN); 5 network namespace missing; 6 other OS error; 64 bad arguments;
+65 corrupt snapshot; 66 snapshot from another host.";
+
+/// The exit code for a library error.
+pub fn exit_code_for(error: &Error) -> u8 {
+    match error {
+        Error::InvalidIfname { .. } | Error::NoSuchInterface { .. } => code::NO_INTERFACE,
+        Error::Netns { .. } => code::NETNS,
+        _ => match error.raw_os_error() {
+            Some(libc::ENODEV) => code::NO_INTERFACE,
+            Some(libc::EPERM) | Some(libc::EACCES) => code::PERMISSION,
+            _ => code::OS,
+        },
+    }
+}
+
+/// Prints `offloadctl <command>: <error>` and returns its exit code.
+pub fn fail(command: &str, error: &Error) -> ExitCode {
+    eprintln!("offloadctl {command}: {error}");
+    ExitCode::from(exit_code_for(error))
+}
+
+/// Prints a usage problem and returns [`code::USAGE`].
+pub fn usage(command: &str, message: &str) -> ExitCode {
+    eprintln!("offloadctl {command}: {message}");
+    ExitCode::from(code::USAGE)
+}
+
+/// A shell-style glob with `*` and `?`, for `--include` / `--exclude`.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("vif*", "vif3.0"));
+        assert!(glob_matches("eth?", "eth0"));
+        assert!(!glob_matches("eth?", "eth10"));
+        assert!(glob_matches("*", ""));
+        assert!(!glob_matches("bond*", "eth0"));
+    }
+}

@@ -1,0 +1,369 @@
+//! Offload features of one interface through SIOCETHTOOL: read them, print them
+//! exactly as `ethtool -k` does, and change them as `ethtool -K` does, with the
+//! report of what actually changed.
+
+pub(crate) mod sys;
+
+use std::fmt::Write as _;
+use std::io;
+
+use offload_core::features::{legacy_group_of, parse_set_args, ParseError, SetTarget, LEGACY};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Checks an interface name before any syscall: 1..=15 bytes (IFNAMSIZ - 1),
+/// no `/`, `:`, whitespace or NUL.
+pub fn validate_ifname(ifname: &str) -> Result<()> {
+    let bad = ifname.is_empty()
+        || ifname.len() > 15
+        || ifname == "."
+        || ifname == ".."
+        || ifname
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
+    if bad {
+        Err(Error::InvalidIfname {
+            ifname: ifname.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Every offload feature of one interface: names by bit, and the four masks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureState {
+    /// The interface.
+    pub ifname: String,
+    /// Feature names (ETH_SS_FEATURES), index = bit; empty names are unused bits.
+    pub names: Vec<String>,
+    /// Features the driver lets the user change (hw_features).
+    pub available: Vec<u32>,
+    /// Features the user asked for (wanted_features).
+    pub requested: Vec<u32>,
+    /// Features in effect.
+    pub active: Vec<u32>,
+    /// Features nobody may ever change.
+    pub never_changed: Vec<u32>,
+}
+
+fn bit(words: &[u32], i: usize) -> bool {
+    words.get(i / 32).is_some_and(|w| w & (1 << (i % 32)) != 0)
+}
+
+pub(crate) fn set_bit(words: &mut [u32], i: usize, on: bool) {
+    if let Some(w) = words.get_mut(i / 32) {
+        if on {
+            *w |= 1 << (i % 32);
+        } else {
+            *w &= !(1 << (i % 32));
+        }
+    }
+}
+
+fn os_error(op: &'static str, ifname: &str, source: io::Error) -> Error {
+    Error::Ethtool {
+        op,
+        ifname: ifname.to_string(),
+        source,
+    }
+}
+
+impl FeatureState {
+    /// Reads the features of `ifname` in the caller's network namespace.
+    pub fn read(ifname: &str) -> Result<FeatureState> {
+        validate_ifname(ifname)?;
+        let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
+        Self::read_with(&fd, ifname)
+    }
+
+    fn read_with(fd: &std::os::fd::OwnedFd, ifname: &str) -> Result<FeatureState> {
+        let count = sys::feature_count(fd, ifname)
+            .map_err(|e| os_error("ETHTOOL_GSSET_INFO", ifname, e))?;
+        let names = sys::feature_names(fd, ifname, count)
+            .map_err(|e| os_error("ETHTOOL_GSTRINGS", ifname, e))?;
+        let words = count.div_ceil(32);
+        let blocks = sys::get_features(fd, ifname, words)
+            .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, e))?;
+        Ok(FeatureState {
+            ifname: ifname.to_string(),
+            names,
+            available: blocks.iter().map(|b| b.available).collect(),
+            requested: blocks.iter().map(|b| b.requested).collect(),
+            active: blocks.iter().map(|b| b.active).collect(),
+            never_changed: blocks.iter().map(|b| b.never_changed).collect(),
+        })
+    }
+
+    /// Whether feature `i` is in effect.
+    pub fn is_active(&self, i: usize) -> bool {
+        bit(&self.active, i)
+    }
+
+    /// Whether feature `i` is requested (wanted) on.
+    pub fn is_requested(&self, i: usize) -> bool {
+        bit(&self.requested, i)
+    }
+
+    /// Whether feature `i` can never be changed (`[fixed]` in `ethtool -k`).
+    pub fn is_fixed(&self, i: usize) -> bool {
+        !bit(&self.available, i) || bit(&self.never_changed, i)
+    }
+
+    /// The bit of a kernel feature name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        (!name.is_empty())
+            .then(|| self.names.iter().position(|n| n == name))
+            .flatten()
+    }
+
+    fn line(&self, out: &mut String, indent: &str, label: &str, i: usize) {
+        let state = if self.is_active(i) { "on" } else { "off" };
+        let suffix = if self.is_fixed(i) {
+            " [fixed]"
+        } else if bit(&self.requested, i) != self.is_active(i) {
+            if bit(&self.requested, i) {
+                " [requested on]"
+            } else {
+                " [requested off]"
+            }
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{indent}{label}: {state}{suffix}");
+    }
+
+    /// The text of `ethtool -k IFNAME` (ethtool 6.1, netlink backend): legacy
+    /// groups first (a group of one feature printed once, under the long name),
+    /// then every other named feature in bit order.
+    pub fn render_ethtool_k(&self) -> String {
+        let mut out = format!("Features for {}:\n", self.ifname);
+        for legacy in LEGACY.iter().filter(|l| l.short_name != "ufo") {
+            let members: Vec<usize> = (0..self.names.len())
+                .filter(|&i| legacy_group_of(&self.names[i]).is_some_and(|g| g.flag == legacy.flag))
+                .collect();
+            if let [only] = members[..] {
+                self.line(&mut out, "", legacy.long_name, only);
+                continue;
+            }
+            let any = members.iter().any(|&i| self.is_active(i));
+            let _ = writeln!(
+                out,
+                "{}: {}",
+                legacy.long_name,
+                if any { "on" } else { "off" }
+            );
+            for i in members {
+                self.line(&mut out, "\t", &self.names[i], i);
+            }
+        }
+        for (i, name) in self.names.iter().enumerate() {
+            if !name.is_empty() && legacy_group_of(name).is_none() {
+                self.line(&mut out, "", name, i);
+            }
+        }
+        out
+    }
+}
+
+/// A change request in kernel bits: which bits were named and their wanted values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Bits named by the request (a legacy name names every feature it covers).
+    pub mask: Vec<u32>,
+    /// Wanted values of the named bits ("on" wins when a bit is named twice).
+    pub values: Vec<u32>,
+    /// Legacy groups named that cover no feature of this interface (`ufo` today).
+    pub not_present: Vec<&'static str>,
+}
+
+impl Request {
+    /// Parses an `ethtool -K` argument list against this interface's feature names.
+    pub fn parse<'a>(
+        state: &FeatureState,
+        args: &[&'a str],
+    ) -> std::result::Result<Request, ParseError<'a>> {
+        let words = state.active.len();
+        let mut request = Request {
+            mask: vec![0; words],
+            values: vec![0; words],
+            not_present: Vec::new(),
+        };
+        parse_set_args(
+            args,
+            |name| state.index_of(name),
+            |target, on| match target {
+                SetTarget::Legacy(legacy) => {
+                    let mut any = false;
+                    for (i, name) in state.names.iter().enumerate() {
+                        if legacy_group_of(name).is_some_and(|g| g.flag == legacy.flag) {
+                            any = true;
+                            request.name_bit(i, on);
+                        }
+                    }
+                    if !any && !request.not_present.contains(&legacy.long_name) {
+                        request.not_present.push(legacy.long_name);
+                    }
+                }
+                SetTarget::Kernel(i) => request.name_bit(i, on),
+            },
+        )?;
+        Ok(request)
+    }
+
+    fn name_bit(&mut self, i: usize, on: bool) {
+        set_bit(&mut self.mask, i, true);
+        if on {
+            set_bit(&mut self.values, i, true);
+        }
+    }
+
+    /// Whether the request names kernel bit `i`.
+    pub fn names_bit(&self, i: usize) -> bool {
+        bit(&self.mask, i)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.mask.iter().all(|&w| w == 0)
+    }
+}
+
+/// What a change did, in ethtool's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeReport {
+    /// The state before.
+    pub before: FeatureState,
+    /// The state after (re-read from the kernel).
+    pub after: FeatureState,
+    /// The request.
+    pub request: Request,
+}
+
+/// One line of "Actual changes:".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The kernel feature.
+    pub feature: String,
+    /// Its state now.
+    pub active: bool,
+    /// Whether the request named it.
+    pub requested: bool,
+    /// Whether it ended up other than requested (fixed, unsupported, or dropped by a dependency).
+    pub refused: bool,
+}
+
+impl ChangeReport {
+    /// Every feature that changed or did not reach its requested value, in bit order.
+    pub fn changes(&self) -> Vec<Change> {
+        let (before, after, req) = (&self.before, &self.after, &self.request);
+        (0..after.names.len())
+            .filter_map(|i| {
+                let named = bit(&req.mask, i);
+                let refused = named && after.is_active(i) != bit(&req.values, i);
+                let changed = before.is_active(i) != after.is_active(i);
+                (refused || changed).then(|| Change {
+                    feature: after.names[i].clone(),
+                    active: after.is_active(i),
+                    requested: named,
+                    refused,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether no named bit reached its value (ethtool: "Could not change any
+    /// device features"); true for an empty request too.
+    pub fn nothing_changed(&self) -> bool {
+        let changes = self.changes();
+        let refused = changes.iter().filter(|c| c.refused).count();
+        let named = (0..self.after.names.len())
+            .filter(|&i| bit(&self.request.mask, i))
+            .count();
+        refused == named
+    }
+
+    /// ethtool 6.1's report: "Actual changes:" and a line per feature, when
+    /// anything differs from what was asked or something unasked changed.
+    pub fn render_ethtool(&self) -> String {
+        let changes = self.changes();
+        let diff = changes.iter().any(|c| c.refused || !c.requested);
+        if !diff {
+            return String::new();
+        }
+        let mut out = String::from("Actual changes:\n");
+        for c in &changes {
+            let state = if c.active { "on" } else { "off" };
+            if c.refused {
+                let wanted = if c.active { "off" } else { "on" };
+                let _ = writeln!(out, "{}: {state} [requested {wanted}]", c.feature);
+            } else if !c.requested {
+                let _ = writeln!(out, "{}: {state} [not requested]", c.feature);
+            } else {
+                let _ = writeln!(out, "{}: {state}", c.feature);
+            }
+        }
+        out
+    }
+}
+
+/// Applies `request` to the interface with one ETHTOOL_SFEATURES and re-reads
+/// the state, as ethtool does. Never-changeable bits are left out of `valid`
+/// (the kernel refuses the whole call otherwise) and show up as refused.
+pub fn apply(ifname: &str, request: Request) -> Result<ChangeReport> {
+    validate_ifname(ifname)?;
+    let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
+    let before = FeatureState::read_with(&fd, ifname)?;
+    if !request.is_empty() {
+        let blocks: Vec<(u32, u32)> = (0..before.active.len())
+            .map(|w| {
+                let valid = request.mask[w] & !before.never_changed[w];
+                (valid, request.values[w] & valid)
+            })
+            .collect();
+        sys::set_features(&fd, ifname, &blocks)
+            .map_err(|e| os_error("ETHTOOL_SFEATURES", ifname, e))?;
+    }
+    let after = FeatureState::read_with(&fd, ifname)?;
+    Ok(ChangeReport {
+        before,
+        after,
+        request,
+    })
+}
+
+/// Sets the requested bits of `ifname` to exactly `requested` for every
+/// changeable feature (used by restore).
+pub fn set_requested(ifname: &str, requested: &[u32]) -> Result<ChangeReport> {
+    let state = FeatureState::read(ifname)?;
+    let mask: Vec<u32> = (0..state.active.len())
+        .map(|w| state.available[w] & !state.never_changed[w])
+        .collect();
+    let values = mask.iter().zip(requested).map(|(m, r)| m & r).collect();
+    apply(
+        ifname,
+        Request {
+            mask,
+            values,
+            not_present: Vec::new(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_are_checked_before_any_syscall() {
+        for bad in ["", "sixteen-chars-xx", "a/b", "a:b", "a b", ".."] {
+            assert!(
+                matches!(validate_ifname(bad), Err(Error::InvalidIfname { .. })),
+                "{bad:?}"
+            );
+        }
+        for good in ["eth0", "vif12.0", "fifteen-chars-x"] {
+            validate_ifname(good).unwrap();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The SIOCETHTOOL ioctls for offload features: the only unsafe code of the
+//! feature backend. Each call fills a caller-owned, correctly sized buffer.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+const ETHTOOL_GSTRINGS: u32 = 0x1b;
+const ETHTOOL_GSSET_INFO: u32 = 0x37;
+const ETHTOOL_GFEATURES: u32 = 0x3a;
+const ETHTOOL_SFEATURES: u32 = 0x3b;
+const ETH_SS_FEATURES: u32 = 4;
+const ETH_GSTRING_LEN: usize = 32;
+
+/// An AF_INET datagram socket: the handle SIOCETHTOOL needs. It stays in the
+/// network namespace it was created in.
+pub fn socket() -> io::Result<OwnedFd> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)
+}
+
+/// One SIOCETHTOOL call with `data` as the command buffer; returns the ioctl's
+/// non-negative result.
+fn ethtool(fd: &OwnedFd, ifname: &str, data: &mut [u32]) -> io::Result<i32> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    // The name was validated (1..=15 bytes, no NUL) by the caller; the 16th byte stays 0.
+    for (dst, src) in request.ifr_name.iter_mut().zip(ifname.bytes().take(15)) {
+        *dst = src as libc::c_char;
+    }
+    request.ifr_ifru.ifru_data = data.as_mut_ptr().cast();
+    // SAFETY: `request` names the interface and points at `data`, a live buffer
+    // sized by the caller for this command, for the duration of the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCETHTOOL as _, &mut request) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// ETHTOOL_GSSET_INFO for ETH_SS_FEATURES: how many feature strings there are.
+pub fn feature_count(fd: &OwnedFd, ifname: &str) -> io::Result<usize> {
+    // cmd, reserved, sset_mask (u64 as two u32), data[1]
+    let mut buf = [ETHTOOL_GSSET_INFO, 0, 1 << ETH_SS_FEATURES, 0, 0];
+    ethtool(fd, ifname, &mut buf)?;
+    let mask = u64::from(buf[2]) | (u64::from(buf[3]) << 32);
+    if mask & (1 << ETH_SS_FEATURES) == 0 {
+        return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+    }
+    Ok(buf[4] as usize)
+}
+
+/// ETHTOOL_GSTRINGS(ETH_SS_FEATURES): the feature names, index = bit.
+pub fn feature_names(fd: &OwnedFd, ifname: &str, count: usize) -> io::Result<Vec<String>> {
+    let mut buf = vec![0u32; 3 + count * ETH_GSTRING_LEN / 4];
+    buf[0] = ETHTOOL_GSTRINGS;
+    buf[1] = ETH_SS_FEATURES;
+    buf[2] = count as u32;
+    ethtool(fd, ifname, &mut buf)?;
+    let returned = (buf[2] as usize).min(count);
+    let bytes: Vec<u8> = buf[3..].iter().flat_map(|w| w.to_ne_bytes()).collect();
+    Ok(bytes
+        .chunks_exact(ETH_GSTRING_LEN)
+        .take(returned)
+        .map(|raw| {
+            let end = raw
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(ETH_GSTRING_LEN - 1);
+            String::from_utf8_lossy(&raw[..end]).into_owned()
+        })
+        .collect())
+}
+
+/// The four 32-bit masks of one ETHTOOL_GFEATURES block.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Block {
+    pub available: u32,
+    pub requested: u32,
+    pub active: u32,
+    pub never_changed: u32,
+}
+
+/// ETHTOOL_GFEATURES with `words` blocks (ceil(count / 32)).
+pub fn get_features(fd: &OwnedFd, ifname: &str, words: usize) -> io::Result<Vec<Block>> {
+    let mut buf = vec![0u32; 2 + 4 * words];
+    buf[0] = ETHTOOL_GFEATURES;
+    buf[1] = words as u32;
+    ethtool(fd, ifname, &mut buf)?;
+    Ok(buf[2..]
+        .chunks_exact(4)
+        .map(|b| Block {
+            available: b[0],
+            requested: b[1],
+            active: b[2],
+            never_changed: b[3],
+        })
+        .collect())
+}
+
+/// ETHTOOL_SFEATURES: `(valid, requested)` per word; returns the kernel's
+/// ETHTOOL_F_UNSUPPORTED (1) / ETHTOOL_F_WISH (2) bits.
+pub fn set_features(fd: &OwnedFd, ifname: &str, blocks: &[(u32, u32)]) -> io::Result<u32> {
+    let mut buf = vec![0u32; 2 + 2 * blocks.len()];
+    buf[0] = ETHTOOL_SFEATURES;
+    buf[1] = blocks.len() as u32;
+    for (i, (valid, requested)) in blocks.iter().enumerate() {
+        buf[2 + 2 * i] = *valid;
+        buf[3 + 2 * i] = *requested;
+    }
+    ethtool(fd, ifname, &mut buf).map(|rc| rc as u32)
+}
+
+const ETHTOOL_GDRVINFO: u32 = 0x03;
+
+/// ETHTOOL_GDRVINFO: (driver name, bus info), e.g. ("veth", "") or ("ixgbe", "0000:03:00.0").
+pub fn driver_info(fd: &OwnedFd, ifname: &str) -> io::Result<(String, String)> {
+    // struct ethtool_drvinfo is 196 bytes: cmd, then 32-byte driver, version,
+    // fw_version, bus_info, erom_version, 12 reserved bytes and five u32s.
+    let mut buf = [0u32; 49];
+    buf[0] = ETHTOOL_GDRVINFO;
+    ethtool(fd, ifname, &mut buf)?;
+    let bytes: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let text = |at: usize| {
+        let raw = &bytes[at..at + 32];
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(32);
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    Ok((text(4), text(4 + 3 * 32)))
+}
