@@ -1,0 +1,232 @@
+//! `offloadctl show / set / disable / restore` against the real ethtool 6.1, on
+//! veth pairs in a namespace the test creates and always removes. Root only;
+//! without root or ethtool the tests print SKIP and pass.
+
+use std::process::{Command, Output};
+
+struct Netns(String);
+
+impl Netns {
+    /// A fresh namespace with veth pairs va/vb and vc/vd (twins).
+    fn create(tag: &str) -> Option<Netns> {
+        let root = Command::new("id").arg("-u").output().ok()?;
+        if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+            eprintln!("SKIP: {tag}: needs root (network namespaces, veth)");
+            return None;
+        }
+        if Command::new("ethtool").arg("--version").output().is_err() {
+            eprintln!("SKIP: {tag}: ethtool is not installed");
+            return None;
+        }
+        let name = format!("oftest-{tag}-{}", std::process::id());
+        let ns = Netns(name.clone());
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ip netns add {name} && ip -n {name} link add va type veth peer name vb && \
+                 ip -n {name} link add vc type veth peer name vd"
+            ))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "could not create namespace {name}");
+        Some(ns)
+    }
+
+    fn ethtool(&self, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.0, "ethtool"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn features(&self, ifname: &str) -> String {
+        let out = self.ethtool(&["-k", ifname]);
+        // Drop the header line: the interface names differ between the twins.
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn offloadctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offloadctl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn show_is_ethtool_k_byte_for_byte() {
+    let Some(ns) = Netns::create("show") else {
+        return;
+    };
+    for ifname in ["va", "vb"] {
+        let theirs = ns.ethtool(&["-k", ifname]);
+        let ours = offloadctl(&["show", ifname, "--netns", &ns.0]);
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout)
+        );
+        assert_eq!(ours.status.code(), theirs.status.code());
+    }
+    let theirs = ns.ethtool(&["-k", "nosuchdev"]);
+    let ours = offloadctl(&["show", "nosuchdev", "--netns", &ns.0]);
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert_eq!(ours.stderr, theirs.stderr);
+    assert_eq!(ours.status.code(), theirs.status.code());
+}
+
+#[test]
+fn set_leaves_the_state_ethtool_leaves() {
+    let Some(ns) = Netns::create("set") else {
+        return;
+    };
+    let cases: &[&str] = &[
+        "rx off tx off sg off tso off ufo off gso off gro off lro off",
+        "rx on",
+        "tx on",
+        "sg on",
+        "tso on",
+        "gso on",
+        "gro on",
+        "lro on",
+        "ufo off",
+        "rxvlan off",
+        "txvlan off",
+        "ntuple on",
+        "rxhash on",
+        "tx-checksum-ip-generic off",
+        "tx-checksum-ipv4 on",
+        "tcp-segmentation-offload off",
+        "generic-receive-offload on",
+        "tx on sg on tso on gso on",
+    ];
+    for case in cases {
+        let words: Vec<&str> = case.split(' ').collect();
+        let mut theirs_args = vec!["-K", "va"];
+        theirs_args.extend(&words);
+        let theirs = ns.ethtool(&theirs_args);
+        let mut ours_args = vec!["set", "vc"];
+        ours_args.extend(&words);
+        ours_args.extend(["--netns", &ns.0]);
+        let ours = offloadctl(&ours_args);
+        assert_eq!(ns.features("vc"), ns.features("va"), "state after `{case}`");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "stdout of `{case}`"
+        );
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "exit code of `{case}`"
+        );
+    }
+}
+
+#[test]
+fn bad_input_changes_nothing_and_says_so() {
+    let Some(ns) = Netns::create("bad") else {
+        return;
+    };
+    let before = ns.features("va");
+    for (args, code) in [
+        (vec!["set", "va", "rx", "off", "bogus", "on"], 64),
+        (vec!["set", "va", "tx"], 64),
+        (vec!["set", "va", "tx", "maybe"], 64),
+        (vec!["set", "this-name-is-too-long", "tx", "off"], 3),
+        (vec!["set", "nosuchdev", "tx", "off"], 3),
+    ] {
+        let mut full = args.clone();
+        full.extend(["--netns", &ns.0]);
+        let out = offloadctl(&full);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "one line for {args:?}: {stderr}");
+    }
+    assert_eq!(ns.features("va"), before, "nothing changed");
+    let out = offloadctl(&["disable", "--all", "--netns", "oftest-no-such-namespace"]);
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn disable_all_then_restore_returns_every_interface() {
+    let Some(ns) = Netns::create("restore") else {
+        return;
+    };
+    let names = ["va", "vb", "vc", "vd"];
+    // Make the starting state less uniform than a fresh veth.
+    ns.ethtool(&["-K", "vb", "gro", "on", "tso", "off"]);
+    let before: Vec<String> = names.iter().map(|n| ns.features(n)).collect();
+    let snapshot = std::env::temp_dir().join(format!("{}.json", ns.0));
+    let snapshot_arg = snapshot.to_string_lossy().into_owned();
+    let out = offloadctl(&[
+        "disable",
+        "--all",
+        "--netns",
+        &ns.0,
+        "--save",
+        &snapshot_arg,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in names {
+        let k = ns.features(n);
+        assert!(
+            k.contains("\ntx-checksumming: off") && k.contains("generic-segmentation-offload: off"),
+            "{n}: {k}"
+        );
+    }
+    let out = offloadctl(&["restore", &snapshot_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after: Vec<String> = names.iter().map(|n| ns.features(n)).collect();
+    assert_eq!(after, before);
+    let _ = std::fs::remove_file(snapshot);
+}
+
+#[test]
+fn without_cap_net_admin_reading_works_and_changing_is_refused() {
+    let Some(ns) = Netns::create("nocap") else {
+        return;
+    };
+    let binary = env!("CARGO_BIN_EXE_offloadctl");
+    let run = |args: &str| {
+        Command::new("capsh")
+            .args(["--drop=cap_net_admin", "--", "-c"])
+            .arg(format!("{binary} {args}"))
+            .output()
+    };
+    let Ok(show) = run(&format!("show va --netns {}", ns.0)) else {
+        eprintln!("SKIP: capsh is not installed");
+        return;
+    };
+    // setns itself needs CAP_SYS_ADMIN, not CAP_NET_ADMIN: reading still works.
+    assert_eq!(
+        show.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    let set = run(&format!("set va tx off --netns {}", ns.0)).unwrap();
+    assert_eq!(set.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&set.stderr).contains("CAP_NET_ADMIN"));
+}
