@@ -82,15 +82,7 @@ struct Binaries {
 
 fn build() -> Result<Binaries, String> {
     let mut c = cargo();
-    c.args([
-        "build",
-        "--quiet",
-        "-p",
-        "offload-cli",
-        "-p",
-        "offload-xapi",
-        "--bins",
-    ]);
+    c.args(["build", "--quiet", "-p", "offload-cli", "--bins"]);
     util::run(c)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -308,7 +300,7 @@ fn capture_with_traffic(bins: &Binaries, lab: &Lab) -> Result<String, String> {
 fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(), String> {
     step(
         "1",
-        "build the lab: dom0 with a NIC and a VIF backend, a guest, a XAPI pool",
+        "build the lab: dom0 with a NIC and a VIF backend, and a guest",
     );
     let mut lab = Lab::create()?;
     let mut sink = in_netns(&lab.dom0, &bins.xtask);
@@ -380,7 +372,16 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         );
     }
 
-    step("5", "tear down");
+    step(
+        "5",
+        "undo: put dom0's saved features back (offloadctl restore)",
+    );
+    let mut restore = Command::new(&bins.offloadctl);
+    restore.arg("restore").arg(&saved);
+    let (ok, _) = show(restore)?;
+    findings.expect(ok, "offloadctl restore put every dom0 interface back");
+
+    step("6", "tear down");
     drop(lab);
     Ok(())
 }

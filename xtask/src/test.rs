@@ -25,6 +25,7 @@ const STAGES: &[(&str, StageFn)] = &[
     ("no_std", no_std_build),
     ("loom", loom_models),
     ("doc", rustdoc),
+    ("demo", demo),
 ];
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -135,6 +136,12 @@ fn visit_rs_files(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &st
             }
         }
     }
+}
+
+/// The demo end to end (the lab needs root; without it the demo runs what it can
+/// and lists what it skipped). It fails on any unexpected before/after verdict.
+fn demo() -> Result<Outcome, String> {
+    crate::demo::run(&[]).map(|()| Outcome::Passed)
 }
 
 /// Rustdoc for every crate, warnings denied (broken links, bad code blocks).
