@@ -16,6 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match name.as_str() {
         "pcap" => crate::compare_pcap::run(&args[1..]),
         "checksum" => crate::compare_checksum::run(&args[1..]),
+        "ethtool" => crate::compare_ethtool::run(&args[1..]),
         _ => Err(format!("no comparison named `{name}` yet")),
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod compare;
 mod compare_checksum;
+mod compare_ethtool;
 mod compare_pcap;
 mod demo;
 mod docs;
