@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use offload_core::features::legacy_by_name;
-use offload_ethtool::features::{self, FeatureState, Request};
+use offload_ethtool::features::{self, legacy, FeatureState, Request};
 use offload_ethtool::iface::{self, Kind};
 use offload_ethtool::{netns, snapshot};
 use serde::Serialize;
@@ -101,6 +101,9 @@ fn disable_one(name: &str, words: &[String], dry_run: bool) -> Outcome {
         stayed_on: Vec::new(),
         error: None,
     };
+    if legacy::forced() || legacy_only(name) {
+        return disable_one_legacy(name, words, dry_run);
+    }
     let result = FeatureState::read(name).and_then(|state| {
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         let request =
@@ -130,6 +133,51 @@ fn disable_one(name: &str, words: &[String], dry_run: bool) -> Outcome {
     if let Err(e) = result {
         outcome.error = Some(e.to_string());
         outcome.result = "failed";
+    }
+    outcome
+}
+
+/// Whether this interface's kernel lacks ETHTOOL_GFEATURES (old dom0 kernels).
+pub fn legacy_only(name: &str) -> bool {
+    matches!(FeatureState::read(name), Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP))
+}
+
+fn disable_one_legacy(name: &str, words: &[String], dry_run: bool) -> Outcome {
+    let mut outcome = Outcome {
+        ifname: name.to_string(),
+        result: "failed",
+        switched_off: Vec::new(),
+        stayed_on: Vec::new(),
+        error: None,
+    };
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let result = if dry_run {
+        legacy::read(name).map(|state| {
+            for pair in refs.chunks(2) {
+                if state.get(pair[0]) == Some(true) {
+                    outcome.switched_off.push(pair[0].to_string());
+                }
+            }
+            outcome.result = "planned";
+        })
+    } else {
+        legacy::apply(name, &refs).map(|(before, after)| {
+            for pair in refs.chunks(2) {
+                match (before.get(pair[0]), after.get(pair[0])) {
+                    (Some(true), Some(false)) => outcome.switched_off.push(pair[0].to_string()),
+                    (_, Some(true)) => outcome.stayed_on.push(pair[0].to_string()),
+                    _ => {}
+                }
+            }
+            outcome.result = if outcome.stayed_on.is_empty() {
+                "done"
+            } else {
+                "partial"
+            };
+        })
+    };
+    if let Err(e) = result {
+        outcome.error = Some(e.to_string());
     }
     outcome
 }

@@ -42,6 +42,7 @@ pub fn exit_code_for(error: &Error) -> u8 {
     match error {
         Error::InvalidIfname { .. } | Error::NoSuchInterface { .. } => code::NO_INTERFACE,
         Error::Netns { .. } => code::NETNS,
+        Error::InvalidRequest { .. } => code::USAGE,
         _ => match error.raw_os_error() {
             Some(libc::ENODEV) => code::NO_INTERFACE,
             Some(libc::EPERM) | Some(libc::EACCES) => code::PERMISSION,

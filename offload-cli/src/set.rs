@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use offload_ethtool::features::{self, ChangeReport, FeatureState, Request};
+use offload_ethtool::features::{self, legacy, ChangeReport, FeatureState, Request};
 use offload_ethtool::netns;
 
 use crate::ethtool_common::{self, code};
@@ -35,6 +35,40 @@ fn reason(report: &ChangeReport, feature: &str) -> &'static str {
     }
 }
 
+/// `set` through the legacy per-feature ioctls (kernels without ETHTOOL_GFEATURES,
+/// or OFFLOAD_ETHTOOL_LEGACY=1): legacy names only; prints the groups that changed.
+fn run_legacy(args: &Args) -> ExitCode {
+    let iface = args.iface.clone();
+    let words = args.features.clone();
+    let outcome = netns::run_in(args.netns.as_deref(), move || {
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        legacy::apply(&iface, &refs)
+    });
+    match outcome {
+        Ok((before, after)) => {
+            let changed: Vec<String> = before
+                .values
+                .iter()
+                .zip(&after.values)
+                .filter(|(b, a)| b.1 != a.1)
+                .filter_map(|(_, (f, v))| {
+                    v.map(|on| format!("{}: {}", f.long_name, if on { "on" } else { "off" }))
+                })
+                .collect();
+            if changed.is_empty() {
+                eprintln!("Could not change any device features");
+                return ExitCode::from(code::SOME);
+            }
+            println!("Actual changes:\n{}", changed.join("\n"));
+            ExitCode::from(code::OK)
+        }
+        Err(e @ offload_ethtool::Error::InvalidRequest { .. }) => {
+            ethtool_common::usage("set", &e.to_string())
+        }
+        Err(e) => ethtool_common::fail("set", &e),
+    }
+}
+
 /// Runs `offloadctl set`.
 pub fn run(mut args: Args) -> ExitCode {
     // `--netns NS` after the feature list lands in the trailing words.
@@ -44,6 +78,9 @@ pub fn run(mut args: Args) -> ExitCode {
         }
         args.netns = Some(args.features.remove(at + 1));
         args.features.remove(at);
+    }
+    if legacy::forced() {
+        return run_legacy(&args);
     }
     let iface = args.iface.clone();
     let words = args.features.clone();

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use offload_ethtool::features::FeatureState;
+use offload_ethtool::features::{legacy, FeatureState};
 use offload_ethtool::{iface, netns};
 use serde::Serialize;
 
@@ -59,6 +59,20 @@ fn json_of(state: &FeatureState) -> JsonInterface<'_> {
     }
 }
 
+/// The `-k` text and, with the full feature set, the state (None for the
+/// legacy ioctls, which old kernels without ETHTOOL_GFEATURES still answer).
+fn read_text(name: &str) -> offload_ethtool::Result<(String, Option<FeatureState>)> {
+    let legacy = || legacy::read(name).map(|l| (l.render_ethtool_k(), None));
+    if legacy::forced() {
+        return legacy();
+    }
+    match FeatureState::read(name) {
+        Ok(state) => Ok((state.render_ethtool_k(), Some(state))),
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => legacy(),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `offloadctl show`.
 pub fn run(args: Args) -> ExitCode {
     if args.ifaces.is_empty() && !args.all {
@@ -76,7 +90,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(names
             .into_iter()
             .map(|name| {
-                let state = FeatureState::read(&name);
+                let state = read_text(&name);
                 (name, state)
             })
             .collect::<Vec<_>>())
@@ -89,7 +103,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut states = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(state) => states.push(state),
+            Ok(text_and_state) => states.push(text_and_state),
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) && !args.json && !all => {
                 // ethtool 6.1 (netlink) words it so; keep scripts that grep it working.
                 eprintln!("netlink error: no device matches name (offset 24)");
@@ -105,11 +119,11 @@ pub fn run(args: Args) -> ExitCode {
     if args.json {
         let doc = serde_json::json!({
             "schema": "offload.features/1",
-            "interfaces": states.iter().map(json_of).collect::<Vec<_>>(),
+            "interfaces": states.iter().filter_map(|(_, s)| s.as_ref()).map(json_of).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        let texts: Vec<String> = states.iter().map(FeatureState::render_ethtool_k).collect();
+        let texts: Vec<&str> = states.iter().map(|(text, _)| text.as_str()).collect();
         print!("{}", texts.join("\n"));
     }
     ExitCode::from(exit)

@@ -69,6 +69,14 @@ pub enum Error {
         /// The name given.
         ifname: String,
     },
+    /// A feature request that cannot be applied as given (unknown name, value
+    /// missing); nothing was changed.
+    InvalidRequest {
+        /// The interface.
+        ifname: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A SIOCETHTOOL (or socket) call failed.
     Ethtool {
         /// The operation (`ETHTOOL_SFEATURES`, ...).
@@ -138,6 +146,9 @@ impl std::fmt::Display for Error {
                 f,
                 "'{ifname}' is not a valid interface name (1 to 15 bytes, no '/', ':' or spaces)"
             ),
+            Error::InvalidRequest { ifname, reason } => {
+                write!(f, "{ifname}: {reason}; nothing changed")
+            }
             Error::Ethtool { op, ifname, source } => match source.raw_os_error() {
                 Some(libc::ENODEV) => write!(f, "{ifname}: no such interface"),
                 Some(libc::EPERM) => write!(

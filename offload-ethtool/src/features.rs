@@ -2,6 +2,7 @@
 //! exactly as `ethtool -k` does, and change them as `ethtool -K` does, with the
 //! report of what actually changed.
 
+pub mod legacy;
 pub(crate) mod sys;
 
 use std::fmt::Write as _;

@@ -135,3 +135,21 @@ pub fn driver_info(fd: &OwnedFd, ifname: &str) -> io::Result<(String, String)> {
     };
     Ok((text(4), text(4 + 3 * 32)))
 }
+
+/// The `struct ethtool_value` commands: legacy per-feature get (returns data).
+pub fn get_value(fd: &OwnedFd, ifname: &str, cmd: u32) -> io::Result<u32> {
+    let mut buf = [cmd, 0];
+    ethtool(fd, ifname, &mut buf)?;
+    Ok(buf[1])
+}
+
+/// The `struct ethtool_value` commands: legacy per-feature set.
+pub fn set_value(fd: &OwnedFd, ifname: &str, cmd: u32, data: u32) -> io::Result<()> {
+    let mut buf = [cmd, data];
+    ethtool(fd, ifname, &mut buf).map(|_| ())
+}
+
+/// ETHTOOL_GFLAGS / ETHTOOL_SFLAGS (lro, rxvlan, txvlan, ntuple, rxhash).
+pub const ETHTOOL_GFLAGS: u32 = 0x25;
+/// See [`ETHTOOL_GFLAGS`].
+pub const ETHTOOL_SFLAGS: u32 = 0x26;
