@@ -254,6 +254,110 @@ pub fn legacy_by_xapi_key(key: &str) -> Option<&'static LegacyFeature> {
     LEGACY.iter().find(|f| f.xapi_key == Some(key))
 }
 
+/// Room for the kernel's ETH_SS_FEATURES bits (64 on Linux 6.1 and 6.18).
+pub const MAX_FEATURES: usize = 256;
+const FEATURE_WORDS: usize = MAX_FEATURES / 32;
+
+/// A fixed-capacity set of kernel feature bits (bit i = string i of
+/// ETH_SS_FEATURES), laid out as the 32-bit words of ETHTOOL_GFEATURES.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FeatureBits([u32; FEATURE_WORDS]);
+
+/// The kernel reported more feature bits than [`MAX_FEATURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyFeatures(pub usize);
+
+impl core::fmt::Display for TooManyFeatures {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} feature words, at most {} supported",
+            self.0, FEATURE_WORDS
+        )
+    }
+}
+
+impl FeatureBits {
+    /// No bit set.
+    pub const EMPTY: FeatureBits = FeatureBits([0; FEATURE_WORDS]);
+
+    /// From ETHTOOL_GFEATURES words.
+    pub fn from_words(words: &[u32]) -> Result<FeatureBits, TooManyFeatures> {
+        if words.len() > FEATURE_WORDS {
+            return Err(TooManyFeatures(words.len()));
+        }
+        let mut bits = FeatureBits::EMPTY;
+        bits.0[..words.len()].copy_from_slice(words);
+        Ok(bits)
+    }
+
+    /// Word `w` (0 past the end).
+    pub fn word(&self, w: usize) -> u32 {
+        self.0.get(w).copied().unwrap_or(0)
+    }
+
+    /// Whether bit `i` is set (false past the capacity).
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i / 32).is_some_and(|w| w & (1 << (i % 32)) != 0)
+    }
+
+    /// Sets or clears bit `i`; bits past the capacity are ignored.
+    pub fn set(&mut self, i: usize, on: bool) {
+        if let Some(w) = self.0.get_mut(i / 32) {
+            if on {
+                *w |= 1 << (i % 32);
+            } else {
+                *w &= !(1 << (i % 32));
+            }
+        }
+    }
+
+    /// Bits set in both.
+    pub fn and(self, other: FeatureBits) -> FeatureBits {
+        FeatureBits(core::array::from_fn(|w| self.0[w] & other.0[w]))
+    }
+
+    /// Bits set here and not in `other`.
+    pub fn and_not(self, other: FeatureBits) -> FeatureBits {
+        FeatureBits(core::array::from_fn(|w| self.0[w] & !other.0[w]))
+    }
+
+    /// Whether no bit is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+
+    /// How many bits are set.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// The four masks ETHTOOL_GFEATURES reports for an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeatureMasks {
+    /// Changeable by the user (the driver's hw_features).
+    pub available: FeatureBits,
+    /// Asked for (wanted_features).
+    pub requested: FeatureBits,
+    /// In effect.
+    pub active: FeatureBits,
+    /// Never changeable (NETIF_F_NEVER_CHANGE).
+    pub never_changed: FeatureBits,
+}
+
+impl FeatureMasks {
+    /// `[fixed]` in `ethtool -k`: not available, or never changeable.
+    pub fn is_fixed(&self, i: usize) -> bool {
+        !self.available.get(i) || self.never_changed.get(i)
+    }
+
+    /// The bits a request may name in ETHTOOL_SFEATURES' `valid` mask.
+    pub fn changeable(&self) -> FeatureBits {
+        self.available.and_not(self.never_changed)
+    }
+}
+
 /// What one word of an `ethtool -K` argument list names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetTarget {
@@ -421,5 +525,24 @@ mod tests {
             })
         );
         assert_eq!(calls, 0);
+    }
+
+    #[test]
+    fn feature_bits_hold_256_and_refuse_more() {
+        let mut bits = FeatureBits::EMPTY;
+        bits.set(0, true);
+        bits.set(255, true);
+        bits.set(256, true); // ignored: past the capacity
+        assert!(bits.get(0) && bits.get(255) && !bits.get(256));
+        assert_eq!(bits.count(), 2);
+        assert_eq!(FeatureBits::from_words(&[1, 2]).unwrap().word(1), 2);
+        assert_eq!(FeatureBits::from_words(&[0; 9]), Err(TooManyFeatures(9)));
+        let masks = FeatureMasks {
+            available: FeatureBits::from_words(&[0b0111]).unwrap(),
+            never_changed: FeatureBits::from_words(&[0b0100]).unwrap(),
+            ..FeatureMasks::default()
+        };
+        assert!(!masks.is_fixed(0) && masks.is_fixed(2) && masks.is_fixed(3));
+        assert_eq!(masks.changeable().word(0), 0b0011);
     }
 }

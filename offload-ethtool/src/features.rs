@@ -8,8 +8,10 @@ pub(crate) mod sys;
 use std::fmt::Write as _;
 use std::io;
 
-use offload_core::features::{legacy_group_of, parse_set_args, ParseError, SetTarget, LEGACY};
-use serde::{Deserialize, Serialize};
+use offload_core::features::{
+    legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, ParseError, SetTarget, LEGACY,
+};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
@@ -32,35 +34,18 @@ pub fn validate_ifname(ifname: &str) -> Result<()> {
     }
 }
 
-/// Every offload feature of one interface: names by bit, and the four masks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Every offload feature of one interface: names by bit, and the four masks
+/// (offload-core's fixed-capacity [`FeatureMasks`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureState {
     /// The interface.
     pub ifname: String,
     /// Feature names (ETH_SS_FEATURES), index = bit; empty names are unused bits.
     pub names: Vec<String>,
-    /// Features the driver lets the user change (hw_features).
-    pub available: Vec<u32>,
-    /// Features the user asked for (wanted_features).
-    pub requested: Vec<u32>,
-    /// Features in effect.
-    pub active: Vec<u32>,
-    /// Features nobody may ever change.
-    pub never_changed: Vec<u32>,
-}
-
-fn bit(words: &[u32], i: usize) -> bool {
-    words.get(i / 32).is_some_and(|w| w & (1 << (i % 32)) != 0)
-}
-
-pub(crate) fn set_bit(words: &mut [u32], i: usize, on: bool) {
-    if let Some(w) = words.get_mut(i / 32) {
-        if on {
-            *w |= 1 << (i % 32);
-        } else {
-            *w &= !(1 << (i % 32));
-        }
-    }
+    /// Available / requested / active / never-changed bits.
+    pub masks: FeatureMasks,
+    /// How many 32-bit words the kernel uses (ETHTOOL_SFEATURES wants exactly this many).
+    pub words: usize,
 }
 
 fn os_error(op: &'static str, ifname: &str, source: io::Error) -> Error {
@@ -87,29 +72,37 @@ impl FeatureState {
         let words = count.div_ceil(32);
         let blocks = sys::get_features(fd, ifname, words)
             .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, e))?;
+        let mask = |pick: fn(&sys::Block) -> u32| {
+            let words: Vec<u32> = blocks.iter().map(pick).collect();
+            FeatureBits::from_words(&words)
+                .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, io::Error::other(e.to_string())))
+        };
         Ok(FeatureState {
             ifname: ifname.to_string(),
             names,
-            available: blocks.iter().map(|b| b.available).collect(),
-            requested: blocks.iter().map(|b| b.requested).collect(),
-            active: blocks.iter().map(|b| b.active).collect(),
-            never_changed: blocks.iter().map(|b| b.never_changed).collect(),
+            masks: FeatureMasks {
+                available: mask(|b| b.available)?,
+                requested: mask(|b| b.requested)?,
+                active: mask(|b| b.active)?,
+                never_changed: mask(|b| b.never_changed)?,
+            },
+            words,
         })
     }
 
     /// Whether feature `i` is in effect.
     pub fn is_active(&self, i: usize) -> bool {
-        bit(&self.active, i)
+        self.masks.active.get(i)
     }
 
     /// Whether feature `i` is requested (wanted) on.
     pub fn is_requested(&self, i: usize) -> bool {
-        bit(&self.requested, i)
+        self.masks.requested.get(i)
     }
 
     /// Whether feature `i` can never be changed (`[fixed]` in `ethtool -k`).
     pub fn is_fixed(&self, i: usize) -> bool {
-        !bit(&self.available, i) || bit(&self.never_changed, i)
+        self.masks.is_fixed(i)
     }
 
     /// The bit of a kernel feature name.
@@ -123,8 +116,8 @@ impl FeatureState {
         let state = if self.is_active(i) { "on" } else { "off" };
         let suffix = if self.is_fixed(i) {
             " [fixed]"
-        } else if bit(&self.requested, i) != self.is_active(i) {
-            if bit(&self.requested, i) {
+        } else if self.is_requested(i) != self.is_active(i) {
+            if self.is_requested(i) {
                 " [requested on]"
             } else {
                 " [requested off]"
@@ -172,9 +165,9 @@ impl FeatureState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// Bits named by the request (a legacy name names every feature it covers).
-    pub mask: Vec<u32>,
+    pub mask: FeatureBits,
     /// Wanted values of the named bits ("on" wins when a bit is named twice).
-    pub values: Vec<u32>,
+    pub values: FeatureBits,
     /// Legacy groups named that cover no feature of this interface (`ufo` today).
     pub not_present: Vec<&'static str>,
 }
@@ -185,10 +178,9 @@ impl Request {
         state: &FeatureState,
         args: &[&'a str],
     ) -> std::result::Result<Request, ParseError<'a>> {
-        let words = state.active.len();
         let mut request = Request {
-            mask: vec![0; words],
-            values: vec![0; words],
+            mask: FeatureBits::EMPTY,
+            values: FeatureBits::EMPTY,
             not_present: Vec::new(),
         };
         parse_set_args(
@@ -214,19 +206,15 @@ impl Request {
     }
 
     fn name_bit(&mut self, i: usize, on: bool) {
-        set_bit(&mut self.mask, i, true);
+        self.mask.set(i, true);
         if on {
-            set_bit(&mut self.values, i, true);
+            self.values.set(i, true);
         }
     }
 
     /// Whether the request names kernel bit `i`.
     pub fn names_bit(&self, i: usize) -> bool {
-        bit(&self.mask, i)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.mask.iter().all(|&w| w == 0)
+        self.mask.get(i)
     }
 }
 
@@ -260,8 +248,8 @@ impl ChangeReport {
         let (before, after, req) = (&self.before, &self.after, &self.request);
         (0..after.names.len())
             .filter_map(|i| {
-                let named = bit(&req.mask, i);
-                let refused = named && after.is_active(i) != bit(&req.values, i);
+                let named = req.mask.get(i);
+                let refused = named && after.is_active(i) != req.values.get(i);
                 let changed = before.is_active(i) != after.is_active(i);
                 (refused || changed).then(|| Change {
                     feature: after.names[i].clone(),
@@ -279,7 +267,7 @@ impl ChangeReport {
         let changes = self.changes();
         let refused = changes.iter().filter(|c| c.refused).count();
         let named = (0..self.after.names.len())
-            .filter(|&i| bit(&self.request.mask, i))
+            .filter(|&i| self.request.mask.get(i))
             .count();
         refused == named
     }
@@ -315,12 +303,11 @@ pub fn apply(ifname: &str, request: Request) -> Result<ChangeReport> {
     validate_ifname(ifname)?;
     let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
     let before = FeatureState::read_with(&fd, ifname)?;
-    if !request.is_empty() {
-        let blocks: Vec<(u32, u32)> = (0..before.active.len())
-            .map(|w| {
-                let valid = request.mask[w] & !before.never_changed[w];
-                (valid, request.values[w] & valid)
-            })
+    if !request.mask.is_empty() {
+        let valid = request.mask.and_not(before.masks.never_changed);
+        let wanted = request.values.and(valid);
+        let blocks: Vec<(u32, u32)> = (0..before.words)
+            .map(|w| (valid.word(w), wanted.word(w)))
             .collect();
         sys::set_features(&fd, ifname, &blocks)
             .map_err(|e| os_error("ETHTOOL_SFEATURES", ifname, e))?;
@@ -335,17 +322,14 @@ pub fn apply(ifname: &str, request: Request) -> Result<ChangeReport> {
 
 /// Sets the requested bits of `ifname` to exactly `requested` for every
 /// changeable feature (used by restore).
-pub fn set_requested(ifname: &str, requested: &[u32]) -> Result<ChangeReport> {
+pub fn set_requested(ifname: &str, requested: FeatureBits) -> Result<ChangeReport> {
     let state = FeatureState::read(ifname)?;
-    let mask: Vec<u32> = (0..state.active.len())
-        .map(|w| state.available[w] & !state.never_changed[w])
-        .collect();
-    let values = mask.iter().zip(requested).map(|(m, r)| m & r).collect();
+    let mask = state.masks.changeable();
     apply(
         ifname,
         Request {
             mask,
-            values,
+            values: requested.and(mask),
             not_present: Vec::new(),
         },
     )

@@ -94,10 +94,10 @@ pub struct Restored {
 pub fn restore_interface(saved: &SavedInterface) -> Restored {
     let mut problems = Vec::new();
     let result = FeatureState::read(&saved.name).and_then(|state| {
-        let mut requested = state.requested.clone();
+        let mut requested = state.masks.requested;
         let mut set = |name: &str, on: bool, problems: &mut Vec<String>| match state.index_of(name)
         {
-            Some(i) => crate::features::set_bit(&mut requested, i, on),
+            Some(i) => requested.set(i, on),
             None => problems.push(format!("{name}: no such feature on this kernel")),
         };
         for name in &saved.requested_on {
@@ -106,7 +106,7 @@ pub fn restore_interface(saved: &SavedInterface) -> Restored {
         for name in &saved.requested_off {
             set(name, false, &mut problems);
         }
-        features::set_requested(&saved.name, &requested)
+        features::set_requested(&saved.name, requested)
     });
     match result {
         Ok(report) => {
