@@ -156,43 +156,7 @@ impl ProtocolCounts {
     }
 }
 
-/// Addresses and ports of a packet, used to name flows and hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Endpoints {
-    /// Source address.
-    pub src: IpAddr,
-    /// Destination address.
-    pub dst: IpAddr,
-    /// Source port (TCP/UDP only).
-    pub src_port: Option<u16>,
-    /// Destination port (TCP/UDP only).
-    pub dst_port: Option<u16>,
-}
-
-/// What the kernel said about a live packet's checksum (AF_PACKET `tp_status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChecksumHint {
-    /// Nothing known (read from a file).
-    #[default]
-    None,
-    /// `TP_STATUS_CSUMNOTREADY`: the stack left the checksum for the NIC.
-    NotReady,
-    /// `TP_STATUS_CSUM_VALID`: the NIC or stack already verified it.
-    Valid,
-}
-
-impl ChecksumHint {
-    /// `TP_STATUS_CSUMNOTREADY` (1 << 3) and `TP_STATUS_CSUM_VALID` (1 << 7).
-    pub fn from_tp_status(status: u32) -> Self {
-        if status & (1 << 3) != 0 {
-            ChecksumHint::NotReady
-        } else if status & (1 << 7) != 0 {
-            ChecksumHint::Valid
-        } else {
-            ChecksumHint::None
-        }
-    }
-}
+pub use offload_core::verdict::{ChecksumHint, Endpoints};
 
 /// The verdicts of one packet, for `--verdicts` lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
