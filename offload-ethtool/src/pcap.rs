@@ -23,46 +23,10 @@ use pcap_parser::{parse_pcap_header, PcapBlockOwned, PcapError, PcapNGReader};
 
 use crate::error::{Error, Result};
 
-/// Link-layer header types (the `LINKTYPE_*` values of pcap and pcapng) we decode.
-pub mod linktype {
-    /// BSD loopback: a 4-byte address family in host byte order.
-    pub const NULL: u16 = 0;
-    /// Ethernet II, possibly with 802.1Q / 802.1ad tags.
-    pub const ETHERNET: u16 = 1;
-    /// Raw IPv4 or IPv6 (the version nibble tells which).
-    pub const RAW: u16 = 101;
-    /// Linux cooked capture v1 (`tcpdump -i any` before libpcap 1.10).
-    pub const LINUX_SLL: u16 = 113;
-    /// OpenBSD loopback: like [`NULL`] but the family is big-endian.
-    pub const LOOP: u16 = 108;
-    /// Raw IPv4 only.
-    pub const IPV4: u16 = 228;
-    /// Raw IPv6 only.
-    pub const IPV6: u16 = 229;
-    /// Linux cooked capture v2 (`tcpdump -i any` since libpcap 1.10).
-    pub const LINUX_SLL2: u16 = 276;
-    /// `DLT_RAW` as some BSDs number it in classic pcap files.
-    pub const RAW_BSD_12: u16 = 12;
-    /// `DLT_RAW` as OpenBSD numbers it.
-    pub const RAW_BSD_14: u16 = 14;
-}
-
-/// Whether packets of this link type can be decoded down to IP.
-pub fn is_supported(link_type: u16) -> bool {
-    matches!(
-        link_type,
-        linktype::NULL
-            | linktype::ETHERNET
-            | linktype::RAW
-            | linktype::RAW_BSD_12
-            | linktype::RAW_BSD_14
-            | linktype::LOOP
-            | linktype::LINUX_SLL
-            | linktype::LINUX_SLL2
-            | linktype::IPV4
-            | linktype::IPV6
-    )
-}
+/// Link-layer header types (the `LINKTYPE_*` values of pcap and pcapng) we
+/// decode: offload-core's list, which its classifier walks.
+pub use offload_core::verdict::linktype;
+use offload_core::verdict::linktype::is_supported;
 
 /// libpcap's largest accepted snapshot length (`MAXIMUM_SNAPLEN`): a classic pcap
 /// record longer than this is damage, not a packet.
