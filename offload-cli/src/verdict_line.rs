@@ -8,63 +8,21 @@
 
 use std::io::{self, Write};
 
-use offload_core::verdict::{NotVerifiedReason, Verdict};
-use offload_ethtool::diagnose::{Observation, Protocol};
+use offload_core::tcpdump;
+use offload_core::verdict::Verdict;
+use offload_ethtool::diagnose::{checksum_kind, Observation};
 use offload_ethtool::pcap::Record;
 
 /// Our classification of one verdict, as printed in brackets.
 pub fn class(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Correct => "correct",
-        Verdict::Incorrect { .. } => "incorrect",
-        Verdict::OffloadPending { .. } => "offload-pending",
-        Verdict::NotVerified(NotVerifiedReason::Fragment) => "not verified: fragment",
-        Verdict::NotVerified(NotVerifiedReason::Truncated) => "not verified: truncated",
-        Verdict::NotVerified(NotVerifiedReason::UdpZeroChecksum) => "not verified: no checksum",
-        Verdict::NotVerified(_) => "not verified",
-        _ => "not verified",
-    }
+    tcpdump::class_name(verdict)
 }
 
-/// tcpdump's words for a transport checksum verdict.
-fn transport_words(out: &mut impl Write, protocol: Protocol, verdict: Verdict) -> io::Result<()> {
-    let (found, expected, ok) = match verdict {
-        Verdict::Correct => (0, 0, true),
-        Verdict::Incorrect { found, expected } | Verdict::OffloadPending { found, expected } => {
-            (found, expected, false)
-        }
-        _ => {
-            return match (protocol, verdict) {
-                (Protocol::Udp4, Verdict::NotVerified(NotVerifiedReason::UdpZeroChecksum)) => {
-                    write!(out, "UDP, [no cksum]")
-                }
-                _ => write!(out, "{}", protocol.transport()),
-            }
-        }
-    };
-    match protocol {
-        Protocol::Tcp4 | Protocol::Tcp6 if ok => write!(out, "TCP, cksum (correct)"),
-        Protocol::Tcp4 | Protocol::Tcp6 => {
-            write!(
-                out,
-                "TCP, cksum 0x{found:04x} (incorrect -> 0x{expected:04x})"
-            )
-        }
-        Protocol::Udp4 | Protocol::Udp6 if ok => write!(out, "UDP, [udp sum ok]"),
-        Protocol::Udp4 | Protocol::Udp6 => {
-            write!(
-                out,
-                "UDP, [bad udp cksum 0x{found:04x} -> 0x{expected:04x}!]"
-            )
-        }
-        Protocol::Icmp6 if ok => write!(out, "ICMP6, [icmp6 sum ok]"),
-        Protocol::Icmp6 => write!(
-            out,
-            "ICMP6, [bad icmp6 cksum 0x{found:04x} -> 0x{expected:04x}!]"
-        ),
-        _ if ok => write!(out, "ICMP, icmp cksum ok"),
-        _ => write!(out, "ICMP, (wrong icmp cksum {found:x} (->{expected:x})!)"),
-    }
+/// tcpdump's words (offload-core's `tcpdump` module) into an io::Write.
+fn words(out: &mut impl Write, f: impl FnOnce(&mut String) -> std::fmt::Result) -> io::Result<()> {
+    let mut text = String::new();
+    f(&mut text).map_err(|_| io::Error::other("formatting failed"))?;
+    out.write_all(text.as_bytes())
 }
 
 /// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default timestamp.
@@ -108,17 +66,19 @@ pub fn write(
     write!(out, ": ")?;
     match observation.transport {
         Some((protocol, verdict)) => {
-            transport_words(out, protocol, verdict)?;
+            words(out, |t| {
+                tcpdump::write_transport(t, checksum_kind(protocol), verdict)
+            })?;
             write!(out, " [{}]", class(verdict))?;
         }
         None => write!(out, "no transport checksum [not verified]")?,
     }
     match observation.ip_header {
-        Some(v @ Verdict::Incorrect { found, expected }) => write!(
-            out,
-            ", IP bad cksum {found:x} (->{expected:x})! [{}]",
-            class(v)
-        )?,
+        Some(v @ Verdict::Incorrect { .. }) => {
+            write!(out, ", IP ")?;
+            words(out, |t| tcpdump::write_ipv4_header(t, v))?;
+            write!(out, " [{}]", class(v))?;
+        }
         Some(v @ Verdict::NotVerified(_)) => write!(out, ", IP header [{}]", class(v))?,
         _ => {}
     }

@@ -16,4 +16,5 @@ pub mod checksum;
 pub mod counters;
 pub mod features;
 mod sync;
+pub mod tcpdump;
 pub mod verdict;
