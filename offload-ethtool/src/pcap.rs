@@ -491,7 +491,19 @@ impl<R: Read> CaptureReader<R> {
         };
         loop {
             let base = reader.data().as_ptr() as usize;
-            let step = match reader.next() {
+            // pcap-parser 0.17 can panic on a block shorter than its header
+            // (found by the capture_reader fuzz target): a damaged file, not a crash.
+            let this_reader = &mut *reader;
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                let owned = this_reader; // moved in: the closure is FnOnce
+                owned.next()
+            }));
+            let Ok(next) = next else {
+                return Err(self.damaged(Problem::Malformed(
+                    "a pcapng block shorter than its own header".into(),
+                )));
+            };
+            let step = match next {
                 Ok((len, PcapBlockOwned::NG(block))) => match block {
                     Block::SectionHeader(_) => {
                         // Interface numbering restarts with every section.
