@@ -115,7 +115,7 @@ fn disable_one(name: &str, words: &[String], dry_run: bool) -> Outcome {
             outcome.result = "planned";
             return Ok(());
         }
-        let report = features::apply(name, request)?;
+        let report = features::apply_to(state, request)?;
         for change in report.changes() {
             if change.requested && !change.refused && !change.active {
                 outcome.switched_off.push(change.feature);

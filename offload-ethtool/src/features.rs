@@ -70,6 +70,17 @@ impl FeatureState {
         let names = sys::feature_names(fd, ifname, count)
             .map_err(|e| os_error("ETHTOOL_GSTRINGS", ifname, e))?;
         let words = count.div_ceil(32);
+        let masks = Self::read_masks(fd, ifname, words)?;
+        Ok(FeatureState {
+            ifname: ifname.to_string(),
+            names,
+            masks,
+            words,
+        })
+    }
+
+    /// ETHTOOL_GFEATURES into core's masks.
+    fn read_masks(fd: &std::os::fd::OwnedFd, ifname: &str, words: usize) -> Result<FeatureMasks> {
         let blocks = sys::get_features(fd, ifname, words)
             .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, e))?;
         let mask = |pick: fn(&sys::Block) -> u32| {
@@ -77,16 +88,11 @@ impl FeatureState {
             FeatureBits::from_words(&words)
                 .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, io::Error::other(e.to_string())))
         };
-        Ok(FeatureState {
-            ifname: ifname.to_string(),
-            names,
-            masks: FeatureMasks {
-                available: mask(|b| b.available)?,
-                requested: mask(|b| b.requested)?,
-                active: mask(|b| b.active)?,
-                never_changed: mask(|b| b.never_changed)?,
-            },
-            words,
+        Ok(FeatureMasks {
+            available: mask(|b| b.available)?,
+            requested: mask(|b| b.requested)?,
+            active: mask(|b| b.active)?,
+            never_changed: mask(|b| b.never_changed)?,
         })
     }
 
@@ -300,19 +306,25 @@ impl ChangeReport {
 /// the state, as ethtool does. Never-changeable bits are left out of `valid`
 /// (the kernel refuses the whole call otherwise) and show up as refused.
 pub fn apply(ifname: &str, request: Request) -> Result<ChangeReport> {
-    validate_ifname(ifname)?;
-    let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
-    let before = FeatureState::read_with(&fd, ifname)?;
+    apply_to(FeatureState::read(ifname)?, request)
+}
+
+/// [`apply`] for a state just read (saves reading the names again).
+pub fn apply_to(before: FeatureState, request: Request) -> Result<ChangeReport> {
+    let ifname = before.ifname.clone();
+    let fd = sys::socket().map_err(|e| os_error("socket", &ifname, e))?;
     if !request.mask.is_empty() {
         let valid = request.mask.and_not(before.masks.never_changed);
         let wanted = request.values.and(valid);
         let blocks: Vec<(u32, u32)> = (0..before.words)
             .map(|w| (valid.word(w), wanted.word(w)))
             .collect();
-        sys::set_features(&fd, ifname, &blocks)
-            .map_err(|e| os_error("ETHTOOL_SFEATURES", ifname, e))?;
+        sys::set_features(&fd, &ifname, &blocks)
+            .map_err(|e| os_error("ETHTOOL_SFEATURES", &ifname, e))?;
     }
-    let after = FeatureState::read_with(&fd, ifname)?;
+    // The names do not change with the features: re-read the masks only.
+    let mut after = before.clone();
+    after.masks = FeatureState::read_masks(&fd, &ifname, before.words)?;
     Ok(ChangeReport {
         before,
         after,
