@@ -61,6 +61,19 @@ struct Outcome {
     error: Option<String>,
 }
 
+impl Outcome {
+    /// Nothing done yet: "failed" until the work says otherwise.
+    fn failed(name: &str) -> Outcome {
+        Outcome {
+            ifname: name.to_string(),
+            result: "failed",
+            switched_off: Vec::new(),
+            stayed_on: Vec::new(),
+            error: None,
+        }
+    }
+}
+
 fn select(args: &Args, all: Vec<iface::Interface>) -> Result<Vec<String>, String> {
     let mut kinds = Vec::new();
     for k in &args.kinds {
@@ -94,13 +107,7 @@ fn plan(state: &FeatureState, request: &Request) -> Vec<String> {
 }
 
 fn disable_one(name: &str, words: &[String], dry_run: bool) -> Outcome {
-    let mut outcome = Outcome {
-        ifname: name.to_string(),
-        result: "failed",
-        switched_off: Vec::new(),
-        stayed_on: Vec::new(),
-        error: None,
-    };
+    let mut outcome = Outcome::failed(name);
     if legacy::forced() || legacy_only(name) {
         return disable_one_legacy(name, words, dry_run);
     }
@@ -143,13 +150,7 @@ pub fn legacy_only(name: &str) -> bool {
 }
 
 fn disable_one_legacy(name: &str, words: &[String], dry_run: bool) -> Outcome {
-    let mut outcome = Outcome {
-        ifname: name.to_string(),
-        result: "failed",
-        switched_off: Vec::new(),
-        stayed_on: Vec::new(),
-        error: None,
-    };
+    let mut outcome = Outcome::failed(name);
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     let result = if dry_run {
         legacy::read(name).map(|state| {
@@ -279,11 +280,5 @@ pub fn run(args: Args) -> ExitCode {
         .iter()
         .filter(|o| o.result == "done" || o.result == "planned")
         .count();
-    ExitCode::from(if good == outcomes.len() {
-        code::OK
-    } else if good > 0 {
-        code::SOME
-    } else {
-        code::NONE
-    })
+    ethtool_common::tally(good, outcomes.len())
 }

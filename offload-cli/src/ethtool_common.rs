@@ -63,6 +63,17 @@ pub fn usage(command: &str, message: &str) -> ExitCode {
     ExitCode::from(code::USAGE)
 }
 
+/// The exit code of a run over many interfaces: all, some or none of them done.
+pub fn tally(done: usize, total: usize) -> ExitCode {
+    ExitCode::from(if done == total {
+        code::OK
+    } else if done > 0 {
+        code::SOME
+    } else {
+        code::NONE
+    })
+}
+
 /// A shell-style glob with `*` and `?`, for `--include` / `--exclude`.
 pub fn glob_matches(pattern: &str, name: &str) -> bool {
     fn go(p: &[u8], n: &[u8]) -> bool {

@@ -55,11 +55,5 @@ pub fn run(args: Args) -> ExitCode {
             println!("{}: not fully restored: {}", r.name, r.problems.join("; "));
         }
     }
-    ExitCode::from(if good == restored.len() {
-        code::OK
-    } else if good > 0 {
-        code::SOME
-    } else {
-        code::NONE
-    })
+    ethtool_common::tally(good, restored.len())
 }

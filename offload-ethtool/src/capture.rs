@@ -142,33 +142,6 @@ fn interfaces_up() -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Runs `f` on a helper thread that has entered the network namespace `netns` (a
-/// name under /run/netns or a path), so the calling thread never moves. Sockets
-/// created there stay bound to that namespace.
-fn in_netns<T: Send + 'static>(
-    netns: &str,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let path = if netns.contains('/') {
-        PathBuf::from(netns)
-    } else {
-        PathBuf::from("/run/netns").join(netns)
-    };
-    let name = netns.to_string();
-    let netns_error = move |source: io::Error| Error::Netns {
-        netns: name.clone(),
-        source,
-    };
-    let file = File::open(&path).map_err(&netns_error)?;
-    std::thread::spawn(move || {
-        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
-            .map_err(|e| netns_error(io::Error::from(e)))?;
-        f()
-    })
-    .join()
-    .map_err(|_| Error::CaptureThreadPanicked)?
-}
-
 impl Capture {
     /// Opens every ring (in the namespace, if one is given) and starts one thread
     /// per interface. Errors (no such interface, no CAP_NET_RAW) come back here,
@@ -195,7 +168,7 @@ impl Capture {
             None => open_all(config)?,
             Some(ns) => {
                 let config = config.clone();
-                in_netns(ns, move || open_all(&config))?
+                crate::netns::run_in(Some(ns), move || open_all(&config))?
             }
         };
         let writer = match &config.write {
@@ -401,8 +374,5 @@ pub fn inject_frame(netns: Option<&str>, ifname: &str, frame: &[u8]) -> Result<(
             })?;
         sys::send_frame(index as i32, &frame).map_err(|source| Error::Capture { ifname, source })
     };
-    match netns {
-        Some(ns) => in_netns(ns, send),
-        None => send(),
-    }
+    crate::netns::run_in(netns, send)
 }

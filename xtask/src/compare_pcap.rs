@@ -109,17 +109,6 @@ fn shell(script: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Pulls `"key": <number>` out of the summary JSON (xtask has no JSON crate on purpose).
-fn json_number(json: &str, key: &str) -> Option<u64> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = json[at..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
 fn rate(packets: u64, took: Duration) -> f64 {
     packets as f64 / took.as_secs_f64()
 }
@@ -185,9 +174,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     })?;
-    let ours_packets = json_number(&json, "packets").ok_or("no packet count in --json")?;
-    let ours_incorrect = json_number(&json, "incorrect").unwrap_or(0);
-    let ours_pending = json_number(&json, "offload_pending").unwrap_or(0);
+    let ours_packets = util::json_number(&json, "packets").ok_or("no packet count in --json")?;
+    let ours_incorrect = util::json_number(&json, "incorrect").unwrap_or(0);
+    let ours_pending = util::json_number(&json, "offload_pending").unwrap_or(0);
 
     let (tcpdump_time, tcpdump_out) = best_of(o.runs, || {
         shell(&format!("tcpdump -nn -v -r '{path}' | grep -c incorrect"))
