@@ -118,6 +118,8 @@ pub struct CaptureReader<R: Read> {
     records: u64,
     capacity: usize,
     path: PathBuf,
+    /// Byte order of the current pcapng section (from its header's magic).
+    ng_big_endian: bool,
 }
 
 impl CaptureReader<File> {
@@ -183,6 +185,8 @@ impl<R: Read> CaptureReader<R> {
             0x0a0d_0d0a => FileFormat::PcapNg,
             _ => return Err(damaged(0, Problem::BadMagic(u32::from_be_bytes(magic)))),
         };
+        // The first section's byte order, from its header's byte-order magic.
+        let ng_big_endian = prefix.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d][..]);
         let chained = io::Cursor::new(prefix).chain(source);
         let header_error = |e: PcapError<&[u8]>| match e {
             PcapError::ReadError => Error::CaptureFileIo {
@@ -244,6 +248,7 @@ impl<R: Read> CaptureReader<R> {
             records: 0,
             capacity: BUFFER_LEN,
             path: path.to_path_buf(),
+            ng_big_endian,
         })
     }
 
@@ -491,18 +496,15 @@ impl<R: Read> CaptureReader<R> {
         };
         loop {
             let base = reader.data().as_ptr() as usize;
-            // pcap-parser 0.17 can panic on a block shorter than its header
-            // (found by the capture_reader fuzz target): a damaged file, not a crash.
-            let this_reader = &mut *reader;
-            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                let owned = this_reader; // moved in: the closure is FnOnce
-                owned.next()
-            }));
-            let Ok(next) = next else {
+            // pcap-parser 0.17 subtracts the header size from a block's declared
+            // length unchecked (found by the capture_reader fuzz target): refuse a
+            // block shorter than the 12 bytes every pcapng block has, first.
+            if !ng_block_len_plausible(reader.data(), &mut self.ng_big_endian) {
                 return Err(self.damaged(Problem::Malformed(
                     "a pcapng block shorter than its own header".into(),
                 )));
-            };
+            }
+            let next = reader.next();
             let step = match next {
                 Ok((len, PcapBlockOwned::NG(block))) => match block {
                     Block::SectionHeader(_) => {
@@ -788,6 +790,25 @@ fn refill<P: PcapReaderIterator + ?Sized>(
 
 /// The total length a pcapng block at the start of `data` declares (either byte
 /// order: the smaller reading is the plausible one).
+/// Whether the next pcapng block declares at least the 12 bytes of its type and
+/// two length fields; tracks the section's byte order from each section header.
+fn ng_block_len_plausible(data: &[u8], big_endian: &mut bool) -> bool {
+    const SECTION_HEADER: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+    if data.len() < 12 {
+        return true; // the parser asks for more, or reports the truncation
+    }
+    if data[..4] == SECTION_HEADER {
+        *big_endian = data[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+    }
+    let raw = [data[4], data[5], data[6], data[7]];
+    let len = if *big_endian {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
+    };
+    len >= 12
+}
+
 fn block_len_ng(data: &[u8]) -> Option<u32> {
     let bytes: [u8; 4] = data.get(4..8)?.try_into().ok()?;
     Some(u32::from_le_bytes(bytes).min(u32::from_be_bytes(bytes)))
