@@ -110,11 +110,5 @@ pub fn run(args: Args) -> ExitCode {
     for e in &summary.errors {
         eprintln!("offloadctl capture: {e}");
     }
-    if !summary.errors.is_empty() {
-        ExitCode::from(2)
-    } else if summary.corruption {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    crate::check::exit_for(&summary)
 }

@@ -63,6 +63,12 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    exit_for(&summary)
+}
+
+/// 2 when something could not be read, 1 when corruption was seen (offload-pending
+/// does not count), 0 otherwise; shared with `capture`.
+pub fn exit_for(summary: &offload_ethtool::diagnose::Summary) -> ExitCode {
     if !summary.errors.is_empty() {
         ExitCode::from(2)
     } else if summary.corruption {
