@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use offload_core::tcpdump;
 use offload_core::verdict::Verdict;
-use offload_ethtool::diagnose::{checksum_kind, Observation};
+use offload_ethtool::diagnose::Observation;
 use offload_ethtool::pcap::Record;
 
 /// Our classification of one verdict, as printed in brackets.
@@ -66,9 +66,7 @@ pub fn write(
     write!(out, ": ")?;
     match observation.transport {
         Some((protocol, verdict)) => {
-            words(out, |t| {
-                tcpdump::write_transport(t, checksum_kind(protocol), verdict)
-            })?;
+            words(out, |t| tcpdump::write_transport(t, protocol, verdict))?;
             write!(out, " [{}]", class(verdict))?;
         }
         None => write!(out, "no transport checksum [not verified]")?,

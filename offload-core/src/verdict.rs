@@ -54,6 +54,11 @@ pub enum NotVerifiedReason {
 
 /// Which checksum a verdict is about: the counters and reports key on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Checksum {
     /// The IPv4 header checksum.
     Ipv4Header,
@@ -82,6 +87,30 @@ impl Checksum {
         Checksum::Udp6,
         Checksum::Icmp6,
     ];
+
+    /// The name reports print ("TCP/IPv4", "IPv4 header", ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            Checksum::Ipv4Header => "IPv4 header",
+            Checksum::Tcp4 => "TCP/IPv4",
+            Checksum::Udp4 => "UDP/IPv4",
+            Checksum::Icmp4 => "ICMP",
+            Checksum::Tcp6 => "TCP/IPv6",
+            Checksum::Udp6 => "UDP/IPv6",
+            Checksum::Icmp6 => "ICMPv6",
+        }
+    }
+
+    /// The transport name without the IP version ("TCP", "UDP", ...).
+    pub fn transport(self) -> &'static str {
+        match self {
+            Checksum::Ipv4Header => "IPv4 header",
+            Checksum::Tcp4 | Checksum::Tcp6 => "TCP",
+            Checksum::Udp4 | Checksum::Udp6 => "UDP",
+            Checksum::Icmp4 => "ICMP",
+            Checksum::Icmp6 => "ICMPv6",
+        }
+    }
 }
 
 /// A verdict without its values: what the counters count.

@@ -20,67 +20,9 @@ pub const SCHEMA: &str = "offload.diagnosis/1";
 /// How many flows and hosts the summary lists.
 pub const TOP: usize = 10;
 
-/// A checksum the diagnosis counts separately.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Protocol {
-    /// The IPv4 header checksum.
-    Ipv4Header,
-    /// TCP over IPv4.
-    Tcp4,
-    /// UDP over IPv4.
-    Udp4,
-    /// ICMP (over IPv4).
-    Icmp4,
-    /// TCP over IPv6.
-    Tcp6,
-    /// UDP over IPv6.
-    Udp6,
-    /// ICMPv6.
-    Icmp6,
-}
-
-impl Protocol {
-    /// Every protocol, in report order.
-    pub const ALL: [Protocol; 7] = [
-        Protocol::Ipv4Header,
-        Protocol::Tcp4,
-        Protocol::Udp4,
-        Protocol::Icmp4,
-        Protocol::Tcp6,
-        Protocol::Udp6,
-        Protocol::Icmp6,
-    ];
-
-    /// The name used in text reports ("TCP/IPv4", "IPv4 header", ...).
-    pub fn label(self) -> &'static str {
-        match self {
-            Protocol::Ipv4Header => "IPv4 header",
-            Protocol::Tcp4 => "TCP/IPv4",
-            Protocol::Udp4 => "UDP/IPv4",
-            Protocol::Icmp4 => "ICMP",
-            Protocol::Tcp6 => "TCP/IPv6",
-            Protocol::Udp6 => "UDP/IPv6",
-            Protocol::Icmp6 => "ICMPv6",
-        }
-    }
-
-    /// The transport name without the IP version ("TCP", "UDP", ...), for conclusions.
-    pub fn transport(self) -> &'static str {
-        match self {
-            Protocol::Ipv4Header => "IPv4 header",
-            Protocol::Tcp4 | Protocol::Tcp6 => "TCP",
-            Protocol::Udp4 | Protocol::Udp6 => "UDP",
-            Protocol::Icmp4 => "ICMP",
-            Protocol::Icmp6 => "ICMPv6",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+/// A checksum the diagnosis counts separately: offload-core's checksum kinds
+/// (serialised as `ipv4_header`, `tcp4`, ...).
+pub use offload_core::verdict::Checksum as Protocol;
 
 /// Counts of not-verified checksums, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -158,29 +100,8 @@ impl ProtocolCounts {
 
 pub use offload_core::verdict::{ChecksumHint, Endpoints};
 
-/// The verdicts of one packet, for `--verdicts` lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Observation {
-    /// Addresses and ports, when the IP header could be read.
-    pub endpoints: Option<Endpoints>,
-    /// The IPv4 header checksum verdict (None for IPv6 and undecoded packets).
-    pub ip_header: Option<Verdict>,
-    /// The transport checksum and its verdict.
-    pub transport: Option<(Protocol, Verdict)>,
-}
-
-/// The offload-core counter kind of a protocol (same order, same meaning).
-pub fn checksum_kind(protocol: Protocol) -> Checksum {
-    match protocol {
-        Protocol::Ipv4Header => Checksum::Ipv4Header,
-        Protocol::Tcp4 => Checksum::Tcp4,
-        Protocol::Udp4 => Checksum::Udp4,
-        Protocol::Icmp4 => Checksum::Icmp4,
-        Protocol::Tcp6 => Checksum::Tcp6,
-        Protocol::Udp6 => Checksum::Udp6,
-        Protocol::Icmp6 => Checksum::Icmp6,
-    }
-}
+/// The verdicts of one packet (offload-core's), for `--verdicts` lines.
+pub use offload_core::verdict::Observation;
 
 /// Classifies one frame, counts it into `diagnosis` (and into the shared
 /// offload-core counters through `live`, if given), and returns its verdicts
@@ -214,7 +135,7 @@ pub fn observe(
             n += 1;
         }
         if let Some((p, v)) = observation.transport {
-            verdicts[n] = (checksum_kind(p), v);
+            verdicts[n] = (p, v);
             n += 1;
         }
         live.record(&verdicts[..n]);
@@ -337,7 +258,7 @@ impl Diagnosis {
         verdict: Verdict,
         endpoints: Option<&Endpoints>,
     ) {
-        self.counts[protocol.index()].add(verdict);
+        self.counts[protocol as usize].add(verdict);
         if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
             *self
                 .incorrect_flows
@@ -382,7 +303,7 @@ impl Diagnosis {
 
     /// The counts for one protocol.
     pub fn counts(&self, protocol: Protocol) -> ProtocolCounts {
-        let mut c = self.counts[protocol.index()];
+        let mut c = self.counts[protocol as usize];
         c.protocol = Some(protocol);
         c
     }
@@ -564,7 +485,7 @@ fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
     let mut names: Vec<&str> = Vec::new();
     for p in Protocol::ALL {
         let name = p.transport();
-        if pick(&d.counts[p.index()]) > 0 && !names.contains(&name) {
+        if pick(&d.counts[p as usize]) > 0 && !names.contains(&name) {
             names.push(name);
         }
     }

@@ -1,40 +1,22 @@
-//! From a captured frame to this module's [`Observation`]: offload-core's
+//! From a captured frame to an [`Observation`]: offload-core's
 //! [`classify`](offload_core::verdict::classify) does the walking and the
-//! verdicts; this adapter names the checksum with the report's [`Protocol`] and
-//! turns an undecodable frame into an empty observation (counted as undecoded).
+//! verdicts; an undecodable frame becomes an empty observation (counted as
+//! undecoded by the diagnosis).
 
-use offload_core::verdict::{self, Checksum};
+use offload_core::verdict;
 
-use super::{ChecksumHint, Observation, Protocol};
+use super::{ChecksumHint, Observation};
 
-/// The report's name for a core checksum kind (the inverse of `checksum_kind`).
-fn protocol_of(kind: Checksum) -> Protocol {
-    match kind {
-        Checksum::Ipv4Header => Protocol::Ipv4Header,
-        Checksum::Tcp4 => Protocol::Tcp4,
-        Checksum::Udp4 => Protocol::Udp4,
-        Checksum::Icmp4 => Protocol::Icmp4,
-        Checksum::Tcp6 => Protocol::Tcp6,
-        Checksum::Udp6 => Protocol::Udp6,
-        Checksum::Icmp6 => Protocol::Icmp6,
-    }
-}
-
-/// Classifies one frame: the IPv4 header checksum and the transport checksum.
+/// Classifies one frame: the IPv4 header checksum and the transport checksum;
+/// a frame core cannot decode gives an empty observation.
 pub fn classify(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
-    match verdict::classify(link_type, frame, hint) {
-        Ok(seen) => Observation {
-            endpoints: seen.endpoints,
-            ip_header: seen.ip_header,
-            transport: seen.transport.map(|(kind, v)| (protocol_of(kind), v)),
-        },
-        Err(_) => Observation::default(),
-    }
+    verdict::classify(link_type, frame, hint).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::Protocol;
     use crate::pcap::linktype;
     use crate::pcap::synth::{ethernet_frame, ip_packet, Fill, Spec};
     use offload_core::verdict::Verdict;
