@@ -20,7 +20,7 @@ usage: cargo xtask <command> [args]
 commands:
   test                  run every test stage (bootstraps apt packages and a Python venv)
   compare NAME          run a side-by-side comparison and print RATIO lines
-                        (NAME: checksum, ethtool, pcap, xapi, bindings, all)
+                        (NAME: checksum, ethtool, pcap, all)
   demo                  the seed procedure end to end on a lab that builds itself
   fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
