@@ -254,6 +254,41 @@ pub fn legacy_by_xapi_key(key: &str) -> Option<&'static LegacyFeature> {
     LEGACY.iter().find(|f| f.xapi_key == Some(key))
 }
 
+/// The kind of XAPI object whose `other-config:ethtool-*` keys are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XapiObject {
+    /// A PIF: xapi's `Nm.determine_ethtool_settings` reads all eight offload keys.
+    Pif,
+    /// A VIF: xenopsd passes only `rx tx sg tso ufo gso` to the hotplug script.
+    Vif,
+}
+
+/// Whether the host applies the offload `key` (`ethtool-tx`) on that kind of
+/// object. `ethtool-gro`/`-lro` on a VIF and made-up keys such as
+/// `ethtool-sgo` are silently dropped by the host.
+pub fn xapi_key_applied(object: XapiObject, key: &str) -> bool {
+    match legacy_by_xapi_key(key) {
+        None => false,
+        Some(feature) => match object {
+            XapiObject::Pif => true,
+            XapiObject::Vif => !feature
+                .flag
+                .intersects(LegacyFeatures::GRO.union(LegacyFeatures::LRO)),
+        },
+    }
+}
+
+/// How the host reads an offload value: exactly `on`/`true` or `off`/`false`
+/// (case-sensitive); anything else (`"off"` with quotes, `Off`, `0`) is
+/// ignored with only a log line on the host.
+pub fn xapi_flag_value(value: &str) -> Option<bool> {
+    match value {
+        "on" | "true" => Some(true),
+        "off" | "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// Room for the kernel's ETH_SS_FEATURES bits (64 on Linux 6.1 and 6.18).
 pub const MAX_FEATURES: usize = 256;
 const FEATURE_WORDS: usize = MAX_FEATURES / 32;
@@ -471,6 +506,25 @@ mod tests {
         assert!(legacy_group_of("rx-gro-hw").is_none());
         assert!(legacy_group_of("tx-gso-robust").is_none());
         assert!(legacy_group_of("").is_none());
+    }
+
+    #[test]
+    fn host_reads_xapi_keys_like_xapi_and_xenopsd() {
+        for key in ["ethtool-rx", "ethtool-tx", "ethtool-sg", "ethtool-tso", "ethtool-ufo", "ethtool-gso"] {
+            assert!(xapi_key_applied(XapiObject::Pif, key));
+            assert!(xapi_key_applied(XapiObject::Vif, key));
+        }
+        for key in ["ethtool-gro", "ethtool-lro"] {
+            assert!(xapi_key_applied(XapiObject::Pif, key));
+            assert!(!xapi_key_applied(XapiObject::Vif, key));
+        }
+        assert!(!xapi_key_applied(XapiObject::Pif, "ethtool-sgo"));
+        assert!(!xapi_key_applied(XapiObject::Pif, "ethtool-rxvlan"));
+        assert_eq!(xapi_flag_value("off"), Some(false));
+        assert_eq!(xapi_flag_value("true"), Some(true));
+        for ignored in ["Off", "\u{201d}off\u{201d}", "\"off\"", "0", "", " off"] {
+            assert_eq!(xapi_flag_value(ignored), None, "{ignored}");
+        }
     }
 
     #[test]
