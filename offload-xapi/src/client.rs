@@ -1,0 +1,452 @@
+//! A logged-in XAPI client: sessions, connection reuse, retries.
+//!
+//! [`Client`] is cheap to clone and safe to share between threads: each call
+//! borrows an idle connection (or opens one), so N worker threads use N
+//! connections to the host.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::session::SingleFlight;
+use crate::tls::Trust;
+use crate::transport::{Connection, Connector, Endpoint, STALE};
+use crate::wire::{jsonrpc, xmlrpc, Value};
+
+/// Which of xapi's two wire formats to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// XML-RPC on `/` (what `xe` and the official SDKs use).
+    #[default]
+    XmlRpc,
+    /// JSON-RPC 2.0 on `/jsonrpc`.
+    JsonRpc,
+}
+
+/// How to reach and log in to a pool.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub endpoint: Endpoint,
+    pub protocol: Protocol,
+    pub trust: Trust,
+    pub user: String,
+    pub password: String,
+    /// Per-call network timeout.
+    pub timeout: Duration,
+    /// Extra attempts of idempotent calls after a transport error.
+    pub retries: u32,
+    /// Sent with the login so the host groups our sessions.
+    pub originator: String,
+    /// Follow `HOST_IS_SLAVE` to the pool master.
+    pub follow_master: bool,
+}
+
+impl ConnectOptions {
+    pub fn new(
+        endpoint: Endpoint,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ConnectOptions {
+        ConnectOptions {
+            endpoint,
+            protocol: Protocol::XmlRpc,
+            trust: Trust::System,
+            user: user.into(),
+            password: password.into(),
+            timeout: Duration::from_secs(60),
+            retries: 3,
+            originator: "offload".to_string(),
+            follow_master: true,
+        }
+    }
+}
+
+/// A logged-in session with a pool master.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: Connector,
+    options: ConnectOptions,
+    idle: Mutex<Vec<Connection>>,
+    session: SingleFlight<String>,
+    logged_out: AtomicBool,
+    calls: AtomicU64,
+    next_id: AtomicU64,
+}
+
+/// The pool master's address from a `HOST_IS_SLAVE` error.
+fn master_of(error: &Error) -> Option<&str> {
+    match error {
+        Error::Api { code, params, .. } if code == "HOST_IS_SLAVE" => {
+            params.first().map(String::as_str)
+        }
+        _ => None,
+    }
+}
+
+impl Client {
+    /// Connects and logs in; follows `HOST_IS_SLAVE` to the master.
+    pub fn connect(options: ConnectOptions) -> Result<Client> {
+        let mut connector = Connector::new(
+            options.endpoint.clone(),
+            options.trust.clone(),
+            options.timeout,
+        )?;
+        let mut hops = 0;
+        loop {
+            let inner = Inner {
+                connector,
+                options: options.clone(),
+                idle: Mutex::new(Vec::new()),
+                session: SingleFlight::new(String::new()),
+                logged_out: AtomicBool::new(true),
+                calls: AtomicU64::new(0),
+                next_id: AtomicU64::new(1),
+            };
+            match inner.login() {
+                Ok(session) => {
+                    inner.session.replace(session);
+                    inner.logged_out.store(false, Ordering::SeqCst);
+                    return Ok(Client {
+                        inner: Arc::new(inner),
+                    });
+                }
+                Err(e) => match master_of(&e) {
+                    Some(master) if options.follow_master && hops < 3 => {
+                        hops += 1;
+                        let endpoint = inner.connector.endpoint.with_host(master)?;
+                        connector = inner.connector.to(endpoint)?;
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Where the session lives (the master, after following `HOST_IS_SLAVE`).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.connector.endpoint
+    }
+
+    /// The session ref (for `host.call_plugin`-style callers that pass it on).
+    pub fn session_ref(&self) -> String {
+        self.inner.session.current().0
+    }
+
+    /// How many HTTP calls this client made (logins included).
+    pub fn calls_made(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls `method` with the session as first parameter.
+    ///
+    /// `SESSION_INVALID` triggers one shared re-login and a retry; transport
+    /// errors are retried with backoff for idempotent (read-only or
+    /// naturally idempotent) methods only.
+    pub fn call(&self, method: &str, params: &[Value]) -> Result<Value> {
+        if self.inner.logged_out.load(Ordering::SeqCst) {
+            return Err(Error::invalid(method, "session already logged out"));
+        }
+        let idempotent = is_idempotent(method);
+        let mut relogged = false;
+        let mut attempt = 0;
+        loop {
+            let (session, generation) = self.inner.session.current();
+            let mut full = Vec::with_capacity(params.len() + 1);
+            full.push(Value::String(session));
+            full.extend_from_slice(params);
+            match self.inner.raw_call(method, &full) {
+                Err(Error::Api { code, .. }) if code == "SESSION_INVALID" && !relogged => {
+                    relogged = true;
+                    self.inner
+                        .session
+                        .renew(generation, || self.inner.login())?;
+                }
+                Err(e)
+                    if e.is_transient() && idempotent && attempt < self.inner.options.retries =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(100 << attempt.min(5)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Logs out (also done when the last clone is dropped).
+    pub fn logout(&self) -> Result<()> {
+        self.inner.logout()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.logout();
+    }
+}
+
+/// Methods safe to send twice: reads, and writes whose second run changes nothing.
+fn is_idempotent(method: &str) -> bool {
+    // Class names have no underscore, so this also splits `VM_get_record`.
+    let short = method.split_once(['.', '_']).map_or(method, |(_, m)| m);
+    short.starts_with("get_")
+        || short.starts_with("remove_from_")
+        || matches!(short, "login_with_password" | "logout" | "from" | "plug")
+}
+
+impl Inner {
+    fn target(&self) -> String {
+        self.connector.target()
+    }
+
+    fn login(&self) -> Result<String> {
+        let o = &self.options;
+        let params = [
+            Value::str(o.user.as_str()),
+            Value::str(o.password.as_str()),
+            Value::str("1.1"),
+            Value::str(o.originator.as_str()),
+        ];
+        let mut attempt = 0;
+        loop {
+            match self.raw_call("session.login_with_password", &params) {
+                Ok(v) => {
+                    return v.as_str().map(str::to_string).ok_or_else(|| Error::Decode {
+                        target: self.target(),
+                        method: "session.login_with_password".into(),
+                        message: format!("expected a session ref, got a {}", v.kind()),
+                    })
+                }
+                Err(e) if e.is_transient() && attempt < o.retries => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(100 << attempt.min(5)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn logout(&self) -> Result<()> {
+        if self.logged_out.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let session = self.session.replace(String::new());
+        match self.raw_call("session.logout", &[Value::String(session)]) {
+            Ok(_) => Ok(()),
+            // Already gone on the host: nothing left to clean up.
+            Err(Error::Api { code, .. }) if code == "SESSION_INVALID" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn take_connection(&self) -> Result<Connection> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(conn);
+        }
+        self.connector.connect()
+    }
+
+    /// One HTTP exchange; a reused connection the server had closed is
+    /// replaced once by a new one (nothing reached the server).
+    fn raw_call(&self, method: &str, params: &[Value]) -> Result<Value> {
+        let (path, content_type, body) = match self.options.protocol {
+            Protocol::XmlRpc => ("/", "text/xml", xmlrpc::encode_call(method, params)),
+            Protocol::JsonRpc => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                (
+                    "/jsonrpc",
+                    "application/json",
+                    jsonrpc::encode_call(method, params, id),
+                )
+            }
+        };
+        let mut conn = self.take_connection()?;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let response = match self
+            .connector
+            .post(&mut conn, path, content_type, body.as_bytes())
+        {
+            Ok(r) => r,
+            Err(e) if e.to_string() == STALE => {
+                conn = self.connector.connect()?;
+                self.connector
+                    .post(&mut conn, path, content_type, body.as_bytes())
+                    .map_err(|e| self.io_error(method, e))?
+            }
+            Err(e) => return Err(self.io_error(method, e)),
+        };
+        if !response.close {
+            self.idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+        }
+        if response.status != 200 {
+            return Err(Error::Http {
+                target: self.target(),
+                status: response.status,
+                body: String::from_utf8_lossy(&response.body).into_owned(),
+            });
+        }
+        let decode_error = |message: String| Error::Decode {
+            target: self.target(),
+            method: method.to_string(),
+            message,
+        };
+        match self.options.protocol {
+            Protocol::XmlRpc => {
+                let value =
+                    xmlrpc::decode_response(&response.body).map_err(|e| decode_error(e.message))?;
+                unwrap_status(method, value).map_err(|e| match e {
+                    StatusError::Api(e) => e,
+                    StatusError::Shape(m) => decode_error(m),
+                })
+            }
+            Protocol::JsonRpc => match jsonrpc::decode_response(&response.body)
+                .map_err(|e| decode_error(e.message))?
+            {
+                Ok(value) => Ok(value),
+                Err(description) => Err(api_error(method, description)),
+            },
+        }
+    }
+
+    fn io_error(&self, method: &str, e: std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::Timeout {
+                target: self.target(),
+                method: method.to_string(),
+            },
+            std::io::ErrorKind::InvalidData => Error::Decode {
+                target: self.target(),
+                method: method.to_string(),
+                message: e.to_string(),
+            },
+            _ => Error::Transport {
+                target: self.target(),
+                source: e,
+            },
+        }
+    }
+}
+
+enum StatusError {
+    Api(Error),
+    Shape(String),
+}
+
+fn api_error(method: &str, mut description: Vec<String>) -> Error {
+    let code = if description.is_empty() {
+        "UNKNOWN_ERROR".to_string()
+    } else {
+        description.remove(0)
+    };
+    Error::Api {
+        method: method.to_string(),
+        code,
+        params: description,
+    }
+}
+
+/// XAPI's `{Status, Value | ErrorDescription}` envelope.
+fn unwrap_status(method: &str, value: Value) -> std::result::Result<Value, StatusError> {
+    let Value::Struct(mut members) = value else {
+        return Err(StatusError::Shape(format!(
+            "expected a Status struct, got a {}",
+            value.kind()
+        )));
+    };
+    match members.get("Status").and_then(Value::as_str) {
+        Some("Success") => members
+            .remove("Value")
+            .ok_or_else(|| StatusError::Shape("Status is Success but Value is missing".into())),
+        Some("Failure") => {
+            let description = match members.remove("ErrorDescription") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect(),
+                _ => {
+                    return Err(StatusError::Shape(
+                        "Status is Failure but ErrorDescription is missing".into(),
+                    ))
+                }
+            };
+            Err(StatusError::Api(api_error(method, description)))
+        }
+        _ => Err(StatusError::Shape("response has no Status member".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotent_methods_are_the_reads_and_natural_repeats() {
+        for m in [
+            "VIF.get_all_records",
+            "VM_get_record",
+            "session.login_with_password",
+            "event.from",
+            "event_from",
+            "PIF.remove_from_other_config",
+            "PIF.plug",
+        ] {
+            assert!(is_idempotent(m), "{m}");
+        }
+        for m in [
+            "VIF.add_to_other_config",
+            "VM.clean_reboot",
+            "VIF.unplug",
+            "host.call_plugin",
+        ] {
+            assert!(!is_idempotent(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn status_envelopes_become_values_or_verbatim_api_errors() {
+        let ok =
+            xmlrpc::decode_response(xmlrpc::encode_success(&Value::str("r")).as_bytes()).unwrap();
+        assert!(matches!(unwrap_status("m", ok), Ok(Value::String(s)) if s == "r"));
+        let failure = xmlrpc::decode_response(
+            xmlrpc::encode_failure(&[
+                "MAP_DUPLICATE_KEY".into(),
+                "VIF".into(),
+                "other_config".into(),
+                "OpaqueRef:x".into(),
+                "ethtool-tx".into(),
+            ])
+            .as_bytes(),
+        )
+        .unwrap();
+        match unwrap_status("VIF.add_to_other_config", failure) {
+            Err(StatusError::Api(Error::Api {
+                code,
+                params,
+                method,
+            })) => {
+                assert_eq!(code, "MAP_DUPLICATE_KEY");
+                assert_eq!(params, ["VIF", "other_config", "OpaqueRef:x", "ethtool-tx"]);
+                assert_eq!(method, "VIF.add_to_other_config");
+            }
+            _ => panic!("expected an API error"),
+        }
+        assert!(matches!(
+            unwrap_status("m", Value::str("x")),
+            Err(StatusError::Shape(_))
+        ));
+        assert!(matches!(
+            unwrap_status("m", Value::structure([("Status", Value::str("Success"))])),
+            Err(StatusError::Shape(_))
+        ));
+    }
+}
