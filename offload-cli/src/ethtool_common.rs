@@ -75,29 +75,4 @@ pub fn tally(done: usize, total: usize) -> ExitCode {
 }
 
 /// A shell-style glob with `*` and `?`, for `--include` / `--exclude`.
-pub fn glob_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_matches;
-
-    #[test]
-    fn globs() {
-        assert!(glob_matches("vif*", "vif3.0"));
-        assert!(glob_matches("eth?", "eth0"));
-        assert!(!glob_matches("eth?", "eth10"));
-        assert!(glob_matches("*", ""));
-        assert!(!glob_matches("bond*", "eth0"));
-    }
-}
+pub use offload_core::glob::matches as glob_matches;

@@ -15,6 +15,7 @@
 pub mod checksum;
 pub mod counters;
 pub mod features;
+pub mod glob;
 mod sync;
 pub mod tcpdump;
 pub mod verdict;
