@@ -3,6 +3,9 @@
 
 pub mod client;
 pub mod error;
+pub mod ops;
+pub mod policy;
+pub mod records;
 pub mod session;
 pub mod tls;
 pub mod transport;

@@ -1,0 +1,544 @@
+//! Pool-wide operations: list, apply, verify and clear a policy on PIFs or
+//! VIFs, then optionally make running devices pick it up.
+//!
+//! Every operation reads the pool with one `get_all_records` per class,
+//! writes only what differs, with bounded concurrency, and reports each
+//! object's outcome, including exactly which keys were written before a
+//! failure.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use offload_core::features::XapiObject;
+use serde::Serialize;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::policy::{
+    audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
+    verify_keys, KeyChange, KeyCheck, KeyVerdict, PifFilter, Policy, Target, VifFilter,
+};
+use crate::records::PoolView;
+use crate::wire::Value;
+
+/// Which objects an operation works on.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    Pifs(PifFilter),
+    Vifs(VifFilter),
+}
+
+impl Selection {
+    pub fn object(&self) -> XapiObject {
+        match self {
+            Selection::Pifs(_) => XapiObject::Pif,
+            Selection::Vifs(_) => XapiObject::Vif,
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        match self {
+            Selection::Pifs(_) => "PIF",
+            Selection::Vifs(_) => "VIF",
+        }
+    }
+
+    /// Reads what this selection needs and picks the targets.
+    pub fn resolve(&self, client: &Client) -> Result<(PoolView, Vec<Target>)> {
+        match self {
+            Selection::Pifs(filter) => {
+                let view = PoolView::fetch_classes(client, true, false)?;
+                let targets = select_pifs(&view, filter)?;
+                Ok((view, targets))
+            }
+            Selection::Vifs(filter) => {
+                let view = PoolView::fetch_classes(client, false, true)?;
+                let targets = select_vifs(&view, filter)?;
+                Ok((view, targets))
+            }
+        }
+    }
+}
+
+/// How a bulk write runs.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Parallel connections (0 → 8).
+    pub workers: usize,
+    /// Report what would change, write nothing.
+    pub dry_run: bool,
+    /// Set (e.g. by Ctrl-C) to stop starting new objects.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Called after each object with (done, total).
+    pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+}
+
+impl RunOptions {
+    fn workers(&self) -> usize {
+        if self.workers == 0 {
+            8
+        } else {
+            self.workers
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    }
+}
+
+/// A XAPI error, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    /// The XAPI code, or a local kind (`TRANSPORT`, `TIMEOUT`, ...).
+    pub code: String,
+    pub params: Vec<String>,
+    pub message: String,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> ErrorInfo {
+        let (code, params) = match e {
+            Error::Api { code, params, .. } => (code.clone(), params.clone()),
+            Error::Transport { .. } => ("TRANSPORT".to_string(), Vec::new()),
+            Error::Timeout { .. } => ("TIMEOUT".to_string(), Vec::new()),
+            Error::Http { status, .. } => ("HTTP".to_string(), vec![status.to_string()]),
+            Error::Decode { .. } => ("DECODE".to_string(), Vec::new()),
+            Error::Interrupted => ("INTERRUPTED".to_string(), Vec::new()),
+            _ => ("ERROR".to_string(), Vec::new()),
+        };
+        ErrorInfo {
+            code,
+            params,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Keys were written.
+    Changed,
+    /// Already as wanted; no call made.
+    Unchanged,
+    /// Dry run: these keys would be written.
+    WouldChange,
+    /// A call failed; `written` lists what was written before it.
+    Failed,
+    /// Not attempted (interrupted, or an earlier fatal error).
+    NotAttempted,
+}
+
+/// One object's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectOutcome {
+    #[serde(flatten)]
+    pub target: Target,
+    pub status: Status,
+    /// The planned changes.
+    pub changes: Vec<KeyChange>,
+    /// Keys fully written (for a failed object, those written before the failure).
+    pub written: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// Why the running device does not use the new value yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+}
+
+/// The outcome of a bulk write.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkReport {
+    pub class: &'static str,
+    pub policy: String,
+    pub dry_run: bool,
+    pub objects: Vec<ObjectOutcome>,
+    /// HTTP calls made by the whole operation (reads included).
+    pub calls: u64,
+    pub seconds: f64,
+}
+
+impl BulkReport {
+    pub fn count(&self, status: Status) -> usize {
+        self.objects.iter().filter(|o| o.status == status).count()
+    }
+
+    pub fn failed(&self) -> bool {
+        self.objects
+            .iter()
+            .any(|o| matches!(o.status, Status::Failed | Status::NotAttempted))
+    }
+}
+
+/// Writes `policy` on the selected objects.
+pub fn apply(
+    client: &Client,
+    policy: &Policy,
+    selection: &Selection,
+    options: &RunOptions,
+) -> Result<BulkReport> {
+    policy.check_for(selection.object())?;
+    let settings = policy.settings_for(selection.object());
+    run(client, &policy.name, selection, options, |current| {
+        plan_apply(current, settings)
+    })
+}
+
+/// Removes the policy's keys (or, with `all_offload_keys`, every
+/// `ethtool-*` offload key) from the selected objects.
+pub fn clear(
+    client: &Client,
+    policy: Option<&Policy>,
+    selection: &Selection,
+    options: &RunOptions,
+) -> Result<BulkReport> {
+    let settings = policy
+        .map(|p| p.settings_for(selection.object()).to_vec())
+        .unwrap_or_default();
+    let name = policy.map_or("all ethtool offload keys".to_string(), |p| p.name.clone());
+    run(client, &name, selection, options, |current| {
+        plan_clear(current, &settings, policy.is_none())
+    })
+}
+
+fn run(
+    client: &Client,
+    policy_name: &str,
+    selection: &Selection,
+    options: &RunOptions,
+    plan: impl Fn(&BTreeMap<String, String>) -> Vec<KeyChange>,
+) -> Result<BulkReport> {
+    let started = Instant::now();
+    let calls_before = client.calls_made();
+    let (view, targets) = selection.resolve(client)?;
+    let empty = BTreeMap::new();
+    let mut outcomes: Vec<ObjectOutcome> = targets
+        .into_iter()
+        .map(|target| {
+            let changes = plan(other_config_of(&view, &target).unwrap_or(&empty));
+            let status = match (changes.is_empty(), options.dry_run) {
+                (true, _) => Status::Unchanged,
+                (false, true) => Status::WouldChange,
+                (false, false) => Status::NotAttempted,
+            };
+            ObjectOutcome {
+                target,
+                status,
+                changes,
+                written: Vec::new(),
+                error: None,
+                pending: None,
+            }
+        })
+        .collect();
+    if !options.dry_run {
+        write_all(client, selection.class(), &mut outcomes, options);
+    }
+    for outcome in &mut outcomes {
+        if matches!(outcome.status, Status::Changed | Status::WouldChange) {
+            outcome.pending = pending_reason(&view, &outcome.target);
+        }
+    }
+    Ok(BulkReport {
+        class: selection.class(),
+        policy: policy_name.to_string(),
+        dry_run: options.dry_run,
+        objects: outcomes,
+        calls: client.calls_made() - calls_before,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Writes every planned change with `workers` threads, one object per task.
+fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], options: &RunOptions) {
+    let work: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| outcomes[i].status == Status::NotAttempted)
+        .collect();
+    let total = outcomes.len();
+    let done = AtomicUsize::new(total - work.len());
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<&mut ObjectOutcome>> = outcomes.iter_mut().map(Mutex::new).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..options.workers().min(work.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&index) = work.get(i) else { break };
+                if options.cancelled() {
+                    continue;
+                }
+                let mut outcome = slots[index].lock().unwrap_or_else(|p| p.into_inner());
+                write_object(client, class, &mut outcome);
+                drop(outcome);
+                let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+                if let Some(progress) = &options.progress {
+                    progress(finished, total);
+                }
+            });
+        }
+    });
+}
+
+/// Sets keys the way `xe ...-param-set other-config:k=v` does: remove, then
+/// add (`add_to_other_config` refuses an existing key).
+fn write_object(client: &Client, class: &str, outcome: &mut ObjectOutcome) {
+    let reference = Value::str(outcome.target.reference.as_str());
+    for change in outcome.changes.clone() {
+        let key = Value::str(change.key.as_str());
+        let result = (|| -> Result<()> {
+            if change.from.is_some() || change.to.is_none() {
+                client.call(
+                    &format!("{class}.remove_from_other_config"),
+                    &[reference.clone(), key.clone()],
+                )?;
+            }
+            if let Some(to) = &change.to {
+                let add = [reference.clone(), key.clone(), Value::str(to.as_str())];
+                match client.call(&format!("{class}.add_to_other_config"), &add) {
+                    // Someone set it between our read and our write: do it their way once more.
+                    Err(Error::Api { code, .. }) if code == "MAP_DUPLICATE_KEY" => {
+                        client.call(
+                            &format!("{class}.remove_from_other_config"),
+                            &[reference.clone(), key.clone()],
+                        )?;
+                        client.call(&format!("{class}.add_to_other_config"), &add)?;
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => outcome.written.push(change.key.clone()),
+            Err(e) => {
+                outcome.status = Status::Failed;
+                outcome.error = Some(ErrorInfo::from(&e));
+                return;
+            }
+        }
+    }
+    outcome.status = Status::Changed;
+}
+
+/// One object's keys as the host will read them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedObject {
+    #[serde(flatten)]
+    pub target: Target,
+    pub keys: Vec<ListedKey>,
+}
+
+/// One `ethtool-*` entry of other_config with the host's reading of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedKey {
+    pub key: String,
+    pub value: String,
+    #[serde(flatten)]
+    pub verdict: KeyVerdict,
+}
+
+impl ListedObject {
+    /// Entries the host will not apply as written.
+    pub fn problems(&self) -> usize {
+        self.keys
+            .iter()
+            .filter(|k| {
+                matches!(
+                    k.verdict,
+                    KeyVerdict::IgnoredKey { .. } | KeyVerdict::IgnoredValue { .. }
+                )
+            })
+            .count()
+    }
+}
+
+/// Every `ethtool-*` key on the selected objects, judged as the host reads it.
+pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>> {
+    let (view, targets) = selection.resolve(client)?;
+    let empty = BTreeMap::new();
+    Ok(targets
+        .into_iter()
+        .map(|target| {
+            let keys = other_config_of(&view, &target)
+                .unwrap_or(&empty)
+                .iter()
+                .filter(|(k, _)| k.starts_with("ethtool-"))
+                .map(|(k, v)| ListedKey {
+                    key: k.clone(),
+                    value: v.clone(),
+                    verdict: audit_key(selection.object(), k, v),
+                })
+                .collect();
+            ListedObject { target, keys }
+        })
+        .collect())
+}
+
+/// One object checked against a policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedObject {
+    #[serde(flatten)]
+    pub target: Target,
+    pub ok: bool,
+    pub keys: Vec<KeyCheck>,
+    /// Set when the stored keys are right but the running device may not use them yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Checks the selected objects against `policy` as the host will read their keys.
+pub fn verify(
+    client: &Client,
+    policy: &Policy,
+    selection: &Selection,
+) -> Result<Vec<VerifiedObject>> {
+    policy.check_for(selection.object())?;
+    let (view, targets) = selection.resolve(client)?;
+    let settings = policy.settings_for(selection.object());
+    let empty = BTreeMap::new();
+    Ok(targets
+        .into_iter()
+        .map(|target| {
+            let keys = verify_keys(
+                selection.object(),
+                other_config_of(&view, &target).unwrap_or(&empty),
+                settings,
+            );
+            let ok = keys.iter().all(|k| k.ok);
+            VerifiedObject {
+                target,
+                ok,
+                keys,
+                note: None,
+            }
+        })
+        .collect())
+}
+
+/// The outcome of one follow-up action (replug, reboot, plug).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionOutcome {
+    pub action: String,
+    pub class: &'static str,
+    pub uuid: String,
+    pub label: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+/// Makes the host re-read what `report` changed:
+/// - PIFs: `PIF.plug` (re-applies ethtool settings on an attached PIF);
+/// - VIFs with `replug`: `VIF.unplug` + `VIF.plug` on running VMs;
+/// - VIFs with `reboot`: `VM.clean_reboot` of each running VM, `reboot_limit` at a time.
+pub fn take_effect(
+    client: &Client,
+    report: &BulkReport,
+    replug: bool,
+    reboot: bool,
+    reboot_limit: usize,
+) -> Result<Vec<ActionOutcome>> {
+    let pending: Vec<&ObjectOutcome> = report
+        .objects
+        .iter()
+        .filter(|o| o.status == Status::Changed && o.pending.is_some())
+        .collect();
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut actions = Vec::new();
+    let record =
+        |action: &str, class: &'static str, uuid: &str, label: &str, result: Result<()>| {
+            ActionOutcome {
+                action: action.to_string(),
+                class,
+                uuid: uuid.to_string(),
+                label: label.to_string(),
+                ok: result.is_ok(),
+                error: result.err().as_ref().map(ErrorInfo::from),
+            }
+        };
+    if report.class == "PIF" {
+        if replug {
+            for o in pending {
+                let r = client
+                    .call("PIF.plug", &[Value::str(o.target.reference.as_str())])
+                    .map(drop);
+                actions.push(record(
+                    "PIF.plug",
+                    "PIF",
+                    &o.target.uuid,
+                    &o.target.label,
+                    r,
+                ));
+            }
+        }
+        return Ok(actions);
+    }
+    if replug {
+        for o in &pending {
+            let vif = Value::str(o.target.reference.as_str());
+            let r = client
+                .call("VIF.unplug", std::slice::from_ref(&vif))
+                .and_then(|_| client.call("VIF.plug", std::slice::from_ref(&vif)))
+                .map(drop);
+            actions.push(record(
+                "VIF.unplug+plug",
+                "VIF",
+                &o.target.uuid,
+                &o.target.label,
+                r,
+            ));
+        }
+    }
+    if reboot {
+        // One reboot per VM, whatever its number of changed VIFs; skip VMs
+        // whose VIFs were all replugged successfully.
+        let view = PoolView::fetch_classes(client, false, true)?;
+        let replugged: Vec<&str> = actions
+            .iter()
+            .filter(|a| a.ok)
+            .map(|a| a.uuid.as_str())
+            .collect();
+        let mut vms: Vec<(String, String, String)> = Vec::new();
+        for o in &pending {
+            if replugged.contains(&o.target.uuid.as_str()) {
+                continue;
+            }
+            if let Some(vm_ref) = crate::policy::running_vm_of(&view, &o.target.reference) {
+                if !vms.iter().any(|(r, _, _)| *r == vm_ref) {
+                    let vm = &view.vms[&vm_ref];
+                    vms.push((vm_ref, vm.uuid.clone(), vm.name_label.clone()));
+                }
+            }
+        }
+        let next = AtomicUsize::new(0);
+        let results = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..reboot_limit.max(1).min(vms.len().max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((vm_ref, uuid, name)) = vms.get(i) else {
+                        break;
+                    };
+                    let r = client
+                        .call("VM.clean_reboot", &[Value::str(vm_ref.as_str())])
+                        .map(drop);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(record("VM.clean_reboot", "VM", uuid, name, r));
+                });
+            }
+        });
+        actions.extend(results.into_inner().unwrap_or_else(|p| p.into_inner()));
+    }
+    Ok(actions)
+}
