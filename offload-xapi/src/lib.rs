@@ -9,6 +9,7 @@ pub mod records;
 pub mod session;
 pub mod tls;
 pub mod transport;
+pub mod watch;
 pub mod wire;
 
 pub use client::{Client, ConnectOptions, Protocol};

@@ -542,3 +542,82 @@ pub fn take_effect(
     }
     Ok(actions)
 }
+
+/// One host's answer to a plugin call.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostOutcome {
+    pub host: String,
+    pub uuid: String,
+    pub ok: bool,
+    /// The plugin's result string (JSON for the offload plugin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+/// Calls `plugin`/`function` with `args` on each selected host (all when
+/// `host_names` is empty) through `host.call_plugin`, in parallel.
+pub fn call_plugin_on_hosts(
+    client: &Client,
+    host_names: &[String],
+    plugin: &str,
+    function: &str,
+    args: &BTreeMap<String, String>,
+) -> Result<Vec<HostOutcome>> {
+    let hosts = crate::records::records_of::<crate::records::Host>(
+        "host",
+        &client.call("host.get_all_records", &[])?,
+    )?;
+    for name in host_names {
+        if !hosts
+            .values()
+            .any(|h| offload_core::glob::matches(name, &h.name_label) || h.uuid == *name)
+        {
+            return Err(Error::invalid(
+                format!("--host {name:?}"),
+                "matches no host of this pool",
+            ));
+        }
+    }
+    let selected: Vec<(&String, &crate::records::Host)> = hosts
+        .iter()
+        .filter(|(_, h)| {
+            host_names.is_empty()
+                || host_names
+                    .iter()
+                    .any(|n| offload_core::glob::matches(n, &h.name_label) || h.uuid == *n)
+        })
+        .collect();
+    let arg_map = Value::string_map(args.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut outcomes: Vec<HostOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selected
+            .iter()
+            .map(|(reference, host)| {
+                let params = [
+                    Value::str(reference.as_str()),
+                    Value::str(plugin),
+                    Value::str(function),
+                    arg_map.clone(),
+                ];
+                let client = client.clone();
+                scope.spawn(move || {
+                    let result = client.call("host.call_plugin", &params);
+                    HostOutcome {
+                        host: host.name_label.clone(),
+                        uuid: host.uuid.clone(),
+                        ok: result.is_ok(),
+                        output: result
+                            .as_ref()
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string)),
+                        error: result.as_ref().err().map(ErrorInfo::from),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    outcomes.sort_by(|a, b| a.host.cmp(&b.host));
+    Ok(outcomes)
+}

@@ -1,0 +1,165 @@
+//! `offloadctl xapi watch`: keep a policy applied to PIFs and VIFs created
+//! later (new VMs and new NICs inherit nothing otherwise), following
+//! `event.from` and reconnecting after failures until stopped.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::{Client, ConnectOptions};
+use crate::error::{Error, Result};
+use crate::ops::{self, BulkReport, RunOptions, Selection};
+use crate::policy::Policy;
+use crate::wire::Value;
+
+/// What the watcher reports as it goes.
+#[derive(Debug)]
+pub enum WatchEvent {
+    Connected {
+        target: String,
+    },
+    /// The policy was (re)applied; `reason` says why.
+    Applied {
+        reason: String,
+        report: BulkReport,
+    },
+    /// The connection or a call failed; retrying after `retry_in`.
+    Failed {
+        error: Error,
+        retry_in: Duration,
+    },
+}
+
+/// How long one `event.from` waits on the host before returning empty.
+const EVENT_TIMEOUT_SECS: f64 = 30.0;
+
+/// Runs until `stop` is set. Each (re)connection first applies the policy
+/// to everything selected, then re-applies whenever a PIF or VIF is added
+/// (one apply per batch of events: it reads the pool and writes only
+/// what differs, so bursts of new VMs cost one pass).
+pub fn watch(
+    connect: &ConnectOptions,
+    policy: &Policy,
+    selections: &[Selection],
+    stop: Arc<AtomicBool>,
+    mut report: impl FnMut(WatchEvent),
+) -> Result<()> {
+    for selection in selections {
+        policy.check_for(selection.object())?;
+    }
+    let classes: Vec<Value> = selections
+        .iter()
+        .map(|s| {
+            Value::str(match s {
+                Selection::Pifs(_) => "pif",
+                Selection::Vifs(_) => "vif",
+            })
+        })
+        .collect();
+    let mut backoff = Duration::from_secs(1);
+    while !stop.load(Ordering::SeqCst) {
+        let result = (|| -> Result<()> {
+            let client = Client::connect(connect.clone())?;
+            report(WatchEvent::Connected {
+                target: client.endpoint().display(),
+            });
+            let run = RunOptions {
+                cancel: Some(stop.clone()),
+                ..RunOptions::default()
+            };
+            let apply_all = |reason: &str, report: &mut dyn FnMut(WatchEvent)| -> Result<()> {
+                for selection in selections {
+                    let r = ops::apply(&client, policy, selection, &run)?;
+                    report(WatchEvent::Applied {
+                        reason: reason.to_string(),
+                        report: r,
+                    });
+                }
+                Ok(())
+            };
+            // Take the token first, so nothing added during the first pass is missed.
+            let mut token = current_token(&client, &classes)?;
+            apply_all("start", &mut report)?;
+            backoff = Duration::from_secs(1);
+            while !stop.load(Ordering::SeqCst) {
+                let result = client.call(
+                    "event.from",
+                    &[
+                        Value::Array(classes.clone()),
+                        Value::str(token.as_str()),
+                        Value::Double(EVENT_TIMEOUT_SECS),
+                    ],
+                )?;
+                token = result
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&token)
+                    .to_string();
+                let added: Vec<String> = result
+                    .get("events")
+                    .and_then(Value::as_array)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|e| e.get("operation").and_then(Value::as_str) == Some("add"))
+                    .map(|e| {
+                        format!(
+                            "{} {}",
+                            e.get("class").and_then(Value::as_str).unwrap_or("?"),
+                            e.get("ref").and_then(Value::as_str).unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                if !added.is_empty() && !stop.load(Ordering::SeqCst) {
+                    apply_all(&format!("added: {}", added.join(", ")), &mut report)?;
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => break,
+            Err(error @ Error::InvalidArgument { .. }) => return Err(error),
+            Err(Error::Api { code, .. }) if code == "SESSION_AUTHENTICATION_FAILED" => {
+                // Retrying a wrong password would lock accounts out; stop here.
+                return Err(Error::Api {
+                    method: "session.login_with_password".into(),
+                    code,
+                    params: Vec::new(),
+                });
+            }
+            Err(error) => {
+                report(WatchEvent::Failed {
+                    error,
+                    retry_in: backoff,
+                });
+                let deadline = std::time::Instant::now() + backoff;
+                while std::time::Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A token for "from now on": `event.from` with an empty token returns every
+/// existing object, which we skip.
+fn current_token(client: &Client, classes: &[Value]) -> Result<String> {
+    let result = client.call(
+        "event.from",
+        &[
+            Value::Array(classes.to_vec()),
+            Value::str(""),
+            Value::Double(0.0),
+        ],
+    )?;
+    result
+        .get("token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| Error::Decode {
+            target: client.endpoint().display(),
+            method: "event.from".into(),
+            message: "result has no token".into(),
+        })
+}
