@@ -8,6 +8,24 @@
 //!
 //! The crate is `no_std` and never allocates, so the same code runs in capture
 //! threads, the C ABI and the Python module.
+//!
+//! ```
+//! use offload_core::checksum;
+//! use offload_core::features::{legacy_by_name, xapi_flag_value, xapi_key_applied, XapiObject};
+//!
+//! // RFC 1071 example bytes: the checksum field value that makes them sum to 0xffff.
+//! let words = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+//! assert_eq!(checksum::data(&words), 0xddf2);
+//!
+//! // `ethtool -K eth0 tx off` and `xe vif-param-set other-config:ethtool-tx=off`
+//! // name the same feature group.
+//! let tx = legacy_by_name("tx").unwrap();
+//! assert_eq!(tx.long_name, "tx-checksumming");
+//! assert_eq!(tx.xapi_key, Some("ethtool-tx"));
+//! // The host ignores gro on VIFs and values pasted with quotes.
+//! assert!(!xapi_key_applied(XapiObject::Vif, "ethtool-gro"));
+//! assert_eq!(xapi_flag_value("\"off\""), None);
+//! ```
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

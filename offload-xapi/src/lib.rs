@@ -1,5 +1,37 @@
 //! `offload-xapi`: a XAPI client (XML-RPC and JSON-RPC over HTTPS, HTTP and the
 //! local unix socket) and a XAPI simulator for tests and demos.
+//!
+//! The seed procedure's `xe pif-param-set` / `xe vif-param-set` loops become
+//! one call each: [`ops::apply`] reads the pool with one `get_all_records`
+//! per class and writes only the keys that differ, in parallel.
+//!
+//! ```no_run
+//! use offload_xapi::ops::{self, RunOptions, Selection};
+//! use offload_xapi::policy::{Policy, VifFilter};
+//! use offload_xapi::{Client, ConnectOptions, Endpoint, Trust};
+//!
+//! # fn main() -> offload_xapi::Result<()> {
+//! let mut options = ConnectOptions::new(Endpoint::parse("https://pool-master")?, "root", "secret");
+//! options.trust = Trust::Pinned(offload_xapi::tls::parse_fingerprint(&"ab".repeat(32))?);
+//! let client = Client::connect(options)?;
+//! let policy = Policy::preset("seed")?;
+//! let report = ops::apply(&client, &policy, &Selection::Vifs(VifFilter::default()), &RunOptions::default())?;
+//! println!("{} VIFs changed with {} calls", report.objects.len(), report.calls);
+//! client.logout()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Policies are checked locally, before anything is sent:
+//!
+//! ```
+//! use offload_xapi::policy::Policy;
+//!
+//! let policy = Policy::from_settings("tx=off,sg=off").unwrap();
+//! assert_eq!(policy.vif[0].key, "ethtool-tx");
+//! let typo = Policy::from_settings("sgo=off").unwrap_err();
+//! assert!(typo.to_string().contains("did you mean sg?"));
+//! ```
 
 pub mod client;
 pub mod error;
