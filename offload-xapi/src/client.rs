@@ -78,6 +78,9 @@ struct Inner {
     next_id: AtomicU64,
 }
 
+/// How long an idle connection is trusted for calls that must not be repeated.
+const FRESH_CONNECTION: Duration = Duration::from_secs(2);
+
 /// The pool master's address from a `HOST_IS_SLAVE` error.
 fn master_of(error: &Error) -> Option<&str> {
     match error {
@@ -159,7 +162,7 @@ impl Client {
             let mut full = Vec::with_capacity(params.len() + 1);
             full.push(Value::String(session));
             full.extend_from_slice(params);
-            match self.inner.raw_call(method, &full) {
+            match self.inner.raw_call(method, &full, idempotent) {
                 Err(Error::Api { code, .. }) if code == "SESSION_INVALID" && !relogged => {
                     relogged = true;
                     self.inner
@@ -213,7 +216,7 @@ impl Inner {
         ];
         let mut attempt = 0;
         loop {
-            match self.raw_call("session.login_with_password", &params) {
+            match self.raw_call("session.login_with_password", &params, true) {
                 Ok(v) => {
                     return v.as_str().map(str::to_string).ok_or_else(|| Error::Decode {
                         target: self.target(),
@@ -235,7 +238,7 @@ impl Inner {
             return Ok(());
         }
         let session = self.session.replace(String::new());
-        match self.raw_call("session.logout", &[Value::String(session)]) {
+        match self.raw_call("session.logout", &[Value::String(session)], true) {
             Ok(_) => Ok(()),
             // Already gone on the host: nothing left to clean up.
             Err(Error::Api { code, .. }) if code == "SESSION_INVALID" => Ok(()),
@@ -243,16 +246,24 @@ impl Inner {
         }
     }
 
-    fn take_connection(&self) -> Result<Connection> {
-        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(conn);
+    /// An idle connection, or a new one. Calls that must not be sent twice
+    /// only reuse recently used connections: a server closes idle ones after
+    /// a while, and a request lost that way cannot be told from one the
+    /// server received before dying.
+    fn take_connection(&self, idempotent: bool) -> Result<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(conn) = idle.pop() {
+            if idempotent || conn.idle_for() < FRESH_CONNECTION {
+                return Ok(conn);
+            }
         }
+        drop(idle);
         self.connector.connect()
     }
 
-    /// One HTTP exchange; a reused connection the server had closed is
-    /// replaced once by a new one (nothing reached the server).
-    fn raw_call(&self, method: &str, params: &[Value]) -> Result<Value> {
+    /// One HTTP exchange. A reused connection the server had closed is
+    /// replaced once by a new one, for idempotent calls only.
+    fn raw_call(&self, method: &str, params: &[Value], idempotent: bool) -> Result<Value> {
         let (path, content_type, body) = match self.options.protocol {
             Protocol::XmlRpc => ("/", "text/xml", xmlrpc::encode_call(method, params)),
             Protocol::JsonRpc => {
@@ -264,14 +275,14 @@ impl Inner {
                 )
             }
         };
-        let mut conn = self.take_connection()?;
+        let mut conn = self.take_connection(idempotent)?;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let response = match self
             .connector
             .post(&mut conn, path, content_type, body.as_bytes())
         {
             Ok(r) => r,
-            Err(e) if e.to_string() == STALE => {
+            Err(e) if idempotent && e.to_string() == STALE => {
                 conn = self.connector.connect()?;
                 self.connector
                     .post(&mut conn, path, content_type, body.as_bytes())

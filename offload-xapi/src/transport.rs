@@ -10,7 +10,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 
@@ -139,6 +139,14 @@ pub struct Connection {
     /// Whether it already carried a request (a reused connection may have been
     /// closed by the server while idle).
     pub reused: bool,
+    last_used: Instant,
+}
+
+impl Connection {
+    /// Time since the last response was read on it.
+    pub fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
 }
 
 /// Biggest response accepted (a pool's `get_all_records` is a few MiB).
@@ -255,6 +263,7 @@ impl Connector {
             reader: BufReader::with_capacity(64 << 10, stream),
             host_header,
             reused: false,
+            last_used: Instant::now(),
         })
     }
 
@@ -308,7 +317,9 @@ impl Connector {
         if let Err(e) = written {
             return Err(mark_stale(e, was_reused));
         }
-        read_response(&mut conn.reader, was_reused)
+        let response = read_response(&mut conn.reader, was_reused);
+        conn.last_used = Instant::now();
+        response
     }
 }
 
