@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use offload_core::features::legacy_by_name;
-use offload_ethtool::features::{self, legacy, FeatureState, Request};
+use offload_ethtool::disable::disable_one;
 use offload_ethtool::iface::{self, Kind};
 use offload_ethtool::{netns, snapshot};
-use serde::Serialize;
 
 use crate::ethtool_common::{self, code, glob_matches};
 
@@ -51,29 +50,6 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct Outcome {
-    ifname: String,
-    /// "done", "partial", "failed" or "planned".
-    result: &'static str,
-    switched_off: Vec<String>,
-    stayed_on: Vec<String>,
-    error: Option<String>,
-}
-
-impl Outcome {
-    /// Nothing done yet: "failed" until the work says otherwise.
-    fn failed(name: &str) -> Outcome {
-        Outcome {
-            ifname: name.to_string(),
-            result: "failed",
-            switched_off: Vec::new(),
-            stayed_on: Vec::new(),
-            error: None,
-        }
-    }
-}
-
 fn select(args: &Args, all: Vec<iface::Interface>) -> Result<Vec<String>, String> {
     let mut kinds = Vec::new();
     for k in &args.kinds {
@@ -97,90 +73,6 @@ fn select(args: &Args, all: Vec<iface::Interface>) -> Result<Vec<String>, String
         .filter(|i| !args.exclude.iter().any(|g| glob_matches(g, &i.name)))
         .map(|i| i.name)
         .collect())
-}
-
-fn plan(state: &FeatureState, request: &Request) -> Vec<String> {
-    (0..state.names.len())
-        .filter(|&i| request.names_bit(i) && state.is_active(i) && !state.is_fixed(i))
-        .map(|i| state.names[i].clone())
-        .collect()
-}
-
-fn disable_one(name: &str, words: &[String], dry_run: bool) -> Outcome {
-    let mut outcome = Outcome::failed(name);
-    if legacy::forced() || legacy_only(name) {
-        return disable_one_legacy(name, words, dry_run);
-    }
-    let result = FeatureState::read(name).and_then(|state| {
-        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-        let request =
-            Request::parse(&state, &refs).map_err(|e| offload_ethtool::Error::InvalidIfname {
-                ifname: format!("{name}: {e}"),
-            })?;
-        if dry_run {
-            outcome.switched_off = plan(&state, &request);
-            outcome.result = "planned";
-            return Ok(());
-        }
-        let report = features::apply_to(state, request)?;
-        for change in report.changes() {
-            if change.requested && !change.refused && !change.active {
-                outcome.switched_off.push(change.feature);
-            } else if change.refused && change.active {
-                outcome.stayed_on.push(change.feature);
-            }
-        }
-        outcome.result = if outcome.stayed_on.is_empty() {
-            "done"
-        } else {
-            "partial"
-        };
-        Ok(())
-    });
-    if let Err(e) = result {
-        outcome.error = Some(e.to_string());
-        outcome.result = "failed";
-    }
-    outcome
-}
-
-/// Whether this interface's kernel lacks ETHTOOL_GFEATURES (old dom0 kernels).
-pub fn legacy_only(name: &str) -> bool {
-    matches!(FeatureState::read(name), Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP))
-}
-
-fn disable_one_legacy(name: &str, words: &[String], dry_run: bool) -> Outcome {
-    let mut outcome = Outcome::failed(name);
-    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    let result = if dry_run {
-        legacy::read(name).map(|state| {
-            for pair in refs.chunks(2) {
-                if state.get(pair[0]) == Some(true) {
-                    outcome.switched_off.push(pair[0].to_string());
-                }
-            }
-            outcome.result = "planned";
-        })
-    } else {
-        legacy::apply(name, &refs).map(|(before, after)| {
-            for pair in refs.chunks(2) {
-                match (before.get(pair[0]), after.get(pair[0])) {
-                    (Some(true), Some(false)) => outcome.switched_off.push(pair[0].to_string()),
-                    (_, Some(true)) => outcome.stayed_on.push(pair[0].to_string()),
-                    _ => {}
-                }
-            }
-            outcome.result = if outcome.stayed_on.is_empty() {
-                "done"
-            } else {
-                "partial"
-            };
-        })
-    };
-    if let Err(e) = result {
-        outcome.error = Some(e.to_string());
-    }
-    outcome
 }
 
 /// Runs `offloadctl disable`.

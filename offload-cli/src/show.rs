@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use offload_ethtool::features::{legacy, FeatureState};
 use offload_ethtool::{iface, netns};
-use serde::Serialize;
 
 use crate::ethtool_common::{self, code};
 
@@ -25,38 +24,6 @@ pub struct Args {
     /// JSON (schema offload.features/1) instead of ethtool's text.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Serialize)]
-struct JsonFeature<'a> {
-    name: &'a str,
-    active: bool,
-    requested: bool,
-    fixed: bool,
-}
-
-#[derive(Serialize)]
-struct JsonInterface<'a> {
-    ifname: &'a str,
-    features: Vec<JsonFeature<'a>>,
-}
-
-fn json_of(state: &FeatureState) -> JsonInterface<'_> {
-    JsonInterface {
-        ifname: &state.ifname,
-        features: state
-            .names
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| !n.is_empty())
-            .map(|(i, name)| JsonFeature {
-                name,
-                active: state.is_active(i),
-                requested: state.is_requested(i),
-                fixed: state.is_fixed(i),
-            })
-            .collect(),
-    }
 }
 
 /// The `-k` text and, with the full feature set, the state (None for the
@@ -119,7 +86,7 @@ pub fn run(args: Args) -> ExitCode {
     if args.json {
         let doc = serde_json::json!({
             "schema": "offload.features/1",
-            "interfaces": states.iter().filter_map(|(_, s)| s.as_ref()).map(json_of).collect::<Vec<_>>(),
+            "interfaces": states.iter().filter_map(|(_, s)| s.as_ref()).map(FeatureState::json).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {

@@ -167,6 +167,50 @@ impl FeatureState {
     }
 }
 
+/// One interface as JSON: an entry of `offloadctl show --json` (schema
+/// `offload.features/1`), also returned by the C and Python bindings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterfaceJson<'a> {
+    /// The interface.
+    pub ifname: &'a str,
+    /// Every named feature in bit order.
+    pub features: Vec<FeatureJson<'a>>,
+}
+
+/// One feature in [`InterfaceJson`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureJson<'a> {
+    /// The kernel feature name.
+    pub name: &'a str,
+    /// In effect.
+    pub active: bool,
+    /// Requested on.
+    pub requested: bool,
+    /// Never changeable (`[fixed]`).
+    pub fixed: bool,
+}
+
+impl FeatureState {
+    /// The JSON view of this interface (unused bits left out).
+    pub fn json(&self) -> InterfaceJson<'_> {
+        InterfaceJson {
+            ifname: &self.ifname,
+            features: self
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !n.is_empty())
+                .map(|(i, name)| FeatureJson {
+                    name,
+                    active: self.is_active(i),
+                    requested: self.is_requested(i),
+                    fixed: self.is_fixed(i),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A change request in kernel bits: which bits were named and their wanted values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {

@@ -18,6 +18,7 @@
 
 pub mod capture;
 pub mod diagnose;
+pub mod disable;
 pub mod error;
 pub mod features;
 pub mod iface;
