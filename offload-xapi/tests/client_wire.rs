@@ -19,11 +19,14 @@ enum Reply {
     Drop,
 }
 
+/// A recorded call: method and parameters.
+type Call = (String, Vec<Value>);
+
 /// A server on 127.0.0.1 that answers each request with `script(method, params)`
 /// and records the calls.
 struct Scripted {
     port: u16,
-    calls: Arc<Mutex<Vec<(String, Vec<Value>)>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Scripted {
