@@ -17,6 +17,13 @@ use offload_ethtool::capture::{Capture, CaptureConfig};
 
 /// Arguments of `offloadctl capture`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  offloadctl capture eth0 --seconds 10
+  offloadctl capture --all --seconds 10 --json
+  offloadctl capture vif1.0 --netns lab --write /tmp/vif.pcap
+
+Exit codes: 0 no corrupted checksum; 1 at least one really incorrect;
+2 the capture could not start (no such interface, no CAP_NET_RAW).")]
 pub struct Args {
     /// Interfaces to capture on.
     #[arg(

@@ -17,6 +17,13 @@ use crate::verdict_line;
 
 /// Arguments of `offloadctl check`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  offloadctl check /tmp/dump.pcap
+  offloadctl check /tmp/dump.pcap --verdicts | grep incorrect
+  offloadctl check a.pcapng b.pcap --json
+
+Exit codes: 0 no corrupted checksum (offload-pending ones are not corruption);
+1 at least one checksum really incorrect; 2 a file could not be read.")]
 pub struct Args {
     /// pcap or pcapng files (tcpdump -w, tshark, Wireshark, offloadctl capture --write).
     #[arg(required = true, value_name = "FILE")]
