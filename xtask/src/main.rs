@@ -8,6 +8,7 @@ mod compare_checksum;
 mod compare_ethtool;
 mod compare_pcap;
 mod demo;
+mod dist;
 mod docs;
 mod fuzz;
 mod test;
@@ -24,6 +25,7 @@ commands:
   demo                  the seed procedure end to end on a lab that builds itself
   fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
+  dist                  offloadctl + liboffload for glibc 2.17, the dom0 RPM and the wheel, checked (target/dist)
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         "docs" => docs::run(rest),
         "demo" => demo::run(rest),
         "fuzz" => fuzz::run(rest),
+        "dist" => dist::run(rest),
         "__traffic" => traffic::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

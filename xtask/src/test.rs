@@ -25,6 +25,7 @@ const STAGES: &[(&str, StageFn)] = &[
     ("no_std", no_std_build),
     ("loom", loom_models),
     ("doc", rustdoc),
+    ("dist", dist),
     ("demo", demo),
 ];
 
@@ -136,6 +137,15 @@ fn visit_rs_files(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &st
             }
         }
     }
+}
+
+/// `cargo xtask dist` in full: offloadctl and liboffload for glibc 2.17 with
+/// every GLIBC_ symbol version checked, the RPM's files and requirements, the
+/// wheel's tags. Incremental in target/dist-build after the first run.
+fn dist() -> Result<Outcome, String> {
+    let report = crate::dist::build()?;
+    report.print();
+    Ok(Outcome::Passed)
 }
 
 /// The demo end to end (the lab needs root; without it the demo runs what it can

@@ -11,6 +11,10 @@ pub const PYTHON_PACKAGES: &[&str] = &[
     "XenAPI==26.21.1",
     "mypy==2.4.1",
     "vermin==1.9.2",
+    // `cargo xtask dist`: zig as the linker for glibc 2.17, and cargo-zigbuild
+    // as a prebuilt wheel (seconds, where `cargo install` compiles for minutes).
+    "ziglang==0.17.0",
+    "cargo-zigbuild==0.24.0",
 ];
 
 /// Debian packages the tests use as oracles or tools: (binary to look for, package).
@@ -20,6 +24,7 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("setpriv", "util-linux"),
     ("capsh", "libcap2-bin"),
+    ("rpmbuild", "rpm"),
 ];
 
 /// The workspace root (the parent of `xtask/`).
