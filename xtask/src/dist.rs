@@ -357,9 +357,9 @@ struct Library {
     static_libs: String,
 }
 
-/// liboffload.so with its soname (a link argument of this build only, so the
-/// C tests' debug builds keep linking against the plain file name) and
-/// liboffload.a.
+/// liboffload.so (its soname comes from offload-capi's build.rs; checked here)
+/// and liboffload.a. `cargo rustc` only to ask rustc which system libraries a
+/// static link needs.
 fn build_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, String> {
     let mut c = layout.zigbuild();
     c.args([
@@ -370,9 +370,7 @@ fn build_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, Str
         "offload-capi",
         "--lib",
     ])
-    .args(["--target", ZIG_TARGET, "--"])
-    .arg(format!("-Clink-arg=-Wl,-soname,{SONAME}"))
-    .arg("--print=native-static-libs");
+    .args(["--target", ZIG_TARGET, "--", "--print=native-static-libs"]);
     let stderr = run_capturing_stderr(c)?;
     // Cargo replays this note from its cache, so it is there on no-op rebuilds too.
     let static_libs = stderr
@@ -549,6 +547,14 @@ fn build_rpm(layout: &Layout, pieces: &RpmPieces, report: &mut Report) -> Result
         return Err(format!("rpmbuild did not write {}", rpm.display()));
     }
     check_rpm(&rpm, &files, report)?;
+    install_and_link(
+        layout,
+        &rpm,
+        &stage,
+        &files,
+        pieces.header.is_some(),
+        &version,
+    )?;
     report.artefacts.push(rpm);
     Ok(())
 }
@@ -617,6 +623,122 @@ fn check_rpm(rpm: &Path, staged: &[String], report: &mut Report) -> Result<(), S
         packaged.len()
     );
     Ok(())
+}
+
+/// Installs the RPM into a scratch root (`rpm -i --root`, no scripts): every
+/// installed file must equal the staged one and offloadctl must start. With the
+/// header present, a C program built only from what the RPM installed (header,
+/// pkg-config flags, library) calls `offload_version()`, linked once against
+/// the .so (which it must then need as liboffload.so.0) and once statically.
+fn install_and_link(
+    layout: &Layout,
+    rpm: &Path,
+    stage: &Path,
+    files: &[String],
+    with_header: bool,
+    version: &str,
+) -> Result<(), String> {
+    let root = layout.work.join("rpm-root");
+    create_dir(&root)?;
+    let mut install = Command::new("rpm");
+    install
+        .args(["-i", "--nodeps", "--noscripts", "--root"])
+        .arg(&root)
+        .arg(rpm);
+    util::output(install)?;
+    for file in files {
+        let relative = file.trim_start_matches('/');
+        let (installed, staged) = (root.join(relative), stage.join(relative));
+        let same = std::fs::read(&installed)
+            .ok()
+            .is_some_and(|bytes| std::fs::read(&staged).is_ok_and(|wanted| bytes == wanted));
+        if !same {
+            return Err(format!(
+                "{file} installed from the RPM differs from the staged file"
+            ));
+        }
+    }
+    let mut offloadctl = Command::new(root.join("usr/bin/offloadctl"));
+    offloadctl.arg("--version");
+    util::output(offloadctl)?;
+    if !with_header {
+        return Ok(());
+    }
+
+    let libdir = root.join("usr/lib64");
+    let pkg_config = |args: &[&str]| -> Result<String, String> {
+        let mut c = Command::new("pkg-config");
+        c.env("PKG_CONFIG_SYSROOT_DIR", &root)
+            .env("PKG_CONFIG_LIBDIR", libdir.join("pkgconfig"))
+            .args(args)
+            .arg("offload");
+        util::output(c).map(|flags| flags.trim().to_string())
+    };
+    let cflags = pkg_config(&["--cflags"])?;
+    let libs = pkg_config(&["--libs"])?;
+    let static_libs = pkg_config(&["--static", "--libs-only-l"])?;
+    let source = layout.work.join("link-test.c");
+    write(&source, LINK_TEST_C)?;
+    let archive = libdir.join("liboffload.a");
+    let links: [(&str, Vec<String>); 2] = [
+        ("link-test-shared", split_flags(&libs)),
+        (
+            "link-test-static",
+            std::iter::once(archive.display().to_string())
+                .chain(
+                    split_flags(&static_libs)
+                        .into_iter()
+                        .filter(|l| l != "-loffload"),
+                )
+                .collect(),
+        ),
+    ];
+    for (name, link_flags) in links {
+        let program = layout.work.join(name);
+        let mut cc = Command::new("cc");
+        cc.args(["-Wall", "-Wextra", "-Werror"])
+            .args(split_flags(&cflags))
+            .arg(&source)
+            .arg("-o")
+            .arg(&program)
+            .args(&link_flags);
+        util::run(cc)?;
+        let mut needed = Command::new("readelf");
+        needed.arg("-d").arg(&program);
+        let needs_shared = util::output(needed)?.contains(&format!("[{SONAME}]"));
+        if needs_shared != (name == "link-test-shared") {
+            return Err(format!(
+                "{name}: needs {SONAME} = {needs_shared}, expected the opposite"
+            ));
+        }
+        let mut run = Command::new(&program);
+        run.env("LD_LIBRARY_PATH", &libdir);
+        let said = util::output(run)?;
+        if said.trim() != version {
+            return Err(format!(
+                "{name}: offload_version() said `{}`, the workspace is {version}",
+                said.trim()
+            ));
+        }
+    }
+    eprintln!("dist: a C program links against the installed RPM (shared and static)");
+    Ok(())
+}
+
+/// A consumer of the installed library that uses nothing but the header.
+const LINK_TEST_C: &str = r#"#include <stdio.h>
+#include <offload.h>
+
+int main(void) {
+    const char *version = offload_version();
+    if (version == NULL) return 1;
+    puts(version);
+    return 0;
+}
+"#;
+
+fn split_flags(flags: &str) -> Vec<String> {
+    flags.split_whitespace().map(str::to_string).collect()
 }
 
 /// The abi3 manylinux2014 wheel, when offload-py has its pyproject.toml.
@@ -864,6 +986,9 @@ Version needs section '.gnu.version_r' contains 2 entries:
 
     #[test]
     fn wheel_tags() {
+        // The name maturin 1.16 gives an abi3 wheel built with --zig --compatibility manylinux2014.
+        check_wheel_tags("probe-0.1.0-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
+            .unwrap();
         check_wheel_tags("offload-0.1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
             .unwrap();
         check_wheel_tags("offload-0.1.0-cp311-cp311-manylinux_2_17_x86_64.whl").unwrap_err();
