@@ -43,6 +43,8 @@ pub mod tls;
 pub mod transport;
 pub mod watch;
 pub mod wire;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use client::{Client, ConnectOptions, Protocol};
 pub use error::{Error, Result};
