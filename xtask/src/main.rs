@@ -14,6 +14,7 @@ mod fuzz;
 mod test;
 mod traffic;
 mod util;
+mod xapi_sim;
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [args]
@@ -25,6 +26,7 @@ commands:
   demo                  the seed procedure end to end on a lab that builds itself
   fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
+  xapi-sim [OPTIONS]    run the XAPI simulator (offload_xapi::sim); --help lists options
   dist                  offloadctl + liboffload for glibc 2.17, the dom0 RPM and the wheel, checked (target/dist)
 ";
 
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         "dist" => dist::run(rest),
         "__traffic" => traffic::run(rest),
+        "xapi-sim" => xapi_sim::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
