@@ -150,6 +150,10 @@ pub struct ObjectOutcome {
     /// Why the running device does not use the new value yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// The device is up (attached PIF, attached VIF of a running VM): a
+    /// replug or reboot would make the host re-read its keys.
+    #[serde(skip)]
+    pub live: bool,
 }
 
 /// The outcome of a bulk write.
@@ -234,6 +238,7 @@ fn run(
                 written: Vec::new(),
                 error: None,
                 pending: None,
+                live: false,
             }
         })
         .collect();
@@ -241,8 +246,10 @@ fn run(
         write_all(client, selection.class(), &mut outcomes, options);
     }
     for outcome in &mut outcomes {
+        let reason = pending_reason(&view, &outcome.target);
+        outcome.live = reason.is_some();
         if matches!(outcome.status, Status::Changed | Status::WouldChange) {
-            outcome.pending = pending_reason(&view, &outcome.target);
+            outcome.pending = reason;
         }
     }
     Ok(BulkReport {
@@ -438,6 +445,10 @@ pub struct ActionOutcome {
 /// - PIFs: `PIF.plug` (re-applies ethtool settings on an attached PIF);
 /// - VIFs with `replug`: `VIF.unplug` + `VIF.plug` on running VMs;
 /// - VIFs with `reboot`: `VM.clean_reboot` of each running VM, `reboot_limit` at a time.
+///
+/// It acts on every live object that carries the policy after this run, also
+/// those an earlier run changed (so `apply` then `apply --replug` works), but
+/// never on objects whose write failed.
 pub fn take_effect(
     client: &Client,
     report: &BulkReport,
@@ -448,7 +459,7 @@ pub fn take_effect(
     let pending: Vec<&ObjectOutcome> = report
         .objects
         .iter()
-        .filter(|o| o.status == Status::Changed && o.pending.is_some())
+        .filter(|o| matches!(o.status, Status::Changed | Status::Unchanged) && o.live)
         .collect();
     if pending.is_empty() {
         return Ok(Vec::new());

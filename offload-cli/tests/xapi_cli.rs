@@ -1,0 +1,753 @@
+//! `offloadctl xapi` end to end against the XAPI simulator: the seed's
+//! `xe pif-param-set` / `xe vif-param-set` loops, checked through the state
+//! the simulated host runs, plus every bad-input path with its exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use offload_xapi::sim::{Faults, GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
+
+const SEED_KEYS: [&str; 6] = [
+    "ethtool-gso",
+    "ethtool-ufo",
+    "ethtool-tso",
+    "ethtool-sg",
+    "ethtool-tx",
+    "ethtool-rx",
+];
+
+/// A pool with everything the seed's selection must skip: dom0 (always
+/// there), a template, a snapshot, a halted VM and an HVM guest without hotplug.
+const LAB_POOL: &str = r#"{
+  "name_label": "lab", "seed": 7,
+  "networks": [
+    {"name_label": "Pool-wide network associated with eth0", "bridge": "xenbr0"},
+    {"name_label": "storage", "bridge": "xenbr1"}
+  ],
+  "hosts": [
+    {"name_label": "xen01", "address": "10.0.0.1", "pifs": [
+      {"device": "eth0", "network": "Pool-wide network associated with eth0", "management": true},
+      {"device": "eth1", "network": "storage"}]},
+    {"name_label": "xen02", "address": "10.0.0.2", "pifs": [
+      {"device": "eth0", "network": "Pool-wide network associated with eth0", "management": true},
+      {"device": "eth1", "network": "storage"}]}
+  ],
+  "vms": [
+    {"name_label": "pfsense-fw1", "power_state": "Running", "host": "xen01",
+     "vifs": [{"network": "Pool-wide network associated with eth0"}, {"network": "storage"}]},
+    {"name_label": "web-01", "power_state": "Running", "host": "xen02",
+     "vifs": [{"network": "Pool-wide network associated with eth0"}]},
+    {"name_label": "win-hvm", "power_state": "Running", "host": "xen02", "hotplug": false, "domain_type": "hvm",
+     "vifs": [{"network": "Pool-wide network associated with eth0"}]},
+    {"name_label": "db-halted", "power_state": "Halted",
+     "vifs": [{"network": "storage"}]},
+    {"name_label": "debian-template", "is_a_template": true,
+     "vifs": [{"network": "Pool-wide network associated with eth0"}]},
+    {"name_label": "web-01-snap", "snapshot_of": "web-01",
+     "vifs": [{"network": "Pool-wide network associated with eth0"}]}
+  ]
+}"#;
+
+fn offloadctl() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_offloadctl"))
+}
+
+struct Pool {
+    sim: SimHandle,
+    password_file: tempfile_lite::TempFile,
+}
+
+mod tempfile_lite {
+    //! A file removed on drop (the test needs only this).
+    use std::path::{Path, PathBuf};
+
+    pub struct TempFile(PathBuf);
+
+    impl TempFile {
+        pub fn with(contents: &str) -> TempFile {
+            static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path =
+                std::env::temp_dir().join(format!("offload-xapi-cli-{}-{n}", std::process::id()));
+            std::fs::write(&path, contents).unwrap();
+            TempFile(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+impl Pool {
+    fn start(desc: &PoolDesc, config: SimConfig) -> Pool {
+        let password = config.password.clone();
+        let sim = Simulator::start(desc, config).unwrap();
+        Pool {
+            sim,
+            password_file: tempfile_lite::TempFile::with(&format!("{password}\n")),
+        }
+    }
+
+    fn lab() -> Pool {
+        Pool::start(
+            &PoolDesc::from_json(LAB_POOL).unwrap(),
+            SimConfig::default(),
+        )
+    }
+
+    /// `offloadctl xapi --url .. --password-file .. <args>`.
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_at(&self.sim.url(), args)
+    }
+
+    fn run_at(&self, url: &str, args: &[&str]) -> Output {
+        Command::new(offloadctl())
+            .args(["xapi", "--url", url, "--password-file"])
+            .arg(self.password_file.path())
+            .args(args)
+            .env_remove("OFFLOAD_XAPI_PASSWORD")
+            .env_remove("OFFLOAD_XAPI_URL")
+            .output()
+            .unwrap()
+    }
+
+    /// Guest VIFs keyed by "vm-name/device".
+    fn vif_other_config(&self, vm_name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        let state = self.sim.state();
+        let vm = state.vms.iter().find(|v| v.name_label == vm_name).unwrap();
+        state
+            .vifs
+            .iter()
+            .filter(|v| v.owner == vm.reference)
+            .map(|v| v.other_config.clone())
+            .collect()
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+}
+
+fn has_seed_keys(config: &std::collections::BTreeMap<String, String>) -> bool {
+    SEED_KEYS
+        .iter()
+        .all(|k| config.get(*k).map(String::as_str) == Some("off"))
+}
+
+#[test]
+fn vif_apply_seed_selects_like_the_seed_and_reports_pending_restarts() {
+    let pool = Pool::lab();
+    let before = pool.run(&["vif", "verify", "--preset", "seed"]);
+    assert_eq!(
+        code(&before),
+        1,
+        "verify before apply must report differences: {}",
+        stdout(&before)
+    );
+
+    let out = pool.run(&["vif", "apply", "--preset", "seed", "--json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let objects = report["report"]["objects"].as_array().unwrap();
+    // pfsense-fw1 (2), web-01, win-hvm, db-halted: 5 guest VIFs; never dom0, template, snapshot.
+    assert_eq!(objects.len(), 5, "{report:#}");
+    assert!(objects.iter().all(|o| o["status"] == "changed"));
+    for vm in ["pfsense-fw1", "web-01", "win-hvm", "db-halted"] {
+        assert!(pool.vif_other_config(vm).iter().all(has_seed_keys), "{vm}");
+    }
+    for untouched in ["debian-template", "web-01-snap"] {
+        assert!(
+            pool.vif_other_config(untouched)
+                .iter()
+                .all(|c| c.is_empty()),
+            "{untouched}"
+        );
+    }
+    // Running VMs keep the old settings until the backend comes online again.
+    let pending: Vec<_> = objects
+        .iter()
+        .filter(|o| o["pending"].is_string())
+        .collect();
+    assert_eq!(
+        pending.len(),
+        4,
+        "db-halted has nothing pending: {report:#}"
+    );
+    let state = pool.sim.state();
+    assert!(state
+        .vifs
+        .iter()
+        .filter_map(|v| v.applied.as_ref())
+        .all(|a| a.is_empty()));
+
+    // Six writes per VIF (keys were absent: one add each), four reads (host, network, VM, VIF).
+    assert_eq!(report["report"]["calls"].as_u64().unwrap(), 5 * 6 + 4);
+
+    let again = pool.run(&["vif", "apply", "--preset", "seed", "--json"]);
+    assert_eq!(code(&again), 0);
+    let again = json(&again);
+    assert!(again["report"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "unchanged"));
+    assert_eq!(
+        again["report"]["calls"].as_u64().unwrap(),
+        4,
+        "a second run only reads"
+    );
+
+    let verify = pool.run(&["vif", "verify", "--preset", "seed"]);
+    assert_eq!(code(&verify), 0, "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("5 match, 0 differ"),
+        "{}",
+        stdout(&verify)
+    );
+}
+
+#[test]
+fn replug_applies_now_where_the_guest_allows_and_reboot_covers_the_rest() {
+    let pool = Pool::lab();
+    let out = pool.run(&[
+        "vif", "apply", "--preset", "tx-only", "--vm", "*", "--replug", "--reboot", "--json",
+    ]);
+    let report = json(&out);
+    let actions = report["actions"].as_array().unwrap();
+    // win-hvm cannot hotplug: its replug fails and it gets a clean reboot
+    // instead, which xapi refuses for an HVM guest without PV drivers; the
+    // report names the VM and the error (a hard reboot needs a human).
+    let failed_replug: Vec<_> = actions
+        .iter()
+        .filter(|a| a["action"] == "VIF.unplug+plug" && a["ok"] == false)
+        .collect();
+    assert_eq!(failed_replug.len(), 1, "{report:#}");
+    assert_eq!(failed_replug[0]["error"]["code"], "OPERATION_NOT_ALLOWED");
+    let reboots: Vec<_> = actions
+        .iter()
+        .filter(|a| a["action"] == "VM.clean_reboot")
+        .collect();
+    assert_eq!(
+        reboots.len(),
+        1,
+        "only the VM whose replug failed: {report:#}"
+    );
+    assert_eq!(reboots[0]["label"], "win-hvm");
+    assert_eq!(
+        reboots[0]["error"]["code"], "VM_LACKS_FEATURE",
+        "{report:#}"
+    );
+    assert_eq!(code(&out), 1, "failed follow-ups make the run partial");
+    let state = pool.sim.state();
+    for vif in &state.vifs {
+        if let Some(applied) = &vif.applied {
+            let vm = state.vms.iter().find(|v| v.reference == vif.owner).unwrap();
+            if vm.is_control_domain || vm.name_label == "win-hvm" {
+                continue;
+            }
+            assert_eq!(
+                applied.get("tx"),
+                Some(&false),
+                "{} runs with tx off now",
+                vm.name_label
+            );
+        }
+    }
+}
+
+#[test]
+fn pif_apply_then_replug_reapplies_on_the_host() {
+    let pool = Pool::lab();
+    let out = pool.run(&["pif", "apply", "--preset", "seed", "--device", "eth1"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("2 objects, 2 changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("still run with the old settings"),
+        "{}",
+        stdout(&out)
+    );
+    let state = pool.sim.state();
+    let eth1: Vec<_> = state.pifs.iter().filter(|p| p.device == "eth1").collect();
+    assert!(eth1.iter().all(|p| has_seed_keys(&p.other_config)));
+    assert!(state
+        .pifs
+        .iter()
+        .filter(|p| p.device == "eth0")
+        .all(|p| p.other_config.is_empty()));
+
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--device", "eth1", "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let state = pool.sim.state();
+    for p in state.pifs.iter().filter(|p| p.device == "eth1") {
+        let applied = p.applied.as_ref().unwrap();
+        assert_eq!(applied.get("tx"), Some(&false), "{p:?}");
+    }
+}
+
+#[test]
+fn list_and_verify_read_keys_as_the_host_does() {
+    let pool = Pool::lab();
+    // What copy-pasting from a blog leaves behind.
+    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
+        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
+        "root",
+        "secret",
+    ))
+    .unwrap();
+    let vifs = client.call("VIF.get_all_records", &[]).unwrap();
+    let web_vif = vifs
+        .as_struct()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| {
+            let vm = r.get("VM").and_then(|v| v.as_str()).unwrap();
+            client
+                .call("VM.get_name_label", &[vm.into()])
+                .unwrap()
+                .as_str()
+                == Some("web-01")
+        })
+        .map(|(reference, _)| reference.clone())
+        .unwrap();
+    for (k, v) in [
+        ("ethtool-tx", "\u{201d}off\u{201d}"),
+        ("ethtool-gro", "off"),
+        ("ethtool-sgo", "off"),
+        ("ethtool-sg", "false"),
+    ] {
+        client
+            .call(
+                "VIF.add_to_other_config",
+                &[web_vif.as_str().into(), k.into(), v.into()],
+            )
+            .unwrap();
+    }
+    drop(client);
+
+    let list = pool.run(&["vif", "list", "--vm", "web-01"]);
+    assert_eq!(
+        code(&list),
+        1,
+        "ignored keys are problems: {}",
+        stdout(&list)
+    );
+    let text = stdout(&list);
+    assert!(text.contains("quotes"), "{text}");
+    assert!(text.contains("xenopsd passes only"), "{text}");
+    assert!(text.contains("did you mean ethtool-sg?"), "{text}");
+    assert!(
+        text.contains("ethtool-sg=\"false\"  applied (off)"),
+        "{text}"
+    );
+
+    let verify = pool.run(&[
+        "vif",
+        "verify",
+        "--set",
+        "tx=off,sg=off",
+        "--vm",
+        "web-01",
+        "--json",
+    ]);
+    assert_eq!(code(&verify), 1);
+    let doc = json(&verify);
+    let keys = doc["objects"][0]["keys"].as_array().unwrap();
+    assert_eq!(keys[0]["key"], "ethtool-tx");
+    assert_eq!(keys[0]["ok"], false);
+    assert_eq!(keys[1]["ok"], true, "false counts as off: {doc:#}");
+
+    // Applying fixes the pasted value (remove, then add, like xe).
+    let fix = pool.run(&["vif", "apply", "--set", "tx=off", "--vm", "web-01"]);
+    assert_eq!(code(&fix), 0, "{}", stdout(&fix));
+    assert_eq!(pool.vif_other_config("web-01")[0]["ethtool-tx"], "off");
+}
+
+#[test]
+fn clear_removes_only_what_was_asked() {
+    let pool = Pool::lab();
+    assert_eq!(code(&pool.run(&["vif", "apply", "--preset", "seed"])), 0);
+    let out = pool.run(&["vif", "clear", "--set", "tx=off", "--vm", "pfsense*"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    for c in pool.vif_other_config("pfsense-fw1") {
+        assert!(
+            !c.contains_key("ethtool-tx") && c.contains_key("ethtool-gso"),
+            "{c:?}"
+        );
+    }
+    let out = pool.run(&["vif", "clear", "--all-keys"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(pool.vif_other_config("web-01").iter().all(|c| c.is_empty()));
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let pool = Pool::lab();
+    let out = pool.run(&["pif", "apply", "--preset", "seed", "--dry-run", "--json"]);
+    assert_eq!(code(&out), 0);
+    let doc = json(&out);
+    assert!(doc["report"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "would-change"));
+    assert!(pool
+        .sim
+        .state()
+        .pifs
+        .iter()
+        .all(|p| p.other_config.is_empty()));
+}
+
+#[test]
+fn bad_input_gets_one_line_and_a_distinct_exit_code() {
+    let pool = Pool::lab();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["vif", "apply", "--set", "sgo=off"],
+            64,
+            "did you mean sg?",
+        ),
+        (
+            &["vif", "apply", "--set", "gro=off"],
+            64,
+            "ignores this key on VIFs",
+        ),
+        (&["vif", "apply", "--preset", "fast"], 64, "unknown preset"),
+        (
+            &[
+                "vif",
+                "apply",
+                "--preset",
+                "seed",
+                "--vm",
+                "nothing-like-this*",
+            ],
+            67,
+            "matches no VM",
+        ),
+        (
+            &["pif", "apply", "--preset", "seed", "--host", "xen99"],
+            67,
+            "matches no PIF",
+        ),
+    ];
+    for (args, expected, needle) in cases {
+        let out = pool.run(args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), expected, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // Nothing was written by any of them.
+    assert!(pool
+        .sim
+        .state()
+        .vifs
+        .iter()
+        .all(|v| v.other_config.is_empty()));
+
+    let wrong = tempfile_lite::TempFile::with("not-the-password\n");
+    let out = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(wrong.path())
+        .args(["vif", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 70, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SESSION_AUTHENTICATION_FAILED [root, Authentication failure]"),
+        "{}",
+        stderr(&out)
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let out = pool.run_at(&closed, &["vif", "list"]);
+    assert_eq!(code(&out), 71, "{}", stderr(&out));
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+
+    let out = Command::new(offloadctl())
+        .args([
+            "xapi",
+            "--url",
+            &pool.sim.url(),
+            "--password-file",
+            "/nonexistent/pw",
+            "vif",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 76, "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent/pw"), "{}", stderr(&out));
+}
+
+#[test]
+fn tls_pinning_accepts_the_pinned_host_only() {
+    let pool = Pool::start(
+        &PoolDesc::from_json(LAB_POOL).unwrap(),
+        SimConfig {
+            tls: true,
+            ..SimConfig::default()
+        },
+    );
+    let url = pool.sim.url();
+    assert!(url.starts_with("https://"), "{url}");
+    let good = pool.sim.fingerprint().unwrap().to_string();
+    let out = pool.run(&["--fingerprint", &good, "pif", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bad = format!("00{}", &pool.sim.fingerprint_hex().unwrap()[2..]);
+    let out = pool.run(&["--fingerprint", &bad, "pif", "list"]);
+    assert_eq!(code(&out), 72, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not the pinned"), "{}", stderr(&out));
+    let out = pool.run(&["pif", "list"]);
+    assert_eq!(
+        code(&out),
+        72,
+        "self-signed is refused without a pin: {}",
+        stderr(&out)
+    );
+    let out = pool.run(&["--insecure", "pif", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_pool_member_sends_us_to_the_master() {
+    let config = SimConfig {
+        slave_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&PoolDesc::from_json(LAB_POOL).unwrap(), config);
+    let member = pool.sim.slave_url().unwrap();
+    let out = pool.run_at(&member, &["vif", "apply", "--preset", "seed"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(pool.vif_other_config("web-01").iter().all(has_seed_keys));
+}
+
+#[test]
+fn a_dropped_connection_mid_run_is_reported_object_by_object() {
+    let desc = PoolDesc::generate(GenSpec {
+        hosts: 2,
+        pifs_per_host: 2,
+        vms: 40,
+        vifs_per_vm: 2,
+        seed: 3,
+    });
+    // Requests 1-4 are the login and the reads; drop a write in the middle.
+    let faults = Faults {
+        drop_requests: vec![60, 61, 62, 63],
+        ..Faults::default()
+    };
+    let pool = Pool::start(
+        &desc,
+        SimConfig {
+            faults,
+            ..SimConfig::default()
+        },
+    );
+    let out = pool.run(&[
+        "vif",
+        "apply",
+        "--preset",
+        "seed",
+        "--workers",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let doc = json(&out);
+    let objects = doc["report"]["objects"].as_array().unwrap();
+    let failed: Vec<_> = objects.iter().filter(|o| o["status"] == "failed").collect();
+    assert!(!failed.is_empty(), "{doc:#}");
+    // The report is exact: each object carries exactly the keys it says were written.
+    let state = pool.sim.state();
+    for o in objects {
+        let uuid = o["uuid"].as_str().unwrap();
+        let vif = state.vifs.iter().find(|v| v.uuid == uuid).unwrap();
+        let written: Vec<&str> = o["written"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        let present: Vec<&str> = SEED_KEYS
+            .iter()
+            .copied()
+            .filter(|k| vif.other_config.contains_key(*k))
+            .collect();
+        let mut written_sorted = written.clone();
+        written_sorted.sort();
+        let mut present_sorted = present.clone();
+        present_sorted.sort();
+        assert_eq!(written_sorted, present_sorted, "{o:#}");
+    }
+    // A second run finishes the job.
+    let again = pool.run(&["vif", "apply", "--preset", "seed"]);
+    assert_eq!(code(&again), 0, "{}", stdout(&again));
+}
+
+#[test]
+fn sessions_dropped_mid_run_cost_one_login() {
+    let desc = PoolDesc::generate(GenSpec {
+        hosts: 1,
+        pifs_per_host: 1,
+        vms: 30,
+        vifs_per_vm: 2,
+        seed: 5,
+    });
+    let faults = Faults {
+        invalidate_sessions_after: Some(50),
+        ..Faults::default()
+    };
+    let pool = Pool::start(
+        &desc,
+        SimConfig {
+            faults,
+            ..SimConfig::default()
+        },
+    );
+    let out = pool.run(&["vif", "apply", "--preset", "seed", "--workers", "8"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let logins = pool
+        .sim
+        .calls()
+        .get("session.login_with_password")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(
+        logins, 2,
+        "one initial login and one shared re-login, not one per worker"
+    );
+    assert!(
+        pool.sim
+            .state()
+            .vifs
+            .iter()
+            .filter(|v| !v.other_config.is_empty())
+            .count()
+            >= 60
+    );
+}
+
+#[test]
+fn json_rpc_and_unix_socket_work_the_same() {
+    let socket = std::env::temp_dir().join(format!("offload-xapi-sock-{}", std::process::id()));
+    let config = SimConfig {
+        socket: Some(socket.clone()),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&PoolDesc::from_json(LAB_POOL).unwrap(), config);
+    let out = pool.run(&[
+        "--json-rpc",
+        "pif",
+        "apply",
+        "--preset",
+        "seed",
+        "--device",
+        "eth0",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    // The socket is pre-authenticated: no password needed.
+    let out = Command::new(offloadctl())
+        .args(["xapi", "--socket"])
+        .arg(&socket)
+        .args(["pif", "verify", "--preset", "seed", "--device", "eth0"])
+        .env_remove("OFFLOAD_XAPI_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    drop(pool);
+    let _ = std::fs::remove_file(&socket);
+}
+
+#[test]
+fn ctrl_c_stops_and_reports_what_was_done() {
+    let desc = PoolDesc::generate(GenSpec {
+        hosts: 1,
+        pifs_per_host: 1,
+        vms: 200,
+        vifs_per_vm: 1,
+        seed: 9,
+    });
+    let config = SimConfig {
+        latency: Duration::from_millis(5),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&desc, config);
+    let child = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .args([
+            "vif",
+            "apply",
+            "--preset",
+            "seed",
+            "--workers",
+            "2",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY-free: send SIGINT with the kill command, as a user's Ctrl-C would.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    let doc = json(&out);
+    let objects = doc["report"]["objects"].as_array().unwrap();
+    let done = objects.iter().filter(|o| o["status"] == "changed").count();
+    let not_done = objects
+        .iter()
+        .filter(|o| o["status"] == "not-attempted")
+        .count();
+    assert!(done > 0 && not_done > 0, "done {done}, not done {not_done}");
+    let changed_in_state = pool
+        .sim
+        .state()
+        .vifs
+        .iter()
+        .filter(|v| !v.other_config.is_empty())
+        .count();
+    assert_eq!(changed_in_state, done, "the report matches the pool");
+    assert_eq!(
+        pool.sim.calls().get("session.logout").copied(),
+        Some(1),
+        "logged out after Ctrl-C"
+    );
+    let _ = std::io::stdout().flush();
+}
