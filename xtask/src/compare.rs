@@ -8,15 +8,19 @@ pub fn print_ratio(name: &str, ours: &str, peer: &str, ratio: f64) {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
-        return Err("usage: cargo xtask compare NAME (checksum, ethtool, pcap, all)".into());
+        return Err(
+            "usage: cargo xtask compare NAME (checksum, ethtool, pcap, xapi [--small], all)".into(),
+        );
     };
     match name.as_str() {
         "pcap" => crate::compare_pcap::run(&args[1..]),
         "checksum" => crate::compare_checksum::run(&args[1..]),
         "ethtool" => crate::compare_ethtool::run(&args[1..]),
+        "xapi" => crate::compare_xapi::run(&args[1..]),
         "all" => {
             crate::compare_checksum::run(&[])?;
             crate::compare_pcap::run(&[])?;
+            crate::compare_xapi::run(&[])?;
             crate::compare_ethtool::run(&[])
         }
         _ => Err(format!("no comparison named `{name}` yet")),

@@ -7,6 +7,7 @@ mod compare;
 mod compare_checksum;
 mod compare_ethtool;
 mod compare_pcap;
+mod compare_xapi;
 mod demo;
 mod dist;
 mod docs;
