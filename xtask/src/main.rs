@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+mod codegen;
 mod compare;
 mod compare_checksum;
 mod compare_ethtool;
@@ -22,6 +23,7 @@ usage: cargo xtask <command> [args]
 
 commands:
   test                  run every test stage (bootstraps apt packages and a Python venv)
+  codegen [--check]     include/offload.h from offload-capi (cbindgen); --check fails if stale
   compare NAME          run a side-by-side comparison and print RATIO lines
                         (NAME: checksum, ethtool, pcap, all)
   demo                  the seed procedure end to end on a lab that builds itself
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "test" => test::run(rest),
+        "codegen" => codegen::run(rest),
         "compare" => compare::run(rest),
         "docs" => docs::run(rest),
         "demo" => demo::run(rest),
