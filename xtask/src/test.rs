@@ -22,6 +22,7 @@ const STAGES: &[(&str, StageFn)] = &[
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", workspace_tests),
+    ("pytest_xapi", crate::xapi_sim::pytest_stage),
     ("no_std", no_std_build),
     ("loom", loom_models),
     ("doc", rustdoc),

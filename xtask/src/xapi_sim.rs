@@ -141,6 +141,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Stage `pytest_xapi` of `cargo xtask test`: the SDK fidelity suite
+/// (`offload-xapi/tests/sdk`) with the official XenAPI package, against
+/// simulators run from this very binary.
+pub fn pytest_stage() -> Result<crate::test::Outcome, String> {
+    let venv = crate::util::ensure_venv()?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let mut pytest = std::process::Command::new(venv.join("bin/python"));
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "offload-xapi/tests/sdk"])
+        .env("XAPI_SIM_BIN", exe);
+    crate::util::run(pytest).map(|()| crate::test::Outcome::Passed)
+}
+
 fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
     text.parse()
         .map_err(|_| format!("{flag}: `{text}` is not a number"))
