@@ -526,13 +526,27 @@ fn run_inner(args: Args, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
 fn check_policy(command: &XapiCommand) -> Result<(), Error> {
     use offload_core::features::XapiObject;
     let (policy, object) = match command {
-        XapiCommand::Pif { action: PifAction::Apply(a) } => (&a.policy, XapiObject::Pif),
-        XapiCommand::Pif { action: PifAction::Verify(a) } => (&a.policy, XapiObject::Pif),
-        XapiCommand::Pif { action: PifAction::Clear(a) } if !a.all_keys => (&a.policy, XapiObject::Pif),
-        XapiCommand::Vif { action: VifAction::Apply(a) } => (&a.policy, XapiObject::Vif),
-        XapiCommand::Vif { action: VifAction::Verify(a) } => (&a.policy, XapiObject::Vif),
-        XapiCommand::Vif { action: VifAction::Clear(a) } if !a.all_keys => (&a.policy, XapiObject::Vif),
-        XapiCommand::Host { action: HostAction::Apply(a) } => (&a.policy, XapiObject::Pif),
+        XapiCommand::Pif {
+            action: PifAction::Apply(a),
+        } => (&a.policy, XapiObject::Pif),
+        XapiCommand::Pif {
+            action: PifAction::Verify(a),
+        } => (&a.policy, XapiObject::Pif),
+        XapiCommand::Pif {
+            action: PifAction::Clear(a),
+        } if !a.all_keys => (&a.policy, XapiObject::Pif),
+        XapiCommand::Vif {
+            action: VifAction::Apply(a),
+        } => (&a.policy, XapiObject::Vif),
+        XapiCommand::Vif {
+            action: VifAction::Verify(a),
+        } => (&a.policy, XapiObject::Vif),
+        XapiCommand::Vif {
+            action: VifAction::Clear(a),
+        } if !a.all_keys => (&a.policy, XapiObject::Vif),
+        XapiCommand::Host {
+            action: HostAction::Apply(a),
+        } => (&a.policy, XapiObject::Pif),
         _ => return Ok(()),
     };
     policy.policy()?.check_for(object)
@@ -762,16 +776,34 @@ fn print_report(report: &BulkReport, output: &Output) {
         .filter(|o| o.pending.is_some())
         .collect();
     if !pending.is_empty() && !report.dry_run {
-        let hint = if report.class == "PIF" {
-            "--replug (PIF.plug)"
+        let (when, hint) = if report.class == "PIF" {
+            (
+                "the host applies them at the next PIF.plug or host boot",
+                "--replug (PIF.plug)",
+            )
         } else {
-            "--replug or --reboot"
+            (
+                "their VMs run: applied at the next VIF plug, VM start or API reboot",
+                "--replug or --reboot",
+            )
+        };
+        let management = pending
+            .iter()
+            .filter(|o| {
+                o.pending
+                    .as_deref()
+                    .is_some_and(|p| p.contains("management"))
+            })
+            .count();
+        let management = if management > 0 {
+            format!(" ({management} management PIFs: a replug briefly interrupts them)")
+        } else {
+            String::new()
         };
         println!(
-            "{} {}s still run with the old settings: {}. Use {hint} to apply now.",
+            "{} {}s still run with the old settings: {when}{management}. Use {hint} to apply now.",
             pending.len(),
-            report.class,
-            pending[0].pending.as_deref().unwrap_or("")
+            report.class
         );
     }
 }
