@@ -1,0 +1,72 @@
+"""Both backends on this machine's Python: the ctypes layer over the cdylib of
+offload-capi, and the pyo3 module `offload` when it is importable."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import workspace_version
+
+
+def pyo3_module_missing():
+    proc = subprocess.run(
+        [sys.executable, "-c", "import offload"], capture_output=True, text=True
+    )
+    return proc.stderr.strip().splitlines()[-1] if proc.returncode else None
+
+
+@pytest.fixture(params=["ctypes", "pyo3"])
+def backend(request):
+    if request.param == "pyo3":
+        why = pyo3_module_missing()
+        if why:
+            pytest.skip("SKIP: pyo3 module `offload` not importable here (%s)" % why)
+    return request.param
+
+
+def test_report_names_the_backend(plugin, backend):
+    response = plugin("report", backend=backend)
+    assert response.ok, response
+    report = json.loads(response.value)
+    assert report["backend"] == backend
+    assert report["library_version"] == workspace_version()
+
+
+def test_get_features_of_loopback(plugin, backend):
+    # Reading only; the root namespace's features are never changed.
+    response = plugin("get_features", {"ifname": "lo"}, backend=backend)
+    assert response.ok, response
+    entry = json.loads(response.value)
+    assert entry["ifname"] == "lo"
+    assert entry["kind"] == "nic"
+    names = {f["name"] for f in entry["features"]}
+    assert "tx-checksum-ip-generic" in names
+    for feature in entry["features"]:
+        assert set(feature) == {"name", "active", "requested", "fixed"}
+
+
+def test_check_capture_file(plugin, backend, capture_file):
+    response = plugin("check_capture", {"path": capture_file}, backend=backend)
+    assert response.ok, response
+    summary = json.loads(response.value)
+    assert summary["packets"] == 3
+    assert summary["incorrect"] == 1
+    assert summary["corruption"] is True
+    assert summary["offload_pending"] == 0
+
+
+def test_missing_interface(plugin, backend):
+    response = plugin("get_features", {"ifname": "plgnosuch0"}, backend=backend)
+    assert response.error == ["OFFLOAD_NO_SUCH_INTERFACE", "plgnosuch0"]
+
+
+def test_apply_in_a_lab(plugin, backend, lab):
+    response = plugin(
+        "apply", {"settings": "tx=off", "ifname": lab.PEER}, backend=backend, netns=lab.netns
+    )
+    assert response.ok, response
+    (entry,) = json.loads(response.value)["interfaces"]
+    assert entry["status"] == "changed"
+    assert lab.ethtool_k(lab.PEER)["tx-checksum-ip-generic"][0] is False
