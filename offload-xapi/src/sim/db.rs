@@ -309,7 +309,25 @@ impl Db {
             return;
         };
         let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let (network, host) = (obj.str("network").to_string(), obj.str("host").to_string());
+        let bond_slave = obj.str("bond_slave_of") != NULL_REF;
+        // Bond slaves carry no bridge of their own.
+        if !bond_slave {
+            self.apply_bridge(&network, &host);
+        }
         let entry = self.applied.entry(pif.to_string()).or_default();
+        entry.offloads = Some(offloads);
+        entry.bring_ups += 1;
+    }
+
+    /// The bridge of a network on one host (`xenbrN`) is brought up with its
+    /// PIF; it reads the network's `other_config` ethtool keys (research §4.1).
+    pub fn apply_bridge(&mut self, network: &str, host: &str) {
+        let Some(obj) = self.get_of(Class::Network, network) else {
+            return;
+        };
+        let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let entry = self.applied.entry(bridge_key(network, host)).or_default();
         entry.offloads = Some(offloads);
         entry.bring_ups += 1;
     }
@@ -332,6 +350,11 @@ impl Db {
             entry.offloads = None;
         }
     }
+}
+
+/// Key of a bridge (network on a host) in [`Db::applied`].
+pub fn bridge_key(network: &str, host: &str) -> String {
+    format!("{network}@{host}")
 }
 
 /// The offload settings a host derives from an `other_config` map: keys it

@@ -883,6 +883,7 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
     }
     db.set_field(pif, "currently_attached", Value::Bool(false));
     db.remove_device(pif);
+    db.remove_device(&super::db::bridge_key(&network, &host));
     Some(ok())
 }
 

@@ -36,7 +36,8 @@
 //! * Dispatch order and error parameters of research §2.2–2.3.
 //! * What the host runs: PIF `other_config:ethtool-*` keys take effect on
 //!   `PIF.plug` (or at "boot", i.e. seeding); VIF keys when the VIF's backend
-//!   comes online (VM start/reboot, `VIF.plug`). [`SimHandle::state`] and
+//!   comes online (VM start/reboot, `VIF.plug`); a network's keys reach its
+//!   bridge on a host when a PIF of that network is plugged there. [`SimHandle::state`] and
 //!   `GET /sim/state` (simulator-only, not XAPI) show this applied state.
 //! * Knobs: latency per request, dropped connections (Nth request or a
 //!   seeded probability), sessions invalidated after N calls, slow requests,
@@ -154,6 +155,9 @@ pub struct VmState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SimState {
     pub pifs: Vec<DeviceState>,
+    /// One entry per network bridge brought up on a host: `ref` is the
+    /// network, `owner` the host, `device` the bridge (`xenbr0`).
+    pub bridges: Vec<DeviceState>,
     pub vifs: Vec<DeviceState>,
     pub vms: Vec<VmState>,
     pub calls: BTreeMap<String, u64>,
@@ -420,6 +424,24 @@ fn snapshot(state: &State) -> SimState {
         .iter()
         .filter_map(|r| device(Class::Pif, r))
         .collect();
+    let mut bridges = Vec::new();
+    for net in db.all(Class::Network) {
+        let Some(obj) = db.get(net) else { continue };
+        for host in db.all(Class::Host) {
+            if let Some(applied) = db.applied.get(&db::bridge_key(net, host)) {
+                bridges.push(DeviceState {
+                    reference: net.clone(),
+                    uuid: obj.str("uuid").into(),
+                    owner: host.clone(),
+                    device: obj.str("bridge").into(),
+                    currently_attached: applied.offloads.is_some(),
+                    other_config: obj.string_map("other_config"),
+                    applied: applied.offloads.clone(),
+                    bring_ups: applied.bring_ups,
+                });
+            }
+        }
+    }
     let vifs = db
         .all(Class::Vif)
         .iter()
@@ -452,6 +474,7 @@ fn snapshot(state: &State) -> SimState {
     drop(db);
     SimState {
         pifs,
+        bridges,
         vifs,
         vms,
         calls: state.calls(),

@@ -142,3 +142,19 @@ def test_pif_plug_rules(fresh_lab):
     assert state_of(fresh_lab, "pifs", slave)["applied"] == {"tx": False}
     s.xenapi.PIF.unplug(bond)  # no running VIF on the bond network
     assert s.xenapi.PIF.get_currently_attached(bond) is False
+
+
+def test_network_keys_reach_the_bridge_when_a_pif_is_plugged(fresh_lab):
+    s = fresh_lab.session()
+    nets = s.xenapi.network.get_all_records()
+    bond_net = next(r for r, n in nets.items() if n["bridge"] == "xapi1")
+    bridge = next(b for b in fresh_lab.state()["bridges"] if b["ref"] == bond_net)
+    assert bridge["applied"] == {"gro": False}  # seeded network other_config, applied at boot
+    eth1_net = next(r for r, n in nets.items() if n["bridge"] == "xenbr1")
+    s.xenapi.network.add_to_other_config(eth1_net, "ethtool-tx", "off")
+    bridge = next(b for b in fresh_lab.state()["bridges"] if b["ref"] == eth1_net)
+    assert bridge["applied"] == {}
+    pif = next(p for p in s.xenapi.network.get_PIFs(eth1_net))
+    s.xenapi.PIF.plug(pif)
+    bridge = next(b for b in fresh_lab.state()["bridges"] if b["ref"] == eth1_net)
+    assert bridge["applied"] == {"tx": False} and bridge["device"] == "xenbr1"
