@@ -93,7 +93,9 @@ fn prepare(
     policy
         .check_for(selection.object())
         .map_err(|e| of_xapi(&e))?;
-    let endpoint = Endpoint::parse(url).map_err(|e| of_xapi(&e))?;
+    // A URL that cannot be one is a bad argument, not a policy problem.
+    let endpoint =
+        Endpoint::parse(url).map_err(|_| Failure::from(offload_result::InvalidArgument))?;
     let mut options = ConnectOptions::new(endpoint, user, password);
     if request.insecure {
         options.trust = Trust::Insecure;
@@ -134,7 +136,7 @@ fn with_client(
 /// pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made
 /// (re-run with `"dry_run": true` or `offload_xapi_verify_json` to read the
 /// state). Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad
-/// JSON or class), `XAPI_INVALID_POLICY`, `XAPI_TRANSPORT` (errno in
+/// JSON or class, bad URL), `XAPI_INVALID_POLICY`, `XAPI_TRANSPORT` (errno in
 /// `*errno_out`), `XAPI_API`, `XAPI_DECODE`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // the C shape: 4 inputs, a buffer, errno

@@ -15,8 +15,8 @@ pub fn header_path() -> PathBuf {
 /// offload-capi's package version (the workspace version).
 pub fn capi_version() -> Result<String, String> {
     let manifest = util::workspace_root().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let in_package = text
         .split("[workspace.package]")
         .nth(1)
@@ -62,10 +62,14 @@ pub fn header_is_fresh() -> Result<bool, String> {
 
 /// `offload.pc` for a library installed under `prefix` (libdir and includedir
 /// absolute), from `offload-capi/offload.pc.in`.
-pub fn render_pkg_config(prefix: &Path, libdir: &Path, includedir: &Path) -> Result<String, String> {
+pub fn render_pkg_config(
+    prefix: &Path,
+    libdir: &Path,
+    includedir: &Path,
+) -> Result<String, String> {
     let template = util::workspace_root().join("offload-capi/offload.pc.in");
-    let text = std::fs::read_to_string(&template)
-        .map_err(|e| format!("{}: {e}", template.display()))?;
+    let text =
+        std::fs::read_to_string(&template).map_err(|e| format!("{}: {e}", template.display()))?;
     Ok(text
         .replace("@PREFIX@", &prefix.display().to_string())
         .replace("@LIBDIR@", &libdir.display().to_string())

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+mod c_tests;
 mod codegen;
 mod compare;
 mod compare_checksum;

@@ -22,6 +22,8 @@ const STAGES: &[(&str, StageFn)] = &[
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", workspace_tests),
+    ("plugin", plugin),
+    ("c_tests", crate::c_tests::stage),
     ("pytest_xapi", crate::xapi_sim::pytest_stage),
     ("no_std", no_std_build),
     ("loom", loom_models),
@@ -194,4 +196,37 @@ fn loom_models() -> Result<Outcome, String> {
     }
     c.args(["--test", "loom_*"]);
     util::run(c).map(|()| Outcome::Passed)
+}
+
+/// The dom0 plugin (offload-py/plugins/offload): its syntax level with vermin
+/// (it must run on dom0's Python 2.7 and 3.6), then its pytest suite: the
+/// XenAPIPlugin contract, both backends (ctypes over the liboffload cdylib built
+/// here; the pyo3 module when importable), a netns lab when root, and
+/// `host.call_plugin` through the simulator (this binary's `xapi-sim`).
+fn plugin() -> Result<Outcome, String> {
+    let venv = util::ensure_venv()?;
+    let mut vermin = Command::new(venv.join("bin/vermin"));
+    // `-t=V-` means "V or older"; a bare `-t=V` would demand exactly V.
+    vermin.args([
+        "-t=2.7-",
+        "-t=3.6-",
+        "--violations",
+        "--no-tips",
+        "offload-py/plugins/offload",
+    ]);
+    util::run(vermin)?;
+    let mut build = cargo();
+    build.args(["build", "-p", "offload-capi"]);
+    util::run(build)?;
+    // Relative target dirs are relative to the workspace root, where cargo ran.
+    let target = util::workspace_root()
+        .join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()));
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let mut pytest = Command::new(venv.join("bin/python"));
+    pytest
+        .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
+        .arg("offload-py/tests/plugin")
+        .env("OFFLOAD_LIB", target.join("debug/liboffload.so"))
+        .env("XAPI_SIM_BIN", exe);
+    util::run(pytest).map(|()| Outcome::Passed)
 }
