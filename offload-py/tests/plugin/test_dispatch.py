@@ -45,6 +45,19 @@ def test_plugin_file_is_an_executable_python3_script():
         assert f.readline().rstrip("\n") == "#!/usr/bin/python3"
 
 
+def test_vermin_python27_and_36():
+    vermin = os.path.join(os.path.dirname(sys.executable), "vermin")
+    if not os.path.isfile(vermin):
+        pytest.skip("SKIP: vermin is not installed beside this Python (the venv has it)")
+    # `-t=V-` = V or older: the plugin must not need anything newer than 2.7 / 3.6.
+    proc = subprocess.run(
+        [vermin, "-t=2.7-", "-t=3.6-", "--violations", "--no-tips", PLUGIN],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_plugin_parses_with_python36_grammar():
     # Belt and braces beside vermin: the 3.6 grammar rejects newer syntax.
     with open(PLUGIN) as f:
