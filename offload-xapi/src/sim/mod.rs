@@ -180,6 +180,12 @@ impl Simulator {
         let state = Arc::new(state);
 
         let bind = |addr: SocketAddr| {
+            if !addr.ip().is_loopback() {
+                return Err(Error::invalid(
+                    "listen address",
+                    format!("{addr}: the simulator binds to loopback addresses only"),
+                ));
+            }
             TcpListener::bind(addr).map_err(|source| Error::Transport {
                 target: addr.to_string(),
                 source,
