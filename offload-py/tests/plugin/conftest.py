@@ -80,10 +80,10 @@ def plugin_env(backend="ctypes", lib=None, extra=None):
     return env
 
 
-def call_plugin(function, args, env, netns=None, python=None):
+def call_plugin(function, args, env, netns=None, plugin_path=PLUGIN):
     """Runs the plugin as xapi does; `netns` runs it inside that namespace."""
     request = xmlrpc.client.dumps((SESSION, args), function)
-    argv = [python or sys.executable, PLUGIN, request]
+    argv = [sys.executable, plugin_path, request]
     if netns is not None:
         argv = ["ip", "netns", "exec", netns] + argv
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)

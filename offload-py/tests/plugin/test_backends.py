@@ -2,12 +2,14 @@
 offload-capi, and the pyo3 module `offload` when it is importable."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import workspace_version
+from conftest import PLUGIN, call_plugin, plugin_env, workspace_version
 
 
 def pyo3_module_missing():
@@ -70,3 +72,30 @@ def test_apply_in_a_lab(plugin, backend, lab):
     (entry,) = json.loads(response.value)["interfaces"]
     assert entry["status"] == "changed"
     assert lab.ethtool_k(lab.PEER)["tx-checksum-ip-generic"][0] is False
+
+
+def test_live_capture_with_pyo3(plugin, lab):
+    why = pyo3_module_missing()
+    if why:
+        pytest.skip("SKIP: pyo3 module `offload` not importable here (%s)" % why)
+    response = plugin(
+        "check_capture", {"ifname": lab.PEER, "seconds": "1"}, backend="pyo3", netns=lab.netns
+    )
+    assert response.ok, response
+    summary = json.loads(response.value)
+    assert summary["source"]["interfaces"] == [lab.PEER]
+    assert summary["corruption"] is False
+
+
+def test_library_next_to_the_plugin(liboffload, tmp_path):
+    # The last place searched: the plugin's own directory (no $OFFLOAD_LIB).
+    shutil.copy(PLUGIN, str(tmp_path / "offload"))
+    shutil.copy(liboffload, str(tmp_path / "liboffload.so.0"))
+    env = plugin_env("ctypes")
+    env.pop("OFFLOAD_LIB", None)
+    response = call_plugin("report", {}, env, plugin_path=str(tmp_path / "offload"))
+    assert response.ok, response
+    installed = [p for p in ("/usr/lib64/liboffload.so.0", "/usr/lib/liboffload.so.0")
+                 if os.path.isfile(p)]
+    expected = installed[0] if installed else str(tmp_path / "liboffload.so.0")
+    assert json.loads(response.value)["library"] == expected
