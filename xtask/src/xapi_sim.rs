@@ -149,7 +149,14 @@ pub fn pytest_stage() -> Result<crate::test::Outcome, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
     let mut pytest = std::process::Command::new(venv.join("bin/python"));
     pytest
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "offload-xapi/tests/sdk"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "offload-xapi/tests/sdk",
+        ])
         .env("XAPI_SIM_BIN", exe);
     crate::util::run(pytest).map(|()| crate::test::Outcome::Passed)
 }
