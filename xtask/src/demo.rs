@@ -5,8 +5,15 @@
 //! runs the real `offloadctl` and prints what it finds. A watchdog process tears
 //! the lab down when the demo ends for any reason, Ctrl-C included.
 //!
-//! Without root only the check of a generated capture runs. The XAPI steps
-//! (a simulated pool inside dom0) wait for the XAPI client and simulator.
+//! The XAPI steps run `offloadctl xapi` against the simulator (`xapi-sim`)
+//! seeded with a pool that matches the lab: host `lab-dom0` with PIF `eth0`,
+//! VM `guest` (domid 1, so its VIF 0 is dom0's `vif1.0`), a template that
+//! must stay untouched. With root the simulator runs inside the lab's dom0
+//! namespace, so `host.call_plugin` runs the offload plugin there and it
+//! changes the lab's own `eth0` and `vif1.0`.
+//!
+//! Without root the capture check and the XAPI steps (apply, verify against
+//! the simulator) run; the lab and the plugin are skipped with a reason.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,15 +56,12 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     if util::is_root() {
         lab_demo(&bins, &work, &mut findings)?;
     } else {
-        findings
-            .skipped
-            .push("the live lab (namespaces, veth, capture, disable): needs root".into());
+        findings.skipped.push(
+            "the live lab (namespaces, veth, capture, disable, the dom0 plugin): needs root".into(),
+        );
+        step("X", "the pool through XAPI (simulated pool, no lab)");
+        xapi_steps(&bins, &work, &mut findings, None)?;
     }
-    findings.skipped.push(
-        "the XAPI steps (xapi pif/vif apply --preset seed, verify, host plugin): \
-         offloadctl xapi and the simulator are not built yet (issue 5)"
-            .into(),
-    );
 
     println!();
     for s in &findings.skipped {
@@ -78,17 +82,28 @@ pub fn run(_args: &[String]) -> Result<(), String> {
 struct Binaries {
     offloadctl: PathBuf,
     xtask: PathBuf,
+    /// For the plugin's ctypes path (dom0 Python cannot load the pyo3 module).
+    liboffload: PathBuf,
 }
 
 fn build() -> Result<Binaries, String> {
     let mut c = cargo();
-    c.args(["build", "--quiet", "-p", "offload-cli", "--bins"]);
+    c.args([
+        "build",
+        "--quiet",
+        "-p",
+        "offload-cli",
+        "--bins",
+        "-p",
+        "offload-capi",
+    ]);
     util::run(c)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| util::workspace_root().join("target"));
     Ok(Binaries {
         offloadctl: target.join("debug/offloadctl"),
+        liboffload: target.join("debug/liboffload.so"),
         xtask: std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?,
     })
 }
@@ -335,11 +350,28 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         show_cmd.args(["show", "eth0", "--netns", ns]);
         show(show_cmd)?;
     }
+    // Keep a snapshot for the undo in step 5 (dry run: nothing changes yet).
     let saved = work.join("before.json");
-    let mut disable = Command::new(&bins.offloadctl);
-    disable
-        .args(["disable", "--all", "--netns", &lab.dom0, "--save"])
+    let mut snapshot = Command::new(&bins.offloadctl);
+    snapshot
+        .args([
+            "disable",
+            "--all",
+            "--netns",
+            &lab.dom0,
+            "--dry-run",
+            "--save",
+        ])
         .arg(&saved);
+    let (ok, _) = show(snapshot)?;
+    findings.expect(ok, "snapshot of dom0's features saved for the undo");
+    // The pool: persist the seed's keys in XAPI, then the plugin in dom0
+    // switches the VIF backend off now.
+    xapi_steps(bins, work, findings, Some(&lab))?;
+    // The plugin changes only real NICs (with a bus device) and vifD.N; the
+    // lab's "NIC" is a veth, so the local command does the seed's ethtool loop.
+    let mut disable = Command::new(&bins.offloadctl);
+    disable.args(["disable", "--all", "--netns", &lab.dom0]);
     let (ok, _) = show(disable)?;
     findings.expect(
         ok,
@@ -383,5 +415,159 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
 
     step("6", "tear down");
     drop(lab);
+    Ok(())
+}
+
+/// The demo pool: one host whose PIF is the lab's `eth0`, one running guest
+/// (domid 1: its VIF 0 is dom0's `vif1.0`), and a template that the seed's
+/// selection must leave alone.
+const LAB_POOL: &str = r#"{
+  "name_label": "offload demo lab", "seed": 1,
+  "networks": [{"name_label": "lab network", "bridge": "xenbr0"}],
+  "hosts": [{"name_label": "lab-dom0", "address": "127.0.0.1",
+             "pifs": [{"device": "eth0", "network": "lab network", "management": true}]}],
+  "vms": [
+    {"name_label": "guest", "power_state": "Running", "host": "lab-dom0",
+     "vifs": [{"network": "lab network"}]},
+    {"name_label": "pfsense-template", "is_a_template": true,
+     "vifs": [{"network": "lab network"}]}
+  ]
+}"#;
+
+/// A simulator process, stopped on drop.
+struct Sim {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// Starts `xapi-sim` on a unix socket (in the lab's dom0 namespace when
+/// there is a lab, so plugins run there) and waits until it listens.
+fn start_sim(bins: &Binaries, work: &Path, lab: Option<&Lab>) -> Result<Sim, String> {
+    let pool_file = work.join("lab-pool.json");
+    std::fs::write(&pool_file, LAB_POOL).map_err(|e| format!("{}: {e}", pool_file.display()))?;
+    let socket = work.join("xapi.sock");
+    let ready = work.join("xapi.ready");
+    let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(&ready);
+    let mut command = match lab {
+        Some(lab) => in_netns(&lab.dom0, &bins.xtask),
+        None => Command::new(&bins.xtask),
+    };
+    command
+        .arg("xapi-sim")
+        .arg("--pool")
+        .arg(&pool_file)
+        .args(["--listen", "127.0.0.1:0", "--socket"])
+        .arg(&socket)
+        .arg("--ready-file")
+        .arg(&ready)
+        .arg("--plugin-dir")
+        .arg(util::workspace_root().join("offload-py/plugins"))
+        .arg("--exit-on-stdin-eof")
+        .env("PYTHONPATH", plugin_pythonpath()?)
+        .env("OFFLOAD_LIB", bins.liboffload.as_os_str())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    println!(
+        "$ cargo xtask xapi-sim --pool lab-pool.json --socket {} (XAPI simulator)",
+        socket.display()
+    );
+    let child = command.spawn().map_err(|e| format!("xapi-sim: {e}"))?;
+    let sim = Sim { child, socket };
+    for _ in 0..200 {
+        if ready.exists() {
+            return Ok(sim);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("the XAPI simulator did not start within 10 s".into())
+}
+
+/// Where the plugin finds `XenAPIPlugin` and `XenAPI` outside a real dom0:
+/// the test shim and the venv's official SDK.
+fn plugin_pythonpath() -> Result<String, String> {
+    let venv = util::ensure_venv()?;
+    let mut paths = vec![util::workspace_root().join("offload-py/tests/plugin")];
+    if let Ok(entries) = std::fs::read_dir(venv.join("lib")) {
+        for entry in entries.flatten() {
+            paths.push(entry.path().join("site-packages"));
+        }
+    }
+    Ok(paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+fn xapi(bins: &Binaries, sim: &Sim, args: &[&str]) -> Result<(bool, String), String> {
+    let mut c = Command::new(&bins.offloadctl);
+    c.arg("xapi").arg("--socket").arg(&sim.socket).args(args);
+    show(c)
+}
+
+/// The seed's `xe pif-param-set` / `xe vif-param-set` loops and its grep,
+/// then (with a lab) the dom0 plugin through `host.call_plugin`.
+fn xapi_steps(
+    bins: &Binaries,
+    work: &Path,
+    findings: &mut Findings,
+    lab: Option<&Lab>,
+) -> Result<(), String> {
+    let sim = start_sim(bins, work, lab)?;
+    let (ok, out) = xapi(bins, &sim, &["pif", "apply", "--preset", "seed"])?;
+    findings.expect(
+        ok && out.contains("1 changed"),
+        "xapi pif apply --preset seed set the six keys on the PIF",
+    );
+    let (ok, out) = xapi(
+        bins,
+        &sim,
+        &["vif", "apply", "--preset", "seed", "--replug"],
+    )?;
+    findings.expect(
+        ok && out.contains("1 objects, 1 changed"),
+        "xapi vif apply --preset seed changed the guest's VIF only (not the template's) and replugged it",
+    );
+    let (ok, out) = xapi(bins, &sim, &["pif", "verify", "--preset", "seed"])?;
+    findings.expect(
+        ok && out.contains("0 differ"),
+        "xapi pif verify: every PIF carries the seed's keys",
+    );
+    let (ok, out) = xapi(bins, &sim, &["vif", "verify", "--preset", "seed"])?;
+    findings.expect(
+        ok && out.contains("0 differ"),
+        "xapi vif verify: every guest VIF carries the seed's keys",
+    );
+    match lab {
+        None => findings.skipped.push(
+            "the dom0 plugin through host.call_plugin (xapi host apply): it changes interfaces, needs root and the lab".into(),
+        ),
+        Some(lab) => {
+            let (ok, out) = xapi(bins, &sim, &["host", "apply", "--all-hosts", "--preset", "seed", "--json"])?;
+            findings.expect(ok, "xapi host apply --all-hosts ran the offload plugin in dom0 through host.call_plugin");
+            findings.expect(
+                out.contains("\"vif1.0\"") && out.contains("\"changed\""),
+                "the plugin switched the VIF backend vif1.0 off now (no VM restart)",
+            );
+            let mut check = Command::new(&bins.offloadctl);
+            check.args(["show", "vif1.0", "--netns", &lab.dom0]);
+            let (_, text) = show(check)?;
+            findings.expect(
+                text.contains("tx-checksumming: off") && text.contains("generic-segmentation-offload: off"),
+                "after the plugin, dom0's vif1.0 runs with TX checksum and GSO off",
+            );
+        }
+    }
+    drop(sim);
     Ok(())
 }
