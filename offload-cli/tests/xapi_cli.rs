@@ -751,3 +751,92 @@ fn ctrl_c_stops_and_reports_what_was_done() {
     );
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn watch_keeps_the_policy_applied_until_stopped() {
+    let pool = Pool::lab();
+    let mut child = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .args(["watch", "--preset", "tx-only", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("watch did not {what} within 10 s");
+    };
+    let all_tx_off = || {
+        ["pfsense-fw1", "web-01", "win-hvm", "db-halted"]
+            .iter()
+            .all(|vm| {
+                pool.vif_other_config(vm)
+                    .iter()
+                    .all(|c| c.get("ethtool-tx").map(String::as_str) == Some("off"))
+            })
+    };
+    wait_for("apply the policy at start", &all_tx_off);
+
+    // Someone removes the key (a new VIF would arrive the same way, as an event).
+    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
+        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
+        "root",
+        "secret",
+    ))
+    .unwrap();
+    let vifs = client.call("VIF.get_all", &[]).unwrap();
+    for vif in vifs.as_array().unwrap() {
+        client
+            .call(
+                "VIF.remove_from_other_config",
+                &[vif.clone(), "ethtool-tx".into()],
+            )
+            .unwrap();
+    }
+    drop(client);
+    wait_for("put the removed keys back", &all_tx_off);
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let waited = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let Some(status) = waited else {
+        let _ = child.kill();
+        panic!("watch did not stop within 5 s of Ctrl-C");
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["event"], "connected");
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "applied" && e["reason"] == "start"));
+    assert!(
+        events.iter().any(|e| e["event"] == "applied"
+            && e["reason"].as_str().unwrap().starts_with("changed: vif")),
+        "{events:#?}"
+    );
+    // Template and snapshot VIFs stay untouched.
+    for untouched in ["debian-template", "web-01-snap"] {
+        assert!(
+            pool.vif_other_config(untouched)
+                .iter()
+                .all(|c| c.is_empty()),
+            "{untouched}"
+        );
+    }
+}

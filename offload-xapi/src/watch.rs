@@ -30,13 +30,16 @@ pub enum WatchEvent {
     },
 }
 
-/// How long one `event.from` waits on the host before returning empty.
-const EVENT_TIMEOUT_SECS: f64 = 30.0;
+/// How long one `event.from` waits on the host before returning empty. Short,
+/// because the stop flag (Ctrl-C) is only looked at between calls; an idle
+/// call every 2 s costs the host nothing.
+const EVENT_TIMEOUT_SECS: f64 = 2.0;
 
 /// Runs until `stop` is set. Each (re)connection first applies the policy
-/// to everything selected, then re-applies whenever a PIF or VIF is added
-/// (one apply per batch of events: it reads the pool and writes only
-/// what differs, so bursts of new VMs cost one pass).
+/// to everything selected, then re-applies whenever a PIF or VIF is added or
+/// changed (one apply per batch of events: it reads the pool and writes only
+/// what differs, so bursts of new VMs cost one pass, and a key someone
+/// removed comes back).
 pub fn watch(
     connect: &ConnectOptions,
     policy: &Policy,
@@ -95,12 +98,20 @@ pub fn watch(
                     .and_then(Value::as_str)
                     .unwrap_or(&token)
                     .to_string();
-                let added: Vec<String> = result
+                let changed: Vec<String> = result
                     .get("events")
                     .and_then(Value::as_array)
                     .unwrap_or(&[])
                     .iter()
-                    .filter(|e| e.get("operation").and_then(Value::as_str) == Some("add"))
+                    // New objects, and changed ones (someone removed or edited
+                    // a key). Our own writes also come back as `mod`: the pass
+                    // they trigger finds nothing to write, so it settles.
+                    .filter(|e| {
+                        matches!(
+                            e.get("operation").and_then(Value::as_str),
+                            Some("add" | "mod")
+                        )
+                    })
                     .map(|e| {
                         format!(
                             "{} {}",
@@ -109,8 +120,8 @@ pub fn watch(
                         )
                     })
                     .collect();
-                if !added.is_empty() && !stop.load(Ordering::SeqCst) {
-                    apply_all(&format!("added: {}", added.join(", ")), &mut report)?;
+                if !changed.is_empty() && !stop.load(Ordering::SeqCst) {
+                    apply_all(&format!("changed: {}", changed.join(", ")), &mut report)?;
                 }
             }
             Ok(())
