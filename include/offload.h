@@ -350,6 +350,11 @@ typedef struct offload_verdict {
    * Destination address in network byte order (IPv4 in the first 4 bytes).
    */
   uint8_t dst[16];
+  /**
+   * Always zero: makes the size (64 bytes) explicit, with no padding, so
+   * verdicts compare with memcmp.
+   */
+  uint8_t reserved[2];
 } offload_verdict;
 
 /**

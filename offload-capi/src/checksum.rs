@@ -121,6 +121,9 @@ pub struct offload_verdict {
     pub src: [u8; 16],
     /// Destination address in network byte order (IPv4 in the first 4 bytes).
     pub dst: [u8; 16],
+    /// Always zero: makes the size (64 bytes) explicit, with no padding, so
+    /// verdicts compare with memcmp.
+    pub reserved: [u8; 2],
 }
 
 fn address_bytes(ip: IpAddr) -> [u8; 16] {
@@ -149,6 +152,7 @@ impl offload_verdict {
             dst_port: 0,
             src: [0; 16],
             dst: [0; 16],
+            reserved: [0; 2],
         }
     }
 
@@ -172,6 +176,8 @@ impl offload_verdict {
         v
     }
 }
+
+const _: () = assert!(std::mem::size_of::<offload_verdict>() == 64);
 
 fn verdict_of(link_type: u16, frame: &[u8]) -> offload_verdict {
     match classify(link_type, frame, ChecksumHint::None) {

@@ -27,9 +27,6 @@ const CFLAGS: &[&str] = &[
     "-fno-sanitize-recover=undefined",
 ];
 
-/// What a Rust staticlib needs from the system (`--print native-static-libs`).
-const NATIVE_STATIC_LIBS: &str = "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
-
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -119,7 +116,12 @@ fn compile(prefix: &Prefix, source: &Path, name: &str) -> Result<[PathBuf; 2], S
         .arg("-o")
         .arg(&static_)
         .arg(prefix.root.join("lib-static/liboffload.a"))
-        .args(NATIVE_STATIC_LIBS.split_whitespace());
+        .args(
+            prefix
+                .pkg_config(&["--static", "--libs-only-l"])?
+                .iter()
+                .filter(|l| *l != "-loffload"),
+        );
     util::run(c)?;
     for bin in [&shared, &static_] {
         let mut nm = Command::new("nm");

@@ -2,10 +2,14 @@
  * files, and every bad input the interface functions refuse before any
  * system call. usage: test_core TMPDIR */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <unistd.h>
 
 #include "common.h"
+
+/* The header and the library agree on the layout of the verdict (no padding). */
+_Static_assert(sizeof(offload_verdict) == 64, "offload_verdict is 64 bytes");
 
 static void test_version_and_messages(void) {
     const char *v = offload_version();
@@ -329,6 +333,55 @@ static void test_interface_bad_input(void) {
     offload_restore_report_free(NULL);
 }
 
+/* No global mutable state: threads share one handle and classify frames at once. */
+struct shared_work {
+    const offload_features *lo;
+    const offload_frame *frames;
+    size_t count;
+    const offload_verdict *want;
+};
+
+static void *worker(void *arg) {
+    const struct shared_work *w = arg;
+    offload_verdict got[8];
+    char text[8192];
+    for (int round = 0; round < 300; round++) {
+        if (offload_packet_verdicts(1, w->frames, w->count, got) != OFFLOAD_RESULT_OK)
+            return (void *)1;
+        if (memcmp(got, w->want, w->count * sizeof got[0]) != 0)
+            return (void *)1;
+        size_t n = 0;
+        offload_feature f;
+        if (offload_features_get(w->lo, (size_t)round % offload_features_count(w->lo), &f) != OFFLOAD_RESULT_OK ||
+            offload_features_render(w->lo, text, sizeof text, &n) != OFFLOAD_RESULT_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    uint8_t good[200], bad[200], pending[200];
+    offload_frame frames[3] = {
+        {good, build_udp_frame(good, 64, UDP_CORRECT)},
+        {bad, build_udp_frame(bad, 64, UDP_CORRUPT)},
+        {pending, build_udp_frame(pending, 64, UDP_OFFLOAD_PENDING)},
+    };
+    offload_verdict want[3];
+    CHECK_RESULT(offload_packet_verdicts(1, frames, 3, want), OFFLOAD_RESULT_OK);
+    offload_features *lo = NULL;
+    CHECK_RESULT(offload_features_read(NULL, "lo", &lo, NULL), OFFLOAD_RESULT_OK);
+    struct shared_work w = {lo, frames, 3, want};
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&threads[i], NULL, worker, &w) == 0);
+    for (int i = 0; i < 4; i++) {
+        void *failed = NULL;
+        CHECK(pthread_join(threads[i], &failed) == 0);
+        CHECK(failed == NULL);
+    }
+    offload_features_free(lo);
+}
+
 /* Debug builds refuse a handle after free where the memory was not reused
  * (undefined behaviour by contract; the C side must never rely on it). */
 static void test_use_after_free_is_caught_in_debug(void) {
@@ -352,6 +405,7 @@ int main(int argc, char **argv) {
     test_verdicts();
     test_pcap(argv[1]);
     test_interface_bad_input();
+    test_threads();
     test_use_after_free_is_caught_in_debug();
     printf("test_core: ok\n");
     return 0;
