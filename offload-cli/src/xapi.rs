@@ -66,7 +66,7 @@ pub struct Args {
 
 #[derive(Debug, clap::Args)]
 struct Connection {
-    /// Pool master URL: https://host[:port], http://host[:port] or unix:/path.
+    /// Pool master URL: https://HOST, https://HOST:PORT, http://HOST:PORT or unix:/PATH.
     #[arg(long, global = true, env = "OFFLOAD_XAPI_URL", value_name = "URL")]
     url: Option<String>,
     /// xapi's local unix socket (dom0). Default when no --url: /var/lib/xcp/xapi.
