@@ -295,15 +295,16 @@ fn every_export_is_exercised(sources: &[PathBuf]) -> Result<(), String> {
         .lines()
         .filter(|l| !l.starts_with(' ') && l.contains('('))
     {
-        let Some(at) = line.find("offload_") else {
+        // The declared name is the identifier right before the first '('.
+        let Some(paren) = line.find('(') else {
             continue;
         };
-        let name: String = line[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if line[at + name.len()..].starts_with('(') && !c_text.contains(&format!("{name}(")) {
-            missing.push(name);
+        let start = line[..paren]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &line[start..paren];
+        if name.starts_with("offload_") && !c_text.contains(&format!("{name}(")) {
+            missing.push(name.to_string());
         }
     }
     if missing.is_empty() {
