@@ -511,128 +511,187 @@ fn connect_options(c: &Connection) -> Result<ConnectOptions, Error> {
 fn run_inner(args: Args, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
     // Check everything local before touching the network.
     let options = connect_options(&args.connection)?;
-    if let XapiCommand::Watch(w) = &args.command {
-        return watch_pool(&options, w, cancel);
-    }
-    check_policy(&args.command)?;
+    let job = match args.command {
+        XapiCommand::Watch(w) => return watch_pool(&options, &w, cancel),
+        XapiCommand::Host { action } => {
+            let (select, function, plugin_args) = host_job(action)?;
+            let client = Client::connect(options)?;
+            let result = host(&client, &select, function, &plugin_args);
+            let _ = client.logout();
+            return result;
+        }
+        XapiCommand::Pif { action } => Job::from(action),
+        XapiCommand::Vif { action } => Job::from(action),
+    };
+    let policy = job.policy()?;
     let client = Client::connect(options)?;
-    let result = dispatch(&client, args.command, cancel);
+    let result = job.run(&client, policy.as_ref(), cancel);
     // Logout on every path, errors included.
     let _ = client.logout();
     result
 }
 
-/// Rejects a bad `--preset`/`--set` before anything is read or written.
-fn check_policy(command: &XapiCommand) -> Result<(), Error> {
-    use offload_core::features::XapiObject;
-    let (policy, object) = match command {
-        XapiCommand::Pif {
-            action: PifAction::Apply(a),
-        } => (&a.policy, XapiObject::Pif),
-        XapiCommand::Pif {
-            action: PifAction::Verify(a),
-        } => (&a.policy, XapiObject::Pif),
-        XapiCommand::Pif {
-            action: PifAction::Clear(a),
-        } if !a.all_keys => (&a.policy, XapiObject::Pif),
-        XapiCommand::Vif {
-            action: VifAction::Apply(a),
-        } => (&a.policy, XapiObject::Vif),
-        XapiCommand::Vif {
-            action: VifAction::Verify(a),
-        } => (&a.policy, XapiObject::Vif),
-        XapiCommand::Vif {
-            action: VifAction::Clear(a),
-        } if !a.all_keys => (&a.policy, XapiObject::Vif),
-        XapiCommand::Host {
-            action: HostAction::Apply(a),
-        } => (&a.policy, XapiObject::Pif),
-        _ => return Ok(()),
-    };
-    policy.policy()?.check_for(object)
+/// What `pif ...` and `vif ...` ask for, with the class folded into the selection.
+struct Job {
+    op: Op,
+    selection: Selection,
+    policy: Option<PolicyArgs>,
+    run: RunArgs,
+    output: Output,
 }
 
-fn dispatch(client: &Client, command: XapiCommand, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
-    match command {
-        XapiCommand::Pif { action } => match action {
-            PifAction::List(a) => list(client, &a.select.selection(), &a.output),
-            PifAction::Apply(a) => {
-                let policy = a.policy.policy()?;
+enum Op {
+    List,
+    Apply {
+        replug: bool,
+        reboot: bool,
+        reboot_limit: usize,
+    },
+    Verify,
+    Clear,
+}
+
+impl From<PifAction> for Job {
+    fn from(action: PifAction) -> Job {
+        let default_run = RunArgs {
+            dry_run: false,
+            workers: 8,
+        };
+        match action {
+            PifAction::List(a) => Job {
+                op: Op::List,
+                selection: a.select.selection(),
+                policy: None,
+                run: default_run,
+                output: a.output,
+            },
+            PifAction::Apply(a) => Job {
+                op: Op::Apply {
+                    replug: a.replug,
+                    reboot: false,
+                    reboot_limit: 0,
+                },
+                selection: a.select.selection(),
+                policy: Some(a.policy),
+                run: a.run,
+                output: a.output,
+            },
+            PifAction::Verify(a) => Job {
+                op: Op::Verify,
+                selection: a.select.selection(),
+                policy: Some(a.policy),
+                run: default_run,
+                output: a.output,
+            },
+            PifAction::Clear(a) => Job {
+                op: Op::Clear,
+                selection: a.select.selection(),
+                policy: (!a.all_keys).then_some(a.policy),
+                run: a.run,
+                output: a.output,
+            },
+        }
+    }
+}
+
+impl From<VifAction> for Job {
+    fn from(action: VifAction) -> Job {
+        let default_run = RunArgs {
+            dry_run: false,
+            workers: 8,
+        };
+        match action {
+            VifAction::List(a) => Job {
+                op: Op::List,
+                selection: a.select.selection(),
+                policy: None,
+                run: default_run,
+                output: a.output,
+            },
+            VifAction::Apply(a) => Job {
+                op: Op::Apply {
+                    replug: a.replug,
+                    reboot: a.reboot,
+                    reboot_limit: a.reboot_limit,
+                },
+                selection: a.select.selection(),
+                policy: Some(a.policy),
+                run: a.run,
+                output: a.output,
+            },
+            VifAction::Verify(a) => Job {
+                op: Op::Verify,
+                selection: a.select.selection(),
+                policy: Some(a.policy),
+                run: default_run,
+                output: a.output,
+            },
+            VifAction::Clear(a) => Job {
+                op: Op::Clear,
+                selection: a.select.selection(),
+                policy: (!a.all_keys).then_some(a.policy),
+                run: a.run,
+                output: a.output,
+            },
+        }
+    }
+}
+
+impl Job {
+    /// The policy, checked before anything is read or written (a typo or a
+    /// key the host ignores on this kind of object fails here).
+    fn policy(&self) -> Result<Option<Policy>, Error> {
+        let Some(args) = &self.policy else {
+            return Ok(None);
+        };
+        let policy = args.policy()?;
+        policy.check_for(self.selection.object())?;
+        Ok(Some(policy))
+    }
+
+    fn run(
+        self,
+        client: &Client,
+        policy: Option<&Policy>,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<u8, Error> {
+        let missing = || Error::InvalidArgument {
+            what: "policy".into(),
+            message: "missing".into(),
+        };
+        match self.op {
+            Op::List => list(client, &self.selection, &self.output),
+            Op::Verify => verify(
+                client,
+                policy.ok_or_else(missing)?,
+                &self.selection,
+                &self.output,
+            ),
+            Op::Clear => clear(
+                client,
+                policy,
+                &self.selection,
+                &self.run,
+                &self.output,
+                cancel,
+            ),
+            Op::Apply {
+                replug,
+                reboot,
+                reboot_limit,
+            } => {
+                let policy = policy.ok_or_else(missing)?;
                 apply(
                     client,
-                    &policy,
-                    &a.select.selection(),
-                    &a.run,
-                    &a.output,
+                    policy,
+                    &self.selection,
+                    &self.run,
+                    &self.output,
                     cancel,
-                    a.replug,
-                    false,
-                    0,
+                    (replug, reboot, reboot_limit),
                 )
             }
-            PifAction::Verify(a) => verify(
-                client,
-                &a.policy.policy()?,
-                &a.select.selection(),
-                &a.output,
-            ),
-            PifAction::Clear(a) => {
-                let policy = if a.all_keys {
-                    None
-                } else {
-                    Some(a.policy.policy()?)
-                };
-                clear(
-                    client,
-                    policy.as_ref(),
-                    &a.select.selection(),
-                    &a.run,
-                    &a.output,
-                    cancel,
-                )
-            }
-        },
-        XapiCommand::Vif { action } => match action {
-            VifAction::List(a) => list(client, &a.select.selection(), &a.output),
-            VifAction::Apply(a) => {
-                let policy = a.policy.policy()?;
-                let selection = a.select.selection();
-                apply(
-                    client,
-                    &policy,
-                    &selection,
-                    &a.run,
-                    &a.output,
-                    cancel,
-                    a.replug,
-                    a.reboot,
-                    a.reboot_limit,
-                )
-            }
-            VifAction::Verify(a) => verify(
-                client,
-                &a.policy.policy()?,
-                &a.select.selection(),
-                &a.output,
-            ),
-            VifAction::Clear(a) => {
-                let policy = if a.all_keys {
-                    None
-                } else {
-                    Some(a.policy.policy()?)
-                };
-                clear(
-                    client,
-                    policy.as_ref(),
-                    &a.select.selection(),
-                    &a.run,
-                    &a.output,
-                    cancel,
-                )
-            }
-        },
-        XapiCommand::Host { action } => host(client, action),
-        XapiCommand::Watch(_) => unreachable!("handled before connecting"),
+        }
     }
 }
 
@@ -828,7 +887,9 @@ fn tally(report: &BulkReport) -> u8 {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `(replug, reboot, reboot_limit)`.
+type FollowUp = (bool, bool, usize);
+
 fn apply(
     client: &Client,
     policy: &Policy,
@@ -836,9 +897,7 @@ fn apply(
     run: &RunArgs,
     output: &Output,
     cancel: Arc<AtomicBool>,
-    replug: bool,
-    reboot: bool,
-    reboot_limit: usize,
+    (replug, reboot, reboot_limit): FollowUp,
 ) -> Result<u8, Error> {
     let report = ops::apply(
         client,
@@ -939,7 +998,10 @@ fn verify(
     Ok(if differ == 0 { code::OK } else { code::SOME })
 }
 
-fn host(client: &Client, action: HostAction) -> Result<u8, Error> {
+/// The plugin function and arguments of `host apply|report`, checked locally.
+fn host_job(
+    action: HostAction,
+) -> Result<(HostSelect, &'static str, BTreeMap<String, String>), Error> {
     let (select, function, args) = match action {
         HostAction::Apply(a) => {
             let mut args = BTreeMap::new();
@@ -971,7 +1033,16 @@ fn host(client: &Client, action: HostAction) -> Result<u8, Error> {
             message: "give --all-hosts or --host NAME".into(),
         });
     }
-    let outcomes = ops::call_plugin_on_hosts(client, &select.hosts, "offload", function, &args)?;
+    Ok((select, function, args))
+}
+
+fn host(
+    client: &Client,
+    select: &HostSelect,
+    function: &str,
+    args: &BTreeMap<String, String>,
+) -> Result<u8, Error> {
+    let outcomes = ops::call_plugin_on_hosts(client, &select.hosts, "offload", function, args)?;
     if select.json {
         let hosts: Vec<_> = outcomes
             .iter()
