@@ -67,28 +67,62 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 struct Connection {
     /// Pool master URL: https://HOST, https://HOST:PORT, http://HOST:PORT or unix:/PATH.
-    #[arg(long, global = true, env = "OFFLOAD_XAPI_URL", value_name = "URL")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        env = "OFFLOAD_XAPI_URL",
+        value_name = "URL"
+    )]
     url: Option<String>,
     /// xapi's local unix socket (dom0). Default when no --url: /var/lib/xcp/xapi.
-    #[arg(long, global = true, value_name = "PATH", conflicts_with = "url")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "url"
+    )]
     socket: Option<PathBuf>,
     /// User name.
-    #[arg(long, global = true, env = "OFFLOAD_XAPI_USER", default_value = "root")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        env = "OFFLOAD_XAPI_USER",
+        default_value = "root"
+    )]
     user: String,
     /// File whose first line is the password.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(help_heading = "Connection", long, global = true, value_name = "FILE")]
     password_file: Option<PathBuf>,
     /// Trust exactly this certificate (SHA-256, hex with or without colons).
-    #[arg(long, global = true, value_name = "SHA256")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        value_name = "SHA256"
+    )]
     fingerprint: Option<String>,
     /// Do not check the host's certificate at all.
-    #[arg(long, global = true, conflicts_with = "fingerprint")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        conflicts_with = "fingerprint"
+    )]
     insecure: bool,
     /// Speak JSON-RPC (/jsonrpc) instead of XML-RPC.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Connection", long, global = true)]
     json_rpc: bool,
     /// Seconds before a call times out.
-    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        global = true,
+        default_value_t = 60,
+        value_name = "SECS"
+    )]
     timeout: u64,
 }
 
@@ -124,25 +158,25 @@ offloadctl xapi vif apply --preset tx-only --vm 'pfsense*' --reboot\n  offloadct
 #[derive(Debug, clap::Subcommand)]
 enum PifAction {
     /// Show every ethtool-* key and whether the host will apply it.
-    List(PifArgs),
+    List(ListArgs<PifSelect>),
     /// Write the policy's keys where they differ.
     Apply(PifApply),
     /// Check the keys against a policy, as the host will read them.
-    Verify(PifPolicyArgs),
+    Verify(VerifyArgs<PifSelect>),
     /// Remove the policy's keys (or all offload keys with --all-keys).
-    Clear(PifClear),
+    Clear(ClearArgs<PifSelect>),
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum VifAction {
     /// Show every ethtool-* key and whether the host will apply it.
-    List(VifArgs),
+    List(ListArgs<VifSelect>),
     /// Write the policy's keys where they differ.
     Apply(VifApply),
     /// Check the keys against a policy, as the host will read them.
-    Verify(VifPolicyArgs),
+    Verify(VerifyArgs<VifSelect>),
     /// Remove the policy's keys (or all offload keys with --all-keys).
-    Clear(VifClear),
+    Clear(ClearArgs<VifSelect>),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -194,6 +228,15 @@ struct RunArgs {
     /// Parallel connections.
     #[arg(long, default_value_t = 8)]
     workers: usize,
+}
+
+impl Default for RunArgs {
+    fn default() -> RunArgs {
+        RunArgs {
+            dry_run: false,
+            workers: 8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -261,22 +304,93 @@ impl VifSelect {
     }
 }
 
+/// `list`: a selection and an output format.
 #[derive(Debug, clap::Args)]
-struct PifArgs {
+struct ListArgs<S: clap::Args> {
     #[command(flatten)]
-    select: PifSelect,
+    select: S,
     #[command(flatten)]
     output: Output,
 }
 
+/// `verify`: a selection and a policy.
 #[derive(Debug, clap::Args)]
-struct PifPolicyArgs {
+struct VerifyArgs<S: clap::Args> {
     #[command(flatten)]
-    select: PifSelect,
+    select: S,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
     output: Output,
+}
+
+/// `clear`: the policy's keys, or all offload keys.
+#[derive(Debug, clap::Args)]
+struct ClearArgs<S: clap::Args> {
+    #[command(flatten)]
+    select: S,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Remove every ethtool offload key (link settings stay).
+    #[arg(long, conflicts_with_all = ["preset", "set"])]
+    all_keys: bool,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// A selection that becomes a [`Selection`].
+trait Select: clap::Args {
+    fn selection(&self) -> Selection;
+}
+
+impl Select for PifSelect {
+    fn selection(&self) -> Selection {
+        PifSelect::selection(self)
+    }
+}
+
+impl Select for VifSelect {
+    fn selection(&self) -> Selection {
+        VifSelect::selection(self)
+    }
+}
+
+impl<S: Select> ListArgs<S> {
+    fn job(self) -> Job {
+        Job {
+            op: Op::List,
+            selection: self.select.selection(),
+            policy: None,
+            run: RunArgs::default(),
+            output: self.output,
+        }
+    }
+}
+
+impl<S: Select> VerifyArgs<S> {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Verify,
+            selection: self.select.selection(),
+            policy: Some(self.policy),
+            run: RunArgs::default(),
+            output: self.output,
+        }
+    }
+}
+
+impl<S: Select> ClearArgs<S> {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Clear,
+            selection: self.select.selection(),
+            policy: (!self.all_keys).then_some(self.policy),
+            run: self.run,
+            output: self.output,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -290,39 +404,6 @@ struct PifApply {
     /// Re-apply now with PIF.plug on attached PIFs (may briefly interrupt the link).
     #[arg(long)]
     replug: bool,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-struct PifClear {
-    #[command(flatten)]
-    select: PifSelect,
-    #[command(flatten)]
-    policy: PolicyArgs,
-    /// Remove every ethtool offload key (link settings stay).
-    #[arg(long, conflicts_with_all = ["preset", "set"])]
-    all_keys: bool,
-    #[command(flatten)]
-    run: RunArgs,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-struct VifArgs {
-    #[command(flatten)]
-    select: VifSelect,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-struct VifPolicyArgs {
-    #[command(flatten)]
-    select: VifSelect,
-    #[command(flatten)]
-    policy: PolicyArgs,
     #[command(flatten)]
     output: Output,
 }
@@ -344,21 +425,6 @@ struct VifApply {
     /// At most this many reboots at once.
     #[arg(long, default_value_t = 2, value_name = "N")]
     reboot_limit: usize,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, clap::Args)]
-struct VifClear {
-    #[command(flatten)]
-    select: VifSelect,
-    #[command(flatten)]
-    policy: PolicyArgs,
-    /// Remove every ethtool offload key.
-    #[arg(long, conflicts_with_all = ["preset", "set"])]
-    all_keys: bool,
-    #[command(flatten)]
-    run: RunArgs,
     #[command(flatten)]
     output: Output,
 }
@@ -553,18 +619,10 @@ enum Op {
 
 impl From<PifAction> for Job {
     fn from(action: PifAction) -> Job {
-        let default_run = RunArgs {
-            dry_run: false,
-            workers: 8,
-        };
         match action {
-            PifAction::List(a) => Job {
-                op: Op::List,
-                selection: a.select.selection(),
-                policy: None,
-                run: default_run,
-                output: a.output,
-            },
+            PifAction::List(a) => a.job(),
+            PifAction::Verify(a) => a.job(),
+            PifAction::Clear(a) => a.job(),
             PifAction::Apply(a) => Job {
                 op: Op::Apply {
                     replug: a.replug,
@@ -576,38 +634,16 @@ impl From<PifAction> for Job {
                 run: a.run,
                 output: a.output,
             },
-            PifAction::Verify(a) => Job {
-                op: Op::Verify,
-                selection: a.select.selection(),
-                policy: Some(a.policy),
-                run: default_run,
-                output: a.output,
-            },
-            PifAction::Clear(a) => Job {
-                op: Op::Clear,
-                selection: a.select.selection(),
-                policy: (!a.all_keys).then_some(a.policy),
-                run: a.run,
-                output: a.output,
-            },
         }
     }
 }
 
 impl From<VifAction> for Job {
     fn from(action: VifAction) -> Job {
-        let default_run = RunArgs {
-            dry_run: false,
-            workers: 8,
-        };
         match action {
-            VifAction::List(a) => Job {
-                op: Op::List,
-                selection: a.select.selection(),
-                policy: None,
-                run: default_run,
-                output: a.output,
-            },
+            VifAction::List(a) => a.job(),
+            VifAction::Verify(a) => a.job(),
+            VifAction::Clear(a) => a.job(),
             VifAction::Apply(a) => Job {
                 op: Op::Apply {
                     replug: a.replug,
@@ -616,20 +652,6 @@ impl From<VifAction> for Job {
                 },
                 selection: a.select.selection(),
                 policy: Some(a.policy),
-                run: a.run,
-                output: a.output,
-            },
-            VifAction::Verify(a) => Job {
-                op: Op::Verify,
-                selection: a.select.selection(),
-                policy: Some(a.policy),
-                run: default_run,
-                output: a.output,
-            },
-            VifAction::Clear(a) => Job {
-                op: Op::Clear,
-                selection: a.select.selection(),
-                policy: (!a.all_keys).then_some(a.policy),
                 run: a.run,
                 output: a.output,
             },
