@@ -173,7 +173,8 @@ pub fn checksum_verify(data: &[u8]) -> bool {
 /// The verdicts of one captured frame; raises PacketError when it does not
 /// decode down to an IP header.
 #[pyfunction]
-#[pyo3(signature = (frame, link_type = verdict::linktype::ETHERNET))]
+// link_type 1: LINKTYPE_ETHERNET (a literal, so the Python signature shows it).
+#[pyo3(signature = (frame, link_type = 1))]
 pub fn classify(frame: &[u8], link_type: u16) -> PyResult<PyObservation> {
     let observation =
         verdict::classify(link_type, frame, ChecksumHint::None).map_err(Error::from)?;
@@ -183,7 +184,7 @@ pub fn classify(frame: &[u8], link_type: u16) -> PyResult<PyObservation> {
 /// The verdicts of every frame of `frames` (a list or other iterable of
 /// bytes), classified without the GIL; None for a frame that does not decode.
 #[pyfunction]
-#[pyo3(signature = (frames, link_type = verdict::linktype::ETHERNET))]
+#[pyo3(signature = (frames, link_type = 1))]
 pub fn classify_batch<'py>(
     py: Python<'py>,
     frames: &Bound<'py, PyAny>,

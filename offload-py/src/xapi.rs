@@ -87,12 +87,12 @@ impl PyXapiSession {
     /// check; otherwise the system CA store decides.
     #[new]
     #[allow(clippy::too_many_arguments)] // keyword options, as the CLI's flags
-    #[pyo3(signature = (url, user = "root".to_string(), password = String::new(), *, fingerprint = None, insecure = false, json_rpc = false, timeout = 60.0))]
+    #[pyo3(signature = (url, user = "root", password = "", *, fingerprint = None, insecure = false, json_rpc = false, timeout = 60.0))]
     fn new(
         py: Python<'_>,
         url: &str,
-        user: String,
-        password: String,
+        user: &str,
+        password: &str,
         fingerprint: Option<&str>,
         insecure: bool,
         json_rpc: bool,
