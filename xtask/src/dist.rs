@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util;
+use crate::{codegen, util};
 
 /// The oldest glibc we support: CentOS 7, the base of every current dom0.
 const GLIBC_FLOOR: GlibcVersion = GlibcVersion([2, 17, 0]);
@@ -291,11 +291,11 @@ pub fn build() -> Result<Report, String> {
         }
     };
     let docs = generate_docs(&layout, &offloadctl)?;
-    let header = find_header(&layout.root);
+    let header = Some(codegen::header_path()).filter(|p| p.is_file());
     if header.is_none() {
         report
             .missing
-            .push("offload.h (offload-capi has not generated include/offload.h yet)".into());
+            .push("offload.h (`cargo xtask codegen` has not written include/offload.h)".into());
     }
     let plugin = layout.root.join("offload-py/plugins/offload");
     let plugin = plugin.is_file().then_some(plugin);
@@ -349,35 +349,26 @@ fn build_offloadctl(layout: &Layout, report: &mut Report) -> Result<PathBuf, Str
     Ok(shipped)
 }
 
-/// The two liboffload flavours and the link flags a static link needs.
+/// The two liboffload flavours.
 struct Library {
     shared: PathBuf,
     archive: PathBuf,
-    /// `Libs.private` for the pkg-config file, from rustc's own list.
-    static_libs: String,
 }
 
 /// liboffload.so (its soname comes from offload-capi's build.rs; checked here)
-/// and liboffload.a. `cargo rustc` only to ask rustc which system libraries a
-/// static link needs.
+/// and liboffload.a.
 fn build_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, String> {
     let mut c = layout.zigbuild();
     c.args([
-        "rustc",
+        "zigbuild",
         "--release",
         "--locked",
         "-p",
         "offload-capi",
         "--lib",
     ])
-    .args(["--target", ZIG_TARGET, "--", "--print=native-static-libs"]);
-    let stderr = run_capturing_stderr(c)?;
-    // Cargo replays this note from its cache, so it is there on no-op rebuilds too.
-    let static_libs = stderr
-        .lines()
-        .find_map(|line| line.split("native-static-libs:").nth(1))
-        .map(|libs| libs.trim().to_string())
-        .ok_or("rustc printed no native-static-libs note")?;
+    .args(["--target", ZIG_TARGET]);
+    util::run(c)?;
     let shared = layout.release.join("liboffload.so");
     let archive = layout.release.join("liboffload.a");
     check_soname(&shared)?;
@@ -385,7 +376,6 @@ fn build_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, Str
     let library = Library {
         shared: layout.dist.join("liboffload.so"),
         archive: layout.dist.join("liboffload.a"),
-        static_libs,
     };
     copy(&shared, &library.shared)?;
     copy(&archive, &library.archive)?;
@@ -426,14 +416,6 @@ fn generate_docs(layout: &Layout, offloadctl: &Path) -> Result<Docs, String> {
     Ok(docs)
 }
 
-/// The checked-in C header, where offload-capi keeps it.
-fn find_header(root: &Path) -> Option<PathBuf> {
-    ["offload-capi/include/offload.h", "include/offload.h"]
-        .iter()
-        .map(|p| root.join(p))
-        .find(|p| p.is_file())
-}
-
 struct RpmPieces<'a> {
     offloadctl: &'a Path,
     library: &'a Library,
@@ -444,8 +426,7 @@ struct RpmPieces<'a> {
 
 /// Stages the el7 tree, runs rpmbuild on the filled-in spec and checks the result.
 fn build_rpm(layout: &Layout, pieces: &RpmPieces, report: &mut Report) -> Result<(), String> {
-    let version = workspace_field(&layout.root, "version")?;
-    let url = workspace_field(&layout.root, "repository")?;
+    let version = codegen::capi_version()?;
     let stage = layout.work.join("rpm-stage");
     let mut files: Vec<String> = Vec::new();
     let mut put = |from: &Path, to: &str, mode: u32| -> Result<(), String> {
@@ -465,15 +446,10 @@ fn build_rpm(layout: &Layout, pieces: &RpmPieces, report: &mut Report) -> Result
         copy(header, &layout.dist.join("offload.h"))?;
         report.artefacts.push(layout.dist.join("offload.h"));
     }
-    let pc = fill_template(
-        &layout.root.join("packaging/offload.pc.in"),
-        &[
-            ("@PREFIX@", "/usr"),
-            ("@LIBDIR@", "${prefix}/lib64"),
-            ("@INCLUDEDIR@", "${prefix}/include"),
-            ("@VERSION@", &version),
-            ("@LIBS_PRIVATE@", &pieces.library.static_libs),
-        ],
+    let pc = codegen::render_pkg_config(
+        Path::new("/usr"),
+        Path::new("/usr/lib64"),
+        Path::new("/usr/include"),
     )?;
     let pc_path = layout.dist.join("offload.pc");
     write(&pc_path, &pc)?;
@@ -518,11 +494,7 @@ fn build_rpm(layout: &Layout, pieces: &RpmPieces, report: &mut Report) -> Result
     create_dir(spec_path.parent().expect("SPECS"))?;
     let spec = fill_template(
         &layout.root.join("packaging/offload.spec.in"),
-        &[
-            ("@VERSION@", &version),
-            ("@URL@", &url),
-            ("@FILES@", &files.join("\n")),
-        ],
+        &[("@VERSION@", &version), ("@FILES@", &files.join("\n"))],
     )?;
     write(&spec_path, &spec)?;
     let mut rpmbuild = Command::new("rpmbuild");
@@ -605,6 +577,11 @@ fn check_rpm(rpm: &Path, staged: &[String], report: &mut Report) -> Result<(), S
         ));
     }
     report.note_glibc(newest);
+    if requires.contains("pkg-config") {
+        return Err(format!(
+            "the RPM requires pkg-config, which dom0 lacks:\n{requires}"
+        ));
+    }
     let unknown: Vec<&str> = requires
         .lines()
         .filter_map(|l| l.trim().strip_prefix("rpmlib("))
@@ -825,40 +802,6 @@ fn check_wheel_tags(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a command, shows its stderr and returns it (for rustc's notes).
-fn run_capturing_stderr(mut command: Command) -> Result<String, String> {
-    command.current_dir(util::workspace_root());
-    eprintln!("$ {command:?}");
-    let out = command
-        .output()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprint!("{stderr}");
-    if out.status.success() {
-        Ok(stderr)
-    } else {
-        Err(format!("{command:?} failed ({})", out.status))
-    }
-}
-
-/// A `key = "value"` of the root Cargo.toml's `[workspace.package]`.
-fn workspace_field(root: &Path, key: &str) -> Result<String, String> {
-    let manifest = root.join("Cargo.toml");
-    let text =
-        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
-    let section = text
-        .split("\n[")
-        .find(|s| s.starts_with("workspace.package]"))
-        .ok_or("Cargo.toml has no [workspace.package]")?;
-    section
-        .lines()
-        .find_map(|line| {
-            let (k, v) = line.split_once('=')?;
-            (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
-        })
-        .ok_or_else(|| format!("[workspace.package] has no `{key}`"))
-}
-
 /// A template with every `@NAME@` replaced; a placeholder left over is an error.
 fn fill_template(path: &Path, values: &[(&str, &str)]) -> Result<String, String> {
     let mut text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -997,26 +940,12 @@ Version needs section '.gnu.version_r' contains 2 entries:
     }
 
     #[test]
-    fn workspace_version_and_templates() {
-        let root = util::workspace_root();
-        let version = workspace_field(&root, "version").unwrap();
-        assert!(
-            version.split('.').all(|p| p.parse::<u32>().is_ok()),
-            "{version}"
-        );
-        let pc = fill_template(
-            &root.join("packaging/offload.pc.in"),
-            &[
-                ("@PREFIX@", "/usr"),
-                ("@LIBDIR@", "${prefix}/lib64"),
-                ("@INCLUDEDIR@", "${prefix}/include"),
-                ("@VERSION@", &version),
-                ("@LIBS_PRIVATE@", "-lc"),
-            ],
-        )
-        .unwrap();
-        assert!(pc.contains(&format!("Version: {version}\n")), "{pc}");
-        let unfilled = fill_template(&root.join("packaging/offload.spec.in"), &[]).unwrap_err();
-        assert!(unfilled.contains("@VERSION@"), "{unfilled}");
+    fn spec_placeholders_must_all_be_filled() {
+        let spec = util::workspace_root().join("packaging/offload.spec.in");
+        let unfilled = fill_template(&spec, &[("@VERSION@", "0.1.0")]).unwrap_err();
+        assert!(unfilled.contains("@FILES@"), "{unfilled}");
+        let filled = fill_template(&spec, &[("@VERSION@", "0.1.0"), ("@FILES@", "/x")]).unwrap();
+        assert!(filled.contains("Version:        0.1.0\n"), "{filled}");
+        assert_eq!(unfilled_placeholder("mail a@b.c or @x@"), None);
     }
 }
