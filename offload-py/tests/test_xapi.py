@@ -1,0 +1,152 @@
+"""offload.XapiSession against the XAPI simulator (`cargo xtask xapi-sim`,
+HTTPS on 127.0.0.1 with a fresh self-signed certificate).
+
+The simulator binary comes from $XAPI_SIM_BIN (the pytest_py stage sets it to
+the xtask binary), else `cargo run -p xtask`.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+import offload
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LAB = REPO / "offload-xapi" / "pools" / "lab.json"
+USER, PASSWORD = "root", "secret"
+
+
+class Sim:
+    def __init__(self):
+        exe = os.environ.get("XAPI_SIM_BIN")
+        command = [os.path.abspath(exe), "xapi-sim"] if exe else ["cargo", "run", "-q", "-p", "xtask", "--", "xapi-sim"]
+        self.dir = tempfile.mkdtemp(prefix="pysim")
+        ready = os.path.join(self.dir, "ready")
+        command += ["--listen", "127.0.0.1:0", "--tls", "--ready-file", ready, "--exit-on-stdin-eof"]
+        command += ["--user", USER, "--password", PASSWORD, "--pool", str(LAB)]
+        self.proc = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + 300
+        while not os.path.exists(ready) or not self.fingerprint():
+            if self.proc.poll() is not None:
+                raise RuntimeError("simulator exited: %r" % self.lines)
+            if time.monotonic() > deadline:
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.01)
+        with open(ready) as f:
+            self.url = f.read().strip()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def fingerprint(self):
+        for line in list(self.lines):
+            if line.startswith("fingerprint sha256 "):
+                return line.split()[-1]
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        self.reader.join(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = Sim()
+    yield s
+    s.stop()
+
+
+def connect(sim, **kwargs):
+    return offload.XapiSession(sim.url, USER, PASSWORD, fingerprint=sim.fingerprint(), **kwargs)
+
+
+def test_pif_apply_then_verify(sim):
+    with connect(sim) as session:
+        assert session.url.startswith("https://127.0.0.1:")
+        before = session.verify("pif", "seed")
+        assert before and not all(o["ok"] for o in before)
+        dry = session.pif_apply("seed", dry_run=True)
+        assert dry["dry_run"] is True
+        assert {o["status"] for o in dry["objects"]} <= {"would-change", "unchanged"}
+        assert not all(o["ok"] for o in session.verify("pif", "seed"))
+        report = session.pif_apply("seed")
+        assert report["class"] == "PIF"
+        assert any(o["status"] == "changed" for o in report["objects"])
+        assert all(o["ok"] for o in session.verify("pif", "seed"))
+        again = session.pif_apply("seed")
+        assert all(o["status"] == "unchanged" for o in again["objects"])
+        assert session.calls_made > 0
+
+
+def test_vif_apply_with_settings_and_filters(sim):
+    with connect(sim, json_rpc=True) as session:
+        report = session.vif_apply(settings="tx=off", vm_names=["router"])
+        assert report["class"] == "VIF"
+        assert report["objects"], report
+        checked = session.verify("vif", settings="tx=off", vm_names=["router"])
+        assert checked and all(o["ok"] for o in checked)
+        nothing = session.vif_apply("seed", vm_names=["no-such-vm-*"], dry_run=True)
+        assert nothing["objects"] == []
+
+
+def test_xapi_errors_keep_code_and_params(sim):
+    with pytest.raises(offload.XapiError) as info:
+        offload.XapiSession(sim.url, USER, "wrong", fingerprint=sim.fingerprint())
+    assert info.value.code == "SESSION_AUTHENTICATION_FAILED"
+    assert isinstance(info.value.params, tuple)
+    assert not isinstance(info.value, OSError)
+
+
+def test_pinned_fingerprint_mismatch_refuses_the_host(sim):
+    with pytest.raises(offload.XapiError) as info:
+        offload.XapiSession(sim.url, USER, PASSWORD, fingerprint="00" * 32)
+    assert "fingerprint" in str(info.value)
+
+
+def test_unreachable_host_is_a_transport_error():
+    with pytest.raises(offload.XapiError) as info:
+        offload.XapiSession("http://127.0.0.1:9", USER, PASSWORD, timeout=5)
+    assert info.value.code == "TRANSPORT"
+    assert info.value.errno == 111  # ECONNREFUSED
+
+
+def test_bad_arguments_are_value_errors(sim):
+    with pytest.raises(offload.InvalidArgumentError):
+        offload.XapiSession(sim.url, USER, PASSWORD, fingerprint="not-hex")
+    with pytest.raises(offload.InvalidArgumentError):
+        offload.XapiSession(sim.url, USER, PASSWORD, fingerprint=sim.fingerprint(), insecure=True)
+    with pytest.raises(offload.InvalidArgumentError):
+        offload.XapiSession("gopher://x", USER, PASSWORD)
+    with connect(sim) as session:
+        with pytest.raises(offload.InvalidArgumentError):
+            session.pif_apply("no-such-preset")
+        with pytest.raises(offload.InvalidArgumentError, match="did you mean"):
+            session.pif_apply(settings="sgo=off")
+        with pytest.raises(offload.InvalidArgumentError):
+            session.pif_apply("seed", settings="tx=off")
+        with pytest.raises(offload.InvalidArgumentError):
+            session.verify("vm", "seed")
+        with pytest.raises(offload.InvalidArgumentError):
+            session.verify("pif", "seed", vm_names=["x"])
+        with pytest.raises(TypeError):
+            session.pif_apply("seed", hosts="not-a-list")
+
+
+def test_logout_ends_the_session(sim):
+    session = connect(sim)
+    session.logout()
+    with pytest.raises(offload.XapiError):
+        session.verify("pif", "seed")
