@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int, CString};
 
-use offload_ethtool::disable::{disable_one, Outcome};
+use offload_ethtool::disable::{self, disable_one, Outcome};
 use offload_ethtool::iface::{self, Kind};
 use offload_ethtool::netns;
 
@@ -181,12 +181,7 @@ pub extern "C" fn offload_disable_report_json(
     panic::guard(|| {
         let run = || -> Result<(), offload_result> {
             let r = ffi::handle_ref(report)?;
-            let outcomes: Vec<&Outcome> = r.outcomes.iter().map(|(o, _)| o).collect();
-            let doc = serde_json::json!({
-                "schema": "offload.disable/1",
-                "dry_run": r.dry_run,
-                "interfaces": outcomes,
-            });
+            let doc = disable::report_json(r.dry_run, r.outcomes.iter().map(|(o, _)| o));
             ffi::write_text(&doc.to_string(), buf, len, len_out)
         };
         run().err().unwrap_or(offload_result::Ok)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use offload_core::features::legacy_by_name;
-use offload_ethtool::disable::disable_one;
+use offload_ethtool::disable::{self, disable_one};
 use offload_ethtool::iface::{self, Kind};
 use offload_ethtool::{netns, snapshot};
 
@@ -138,7 +138,7 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return ethtool_common::fail("disable", &e),
     };
     if args.json {
-        let doc = serde_json::json!({ "schema": "offload.disable/1", "dry_run": dry_run, "interfaces": outcomes });
+        let doc = disable::report_json(dry_run, &outcomes);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         for o in &outcomes {

@@ -8,6 +8,19 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::features::{self, legacy, FeatureState, Request};
 
+/// The schema tag of a disable report.
+pub const SCHEMA: &str = "offload.disable/1";
+
+/// The JSON report of a run: `offloadctl disable --json`, and the C and
+/// Python bindings.
+pub fn report_json<'a>(
+    dry_run: bool,
+    outcomes: impl IntoIterator<Item = &'a Outcome>,
+) -> serde_json::Value {
+    let interfaces: Vec<&Outcome> = outcomes.into_iter().collect();
+    serde_json::json!({ "schema": SCHEMA, "dry_run": dry_run, "interfaces": interfaces })
+}
+
 /// What happened to one interface.
 #[derive(Debug, Serialize)]
 pub struct Outcome {

@@ -27,10 +27,10 @@ const CFLAGS: &[&str] = &[
     "-fno-sanitize-recover=undefined",
 ];
 
+/// Cargo's target dir (a relative CARGO_TARGET_DIR is relative to the workspace root).
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join("target"))
+    util::workspace_root()
+        .join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
