@@ -136,6 +136,7 @@ class Lab(object):
 
     def create(self):
         subprocess.run(["ip", "netns", "add", self.netns], check=True, capture_output=True)
+        self.ip("link", "set", "lo", "up")  # for servers the tests start inside
         self.ip("link", "add", self.VIF, "type", "veth", "peer", "name", self.PEER)
         self.ip("link", "set", self.VIF, "up")
         self.ip("link", "set", self.PEER, "up")

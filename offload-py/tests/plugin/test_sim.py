@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -21,13 +22,19 @@ USER, PASSWORD = "root", "secret"
 
 
 class Simulator(object):
-    def __init__(self, plugin_dir, env):
-        exe = os.environ.get("XAPI_SIM_BIN")
+    """`xapi-sim` on 127.0.0.1; `netns` runs it (and so the plugins it starts)
+    inside that namespace, where only clients run in the same namespace reach it."""
+
+    def __init__(self, plugin_dir, env, netns=None):
+        exe = os.path.abspath(os.environ["XAPI_SIM_BIN"])
         self.dir = tempfile.mkdtemp(prefix="plgsim")
+        self.netns = netns
         ready = os.path.join(self.dir, "ready")
         argv = [exe, "xapi-sim", "--listen", "127.0.0.1:0", "--ready-file", ready,
                 "--exit-on-stdin-eof", "--hosts", "1", "--vms", "1",
                 "--user", USER, "--password", PASSWORD, "--plugin-dir", plugin_dir]
+        if netns is not None:
+            argv = ["ip", "netns", "exec", netns] + argv
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -39,17 +46,25 @@ class Simulator(object):
         with open(ready) as f:
             self.url = f.read().strip()
 
+    def run_in_netns(self, argv, **kwargs):
+        """Runs a client where the simulator listens."""
+        if self.netns is not None:
+            argv = ["ip", "netns", "exec", self.netns] + list(argv)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kwargs)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.stdin.close()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture
-def sdk(liboffload, tmp_path):
-    """(session, host ref) of a simulated one-host pool whose plugin directory
-    holds the offload plugin."""
+def start_simulator(liboffload, tmp_path, netns=None):
     if not os.environ.get("XAPI_SIM_BIN"):
         pytest.skip("SKIP: $XAPI_SIM_BIN not set (run `cargo xtask test plugin`)")
     if not os.access("/usr/bin/python3", os.X_OK):
@@ -57,12 +72,30 @@ def sdk(liboffload, tmp_path):
     plugins = tmp_path / "xapi.d-plugins"
     plugins.mkdir()
     os.symlink(PLUGIN, str(plugins / "offload"))
-    sim = Simulator(str(plugins), plugin_env("ctypes", liboffload))
+    return Simulator(str(plugins), plugin_env("ctypes", liboffload), netns=netns)
+
+
+@pytest.fixture
+def sdk(liboffload, tmp_path):
+    """(session, host ref) of a simulated one-host pool whose plugin directory
+    holds the offload plugin."""
+    sim = start_simulator(liboffload, tmp_path)
     try:
         session = XenAPI.Session(sim.url)
         session.xenapi.login_with_password(USER, PASSWORD, "1.0", "offload-plugin-tests")
         yield session, session.xenapi.host.get_all()[0]
         session.xenapi.session.logout()
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def lab_sim(liboffload, tmp_path, lab):
+    """A simulator whose plugins run inside the lab namespace (so `apply`
+    reaches only vif7.0 and plgpeer0); its clients run there too."""
+    sim = start_simulator(liboffload, tmp_path, netns=lab.netns)
+    try:
+        yield sim
     finally:
         sim.stop()
 
@@ -88,3 +121,61 @@ def test_failures_reach_the_caller_as_xapi_errors(sdk):
     with pytest.raises(XenAPI.Failure) as err:
         session.xenapi.host.call_plugin(host, "offload", "format_disk", {})
     assert err.value.details == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "format_disk"]
+
+
+SDK_CALL = """
+import json, sys, XenAPI
+url, function, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+session = XenAPI.Session(url)
+session.xenapi.login_with_password("%s", "%s", "1.0", "offload-plugin-tests")
+try:
+    host = session.xenapi.host.get_all()[0]
+    sys.stdout.write(session.xenapi.host.call_plugin(host, "offload", function, args))
+finally:
+    session.xenapi.session.logout()
+""" % (USER, PASSWORD)
+
+
+def test_apply_through_host_call_plugin_in_a_lab(lab_sim, lab):
+    args = {"preset": "seed", "targets": "vifs"}
+    proc = lab_sim.run_in_netns(
+        [sys.executable, "-c", SDK_CALL, lab_sim.url, "apply", json.dumps(args)]
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [(e["ifname"], e["status"]) for e in result["interfaces"]] == [(lab.VIF, "changed")]
+    features = lab.ethtool_k(lab.VIF)
+    assert features["tx-checksum-ip-generic"][0] is False
+    assert features["rx-checksum"][0] is False
+    assert lab.ethtool_k(lab.PEER)["tx-checksum-ip-generic"][0] is True
+
+
+def find_offloadctl():
+    if os.environ.get("OFFLOADCTL_BIN"):
+        return os.environ["OFFLOADCTL_BIN"]
+    exe = os.environ.get("XAPI_SIM_BIN")
+    if exe:  # the xtask binary sits beside offloadctl when the workspace was built
+        beside = os.path.join(os.path.dirname(os.path.abspath(exe)), "offloadctl")
+        if os.path.isfile(beside):
+            return beside
+    return None
+
+
+def test_offloadctl_host_apply_all_hosts_in_a_lab(lab_sim, lab):
+    offloadctl = find_offloadctl()
+    if offloadctl is None:
+        pytest.skip("SKIP: no offloadctl binary beside $XAPI_SIM_BIN (or $OFFLOADCTL_BIN)")
+    proc = lab_sim.run_in_netns(
+        [offloadctl, "xapi", "--url", lab_sim.url, "host", "apply", "--all-hosts",
+         "--preset", "tx-only", "--targets", "vifs", "--json"],
+        env=dict(os.environ, OFFLOAD_XAPI_PASSWORD=PASSWORD),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout)
+    (host,) = out["hosts"]
+    assert host["ok"] is True
+    (entry,) = host["result"]["interfaces"]
+    assert (entry["ifname"], entry["settings"], entry["status"]) == (lab.VIF, "tx off", "changed")
+    features = lab.ethtool_k(lab.VIF)
+    assert features["tx-checksum-ip-generic"][0] is False
+    assert features["rx-checksum"][0] is True
