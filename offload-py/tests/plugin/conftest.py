@@ -39,6 +39,18 @@ def find_liboffload():
     return candidate if os.path.isfile(candidate) else None
 
 
+def load_plugin_module():
+    """The plugin as a module (it has no .py suffix), for its pure helpers."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("offload_plugin", PLUGIN)
+    spec = importlib.util.spec_from_loader("offload_plugin", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
 class Response(object):
     """One plugin run: the decoded methodResponse plus the raw process output."""
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import PLUGIN, call_plugin, plugin_env, workspace_version
+from conftest import PLUGIN, call_plugin, load_plugin_module, plugin_env, workspace_version
 
 
 def pyo3_module_missing():
@@ -99,3 +99,15 @@ def test_library_next_to_the_plugin(liboffload, tmp_path):
                  if os.path.isfile(p)]
     expected = installed[0] if installed else str(tmp_path / "liboffload.so.0")
     assert json.loads(response.value)["library"] == expected
+
+
+def test_ctypes_buffer_retry(liboffload):
+    # A first buffer far too small: the layer must retry with the size the
+    # library asks for (contract: *len_out + 1) and get the same text.
+    module = load_plugin_module()
+    backend = module.CtypesBackend(liboffload)
+    whole = backend.features("lo")
+    backend.FIRST_BUFFER = 8
+    assert backend.features("lo") == whole
+    # Messages come through the same two-step call (NULL buffer first).
+    assert backend._message(1201) == "no such interface"

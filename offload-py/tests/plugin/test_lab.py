@@ -7,19 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import PLUGIN, parse_ethtool_k
-
-
-def load_plugin_module():
-    """The plugin as a module (it has no .py suffix), for its pure helpers."""
-    import importlib.machinery
-    import importlib.util
-
-    loader = importlib.machinery.SourceFileLoader("offload_plugin", PLUGIN)
-    spec = importlib.util.spec_from_loader("offload_plugin", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+from conftest import load_plugin_module, parse_ethtool_k
 
 
 def root_lo_features():
