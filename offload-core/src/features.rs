@@ -510,7 +510,14 @@ mod tests {
 
     #[test]
     fn host_reads_xapi_keys_like_xapi_and_xenopsd() {
-        for key in ["ethtool-rx", "ethtool-tx", "ethtool-sg", "ethtool-tso", "ethtool-ufo", "ethtool-gso"] {
+        for key in [
+            "ethtool-rx",
+            "ethtool-tx",
+            "ethtool-sg",
+            "ethtool-tso",
+            "ethtool-ufo",
+            "ethtool-gso",
+        ] {
             assert!(xapi_key_applied(XapiObject::Pif, key));
             assert!(xapi_key_applied(XapiObject::Vif, key));
         }

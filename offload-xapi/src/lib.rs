@@ -39,12 +39,12 @@ pub mod ops;
 pub mod policy;
 pub mod records;
 pub mod session;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod tls;
 pub mod transport;
 pub mod watch;
 pub mod wire;
-#[cfg(feature = "sim")]
-pub mod sim;
 
 pub use client::{Client, ConnectOptions, Protocol};
 pub use error::{Error, Result};
