@@ -151,9 +151,22 @@ fn run_c(bin: &Path, args: &[&str]) -> Result<String, String> {
             "detect_leaks=1:abort_on_error=0:exitcode=99",
         )
         .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    let out = c
-        .output()
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let pid = child.id() % 1_000_000;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    // test_iface deletes its namespace itself, but not when a sanitizer
+    // aborted it: make sure `capi<pid>` is gone either way.
+    if Path::new(&format!("/run/netns/capi{pid}")).exists() {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &format!("capi{pid}")])
+            .status();
+    }
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         return Err(format!(
