@@ -111,3 +111,23 @@ def test_ctypes_buffer_retry(liboffload):
     assert backend.features("lo") == whole
     # Messages come through the same two-step call (NULL buffer first).
     assert backend._message(1201) == "no such interface"
+
+
+def test_library_errors_map_to_the_same_failures(plugin, backend, lab, tmp_path):
+    unknown = plugin("apply", {"settings": "warp=off", "ifname": lab.VIF},
+                     backend=backend, netns=lab.netns)
+    assert unknown.error[:3] == ["OFFLOAD_INVALID_ARGUMENT", "settings", "warp=off"], unknown
+    # A fixed feature asked by kernel name for another value: liboffload
+    # refuses the request, the pyo3 module applies it and reports it refused.
+    fixed = plugin("apply", {"settings": "tx-checksum-ipv4=on", "ifname": lab.VIF},
+                   backend=backend, netns=lab.netns)
+    if backend == "ctypes":
+        assert fixed.error[:2] == ["OFFLOAD_ETHTOOL_ERROR", lab.VIF], fixed
+    else:
+        (entry,) = json.loads(fixed.value)["interfaces"]
+        assert (entry["status"], entry["refused"]) == ("refused", ["tx-checksum-ipv4"])
+    assert lab.ethtool_k(lab.VIF)["tx-checksum-ipv4"] == (False, True)
+    not_pcap = tmp_path / "notes.txt"
+    not_pcap.write_text("not a capture\n" * 10)
+    capture = plugin("check_capture", {"path": str(not_pcap)}, backend=backend)
+    assert capture.error[:2] == ["OFFLOAD_CAPTURE_ERROR", str(not_pcap)], capture
