@@ -934,6 +934,7 @@ void offload_restore_report_free(struct offload_restore_report *report);
  * `{"class": ..., "set": "tx=off,sg=off"}`, optional `"dry_run": true`,
  * filters `"hosts"`, `"devices"`, `"networks"` (PIFs), `"vm_names"`,
  * `"vm_uuids"`, `"networks"` (VIFs) as lists of globs, `"json_rpc"`,
+ * `"fingerprint"` (pin the host's SHA-256 certificate fingerprint) or
  * `"insecure"`. On `OFFLOAD_RESULT_OK`, `buf` holds the per-object report
  * (JSON: `class`, `policy`, `dry_run`, `objects` with each `status`). The
  * pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made

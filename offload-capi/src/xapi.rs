@@ -43,6 +43,9 @@ struct Request {
     /// Skip TLS certificate checks (lab hosts with self-signed certificates).
     #[serde(default)]
     insecure: bool,
+    /// Trust exactly this certificate: SHA-256, hex with or without colons.
+    #[serde(default)]
+    fingerprint: Option<String>,
 }
 
 impl Request {
@@ -97,9 +100,14 @@ fn prepare(
     let endpoint =
         Endpoint::parse(url).map_err(|_| Failure::from(offload_result::InvalidArgument))?;
     let mut options = ConnectOptions::new(endpoint, user, password);
-    if request.insecure {
-        options.trust = Trust::Insecure;
-    }
+    options.trust = match (&request.fingerprint, request.insecure) {
+        (Some(pin), _) => Trust::Pinned(
+            offload_xapi::tls::parse_fingerprint(pin)
+                .map_err(|_| Failure::from(offload_result::InvalidArgument))?,
+        ),
+        (None, true) => Trust::Insecure,
+        (None, false) => Trust::System,
+    };
     if request.json_rpc {
         options.protocol = Protocol::JsonRpc;
     }
@@ -131,6 +139,7 @@ fn with_client(
 /// `{"class": ..., "set": "tx=off,sg=off"}`, optional `"dry_run": true`,
 /// filters `"hosts"`, `"devices"`, `"networks"` (PIFs), `"vm_names"`,
 /// `"vm_uuids"`, `"networks"` (VIFs) as lists of globs, `"json_rpc"`,
+/// `"fingerprint"` (pin the host's SHA-256 certificate fingerprint) or
 /// `"insecure"`. On `OFFLOAD_RESULT_OK`, `buf` holds the per-object report
 /// (JSON: `class`, `policy`, `dry_run`, `objects` with each `status`). The
 /// pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made
