@@ -719,7 +719,21 @@ fn ctrl_c_stops_and_reports_what_was_done() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Interrupt once writing has started (however loaded the machine is).
+    let started = std::time::Instant::now();
+    while pool
+        .sim
+        .state()
+        .vifs
+        .iter()
+        .all(|v| v.other_config.is_empty())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "offloadctl never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY-free: send SIGINT with the kill command, as a user's Ctrl-C would.
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
