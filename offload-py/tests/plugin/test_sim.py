@@ -16,7 +16,7 @@ import time
 import pytest
 import XenAPI
 
-from conftest import PLUGIN, ROOT, plugin_env, workspace_version
+from conftest import PLUGIN, ROOT, load_plugin_module, plugin_env, workspace_version
 
 USER, PASSWORD = "root", "secret"
 
@@ -179,3 +179,30 @@ def test_offloadctl_host_apply_all_hosts_in_a_lab(lab_sim, lab):
     features = lab.ethtool_k(lab.VIF)
     assert features["tx-checksum-ip-generic"][0] is False
     assert features["rx-checksum"][0] is True
+
+
+def test_plugin_presets_match_offload_xapi_policies(liboffload, tmp_path):
+    # The plugin keeps the two presets as ethtool -K words (it cannot reach
+    # offload-xapi from a bare dom0 Python); this pins them to
+    # offload_xapi::policy::Policy::preset through the pyo3 module's dry runs.
+    try:
+        import offload
+    except ImportError as e:
+        pytest.skip("SKIP: pyo3 module `offload` not importable here (%s)" % e)
+    sim = start_simulator(liboffload, tmp_path)
+    try:
+        xapi = offload.XapiSession(sim.url, USER, PASSWORD)
+        plugin = load_plugin_module()
+        assert sorted(plugin.PRESETS) == ["seed", "tx-only"]
+        for preset, words in plugin.PRESETS.items():
+            for target, dry_run in (("nics", xapi.pif_apply), ("vifs", xapi.vif_apply)):
+                objects = dry_run(preset, dry_run=True)["objects"]
+                assert objects, (preset, target)
+                for obj in objects:
+                    expected = []
+                    for change in obj["changes"]:
+                        expected += [change["key"][len("ethtool-"):], change["to"]]
+                    assert words[target].split() == expected, (preset, target, obj["label"])
+        xapi.logout()
+    finally:
+        sim.stop()
