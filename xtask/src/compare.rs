@@ -17,6 +17,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "checksum" => crate::compare_checksum::run(&args[1..]),
         "ethtool" => crate::compare_ethtool::run(&args[1..]),
         "xapi" => crate::compare_xapi::run(&args[1..]),
+        "bindings" => crate::compare_bindings::run(&args[1..]),
         "all" => {
             crate::compare_checksum::run(&[])?;
             crate::compare_pcap::run(&[])?;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod c_tests;
 mod codegen;
 mod compare;
+mod compare_bindings;
 mod compare_checksum;
 mod compare_ethtool;
 mod compare_pcap;

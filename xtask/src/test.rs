@@ -22,6 +22,7 @@ const STAGES: &[(&str, StageFn)] = &[
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", workspace_tests),
+    ("pytest_py", pytest_py),
     ("plugin", plugin),
     ("c_tests", crate::c_tests::stage),
     ("pytest_xapi", crate::xapi_sim::pytest_stage),
@@ -229,4 +230,48 @@ fn plugin() -> Result<Outcome, String> {
         .env("OFFLOAD_LIB", target.join("debug/liboffload.so"))
         .env("XAPI_SIM_BIN", exe);
     util::run(pytest).map(|()| Outcome::Passed)
+}
+
+/// The pyo3 module `offload` (offload-py): `maturin develop` into target/venv
+/// (debug build, own target dir), its pytest suite (pure functions always; a
+/// netns + veth lab when root; pcap checks against offloadctl; XapiSession
+/// against this binary's `xapi-sim`), then mypy's stubtest on `_offload.pyi`.
+fn pytest_py() -> Result<Outcome, String> {
+    let venv = util::ensure_venv()?;
+    let root = util::workspace_root();
+    let target = root.join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()));
+    let mut build = cargo();
+    build.args(["build", "-p", "offload-cli"]);
+    util::run(build)?;
+    let mut path = std::ffi::OsString::from(venv.join("bin"));
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let mut develop = Command::new(venv.join("bin/maturin"));
+    develop
+        .args(["develop", "--quiet", "-m", "offload-py/Cargo.toml"])
+        .env("VIRTUAL_ENV", &venv)
+        .env("PATH", &path)
+        .env("CARGO_TARGET_DIR", root.join("target/pytest-py"));
+    util::run(develop)?;
+    let mut tests: Vec<String> = std::fs::read_dir(root.join("offload-py/tests"))
+        .map_err(|e| format!("offload-py/tests: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("test_") && name.ends_with(".py"))
+        .map(|name| format!("offload-py/tests/{name}"))
+        .collect();
+    tests.sort();
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let mut pytest = Command::new(venv.join("bin/python"));
+    pytest
+        .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
+        .args(&tests)
+        .env("OFFLOADCTL", target.join("debug/offloadctl"))
+        .env("XAPI_SIM_BIN", exe);
+    util::run(pytest)?;
+    let mut stubtest = Command::new(venv.join("bin/python"));
+    stubtest
+        .args(["-m", "mypy.stubtest", "offload._offload", "--allowlist"])
+        .arg("offload-py/.mypy-stubtest-allowlist")
+        .env("MYPY_CACHE_DIR", root.join("target/pytest-py/mypy-cache"));
+    util::run(stubtest).map(|()| Outcome::Passed)
 }
