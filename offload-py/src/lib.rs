@@ -60,6 +60,7 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_class::<verdict::PyVerdict>()?;
     m.add_class::<verdict::PyObservation>()?;
+    m.add_class::<verdict::PyVerdictBatch>()?;
     m.add_function(wrap_pyfunction!(verdict::checksum, m)?)?;
     m.add_function(wrap_pyfunction!(verdict::checksum_sum, m)?)?;
     m.add_function(wrap_pyfunction!(verdict::checksum_verify, m)?)?;

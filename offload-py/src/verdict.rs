@@ -3,8 +3,9 @@
 
 use offload_core::checksum as core_checksum;
 use offload_core::verdict::{self, ChecksumHint, NotVerifiedReason, Observation, Verdict};
+use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyIterator, PyList};
 
 use crate::error::Error;
 
@@ -181,15 +182,56 @@ pub fn classify(frame: &[u8], link_type: u16) -> PyResult<PyObservation> {
     Ok(PyObservation(observation))
 }
 
+/// The verdicts of a batch of frames, one entry per frame (None for a frame
+/// that does not decode): a read-only sequence whose `Observation` objects are
+/// made when an entry is read, as liboffload's verdict array is filled in place.
+#[pyclass(module = "offload", name = "VerdictBatch", frozen, sequence)]
+pub struct PyVerdictBatch(Vec<Option<Observation>>);
+
+#[pymethods]
+impl PyVerdictBatch {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    fn __getitem__(&self, index: isize) -> PyResult<Option<PyObservation>> {
+        let at = if index < 0 {
+            index.checked_add_unsigned(self.0.len())
+        } else {
+            Some(index)
+        };
+        match at
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.0.get(i))
+        {
+            Some(entry) => Ok(entry.map(PyObservation)),
+            None => Err(PyIndexError::new_err("batch index out of range")),
+        }
+    }
+
+    /// Every entry, as a list.
+    fn to_list(&self) -> Vec<Option<PyObservation>> {
+        self.0.iter().map(|o| o.map(PyObservation)).collect()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        PyList::new(py, self.to_list())?.try_iter()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("VerdictBatch({} frames)", self.0.len())
+    }
+}
+
 /// The verdicts of every frame of `frames` (a list or other iterable of
-/// bytes), classified without the GIL; None for a frame that does not decode.
+/// bytes), classified without the GIL.
 #[pyfunction]
 #[pyo3(signature = (frames, link_type = 1))]
 pub fn classify_batch<'py>(
     py: Python<'py>,
     frames: &Bound<'py, PyAny>,
     link_type: u16,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<PyVerdictBatch> {
     let mut held: Vec<Bound<'py, PyBytes>> = Vec::new();
     if let Ok(list) = frames.cast::<PyList>() {
         held.reserve(list.len());
@@ -203,18 +245,11 @@ pub fn classify_batch<'py>(
     }
     let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
     // bytes objects are immutable and `held` keeps them alive while detached.
-    let observations: Vec<Option<Observation>> = py.detach(|| {
+    let observations = py.detach(|| {
         slices
             .iter()
             .map(|frame| verdict::classify(link_type, frame, ChecksumHint::None).ok())
             .collect()
     });
-    let out = PyList::empty(py);
-    for observation in observations {
-        match observation {
-            Some(o) => out.append(Bound::new(py, PyObservation(o))?)?,
-            None => out.append(py.None())?,
-        }
-    }
-    Ok(out)
+    Ok(PyVerdictBatch(observations))
 }

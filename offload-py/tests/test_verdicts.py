@@ -126,7 +126,15 @@ def test_batch_matches_single_calls_and_marks_undecodable():
     assert [s.transport.kind for s in batch if s] == ["correct", "incorrect", "offload_pending", "not_verified"]
     # Any iterable of bytes works, and an empty batch is an empty list.
     assert len(offload.classify_batch(iter(frames))) == len(frames)
-    assert offload.classify_batch([]) == []
+    assert len(offload.classify_batch([])) == 0 and list(offload.classify_batch([])) == []
+    assert batch[-1].transport == batch[4].transport
+    assert batch.to_list()[0].transport == batch[0].transport
+    with pytest.raises(IndexError):
+        batch[len(frames)]
+    with pytest.raises(IndexError):
+        batch[-len(frames) - 1]
+    with pytest.raises(TypeError):
+        batch["0"]
 
 
 def test_batch_releases_no_reference_it_should_keep():
