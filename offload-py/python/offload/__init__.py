@@ -7,6 +7,30 @@ and XAPI PIF/VIF offload policies.
 
 Everything lives in the native module `offload._offload`; this package only
 re-exports it.
+
+    import offload
+
+    state = offload.read_features("eth0")            # what `ethtool -k eth0` shows
+    print(state.render_ethtool_k())
+    snap = offload.Snapshot.take(["eth0"])
+    offload.apply_features("eth0", "tx off sg off")  # as `ethtool -K eth0 tx off sg off`
+    offload.disable(dry_run=True)                     # the seed's eight features, every NIC
+    offload.restore(snap)
+
+    summary = offload.check_file("dump.pcap")        # as `offloadctl check --json`
+    if summary["corruption"]:
+        print(summary["conclusion"])
+    batch = offload.classify_batch(frames)           # per-packet verdicts, GIL released
+
+    with offload.XapiSession("https://pool-master", "root", password,
+                             fingerprint="AB:CD:...") as xapi:
+        xapi.pif_apply("seed")
+        assert all(o["ok"] for o in xapi.verify("pif", "seed"))
+
+Errors: `OffloadError` is the base; `EthtoolError` (also an `OSError`, with
+`errno`, `ifname`, `op`), `NoSuchInterfaceError`, `CaptureError`,
+`InvalidArgumentError` (a `ValueError`), `PacketError`, `XapiError` (`code`,
+`params` as the host sent them). Wrong argument types raise `TypeError`.
 """
 
 from offload._offload import (
