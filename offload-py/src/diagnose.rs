@@ -180,6 +180,7 @@ impl PyCapture {
 
     fn __exit__(
         &self,
+        py: Python<'_>,
         _kind: Option<&Bound<'_, PyAny>>,
         _value: Option<&Bound<'_, PyAny>>,
         _traceback: Option<&Bound<'_, PyAny>>,
@@ -191,7 +192,8 @@ impl PyCapture {
             .take();
         if let Some(capture) = taken {
             capture.stop();
-            drop(capture.finish());
+            // Joining the threads can take a moment: let other Python threads run.
+            drop(py.detach(|| capture.finish()));
         }
         false
     }

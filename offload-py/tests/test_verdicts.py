@@ -144,6 +144,20 @@ def test_batch_releases_no_reference_it_should_keep():
     assert all(o.transport.kind == "correct" for o in first)
 
 
+def test_batches_from_many_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [ipv4_tcp(), ipv4_tcp(tcp_checksum="wrong"), ipv4_tcp(tcp_checksum="offload")] * 200
+
+    def kinds(_):
+        return [o.transport.kind for o in offload.classify_batch(frames)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(kinds, range(16)))
+    assert all(r == results[0] for r in results)
+    assert results[0][:3] == ["correct", "incorrect", "offload_pending"]
+
+
 @pytest.mark.parametrize(
     "call",
     [
