@@ -24,7 +24,9 @@ pub const BATCH: usize = 64;
 /// wrong TCP checksum so the incorrect path runs too.
 fn frame(i: usize, payload: usize) -> Vec<u8> {
     let tcp_len = 20 + payload;
-    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
     ip[2..4].copy_from_slice(&((20 + tcp_len) as u16).to_be_bytes());
     let ip_sum = checksum::finish(checksum::data(&ip));
     ip[10..12].copy_from_slice(&ip_sum.to_be_bytes());
@@ -100,7 +102,14 @@ fn main() -> Result<(), String> {
     });
     println!("TIMING verdicts-batch {batch:.1}");
     let single = time_per_call(|| {
-        black_box(classify(linktype::ETHERNET, black_box(&frames[1]), ChecksumHint::None).ok());
+        black_box(
+            classify(
+                linktype::ETHERNET,
+                black_box(&frames[1]),
+                ChecksumHint::None,
+            )
+            .ok(),
+        );
     });
     println!("TIMING verdict-single {single:.1}");
     let read = time_per_call(|| {
