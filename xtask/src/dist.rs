@@ -282,8 +282,19 @@ pub fn build() -> Result<Report, String> {
     };
     let mut failures = Vec::new();
 
-    let offloadctl = build_offloadctl(&layout, &mut report)?;
-    let library = match build_liboffload(&layout, &mut report) {
+    // One cargo invocation for both, so the dependencies they share are resolved
+    // with the same features and compiled once; if that fails, each alone, so
+    // whatever builds still ships.
+    let (cli_built, capi_built) = match zigbuild(&layout, &["offload-cli", "offload-capi"]) {
+        Ok(()) => (Ok(()), Ok(())),
+        Err(_) => (
+            zigbuild(&layout, &["offload-cli"]),
+            zigbuild(&layout, &["offload-capi"]),
+        ),
+    };
+    cli_built?;
+    let offloadctl = ship_offloadctl(&layout, &mut report)?;
+    let library = match capi_built.and_then(|()| ship_liboffload(&layout, &mut report)) {
         Ok(library) => Some(library),
         Err(e) => {
             failures.push(format!("liboffload: {e}"));
@@ -332,11 +343,7 @@ pub fn build() -> Result<Report, String> {
 }
 
 /// `offloadctl` for glibc 2.17, checked, and run once to prove it starts.
-fn build_offloadctl(layout: &Layout, report: &mut Report) -> Result<PathBuf, String> {
-    let mut c = layout.zigbuild();
-    c.args(["zigbuild", "--release", "--locked", "-p", "offload-cli"])
-        .args(["--bin", "offloadctl", "--target", ZIG_TARGET]);
-    util::run(c)?;
+fn ship_offloadctl(layout: &Layout, report: &mut Report) -> Result<PathBuf, String> {
     let built = layout.release.join("offloadctl");
     report.note_glibc(check_glibc(&built)?);
     let shipped = layout.dist.join("offloadctl");
@@ -349,6 +356,17 @@ fn build_offloadctl(layout: &Layout, report: &mut Report) -> Result<PathBuf, Str
     Ok(shipped)
 }
 
+/// `cargo zigbuild --release` of the default targets of `packages` for glibc 2.17
+/// (offload-cli: offloadctl; offload-capi: the .so, the .a and the rlib).
+fn zigbuild(layout: &Layout, packages: &[&str]) -> Result<(), String> {
+    let mut c = layout.zigbuild();
+    c.args(["zigbuild", "--release", "--locked", "--target", ZIG_TARGET]);
+    for package in packages {
+        c.args(["-p", package]);
+    }
+    util::run(c)
+}
+
 /// The two liboffload flavours.
 struct Library {
     shared: PathBuf,
@@ -357,18 +375,7 @@ struct Library {
 
 /// liboffload.so (its soname comes from offload-capi's build.rs; checked here)
 /// and liboffload.a.
-fn build_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, String> {
-    let mut c = layout.zigbuild();
-    c.args([
-        "zigbuild",
-        "--release",
-        "--locked",
-        "-p",
-        "offload-capi",
-        "--lib",
-    ])
-    .args(["--target", ZIG_TARGET]);
-    util::run(c)?;
+fn ship_liboffload(layout: &Layout, report: &mut Report) -> Result<Library, String> {
     let shared = layout.release.join("liboffload.so");
     let archive = layout.release.join("liboffload.a");
     check_soname(&shared)?;
@@ -729,6 +736,13 @@ fn build_wheel(layout: &Layout, report: &mut Report) -> Result<(), String> {
     }
     let out = layout.work.join("wheel");
     let mut c = layout.command(layout.venv.join("bin/python"));
+    // Its own target dir: maturin's zig wrapper is another linker path than
+    // cargo-zigbuild's, and cargo rebuilds every linked unit (build scripts,
+    // proc macros, so nearly everything) when the linker changes, in place.
+    c.env(
+        "CARGO_TARGET_DIR",
+        layout.root.join("target/dist-build-wheel"),
+    );
     c.args(["-m", "maturin", "build", "--release", "--locked", "--zig"])
         .args(["--compatibility", "manylinux2014", "--target", RUST_TARGET])
         .arg("--manifest-path")
