@@ -788,11 +788,27 @@ fn build_wheel(layout: &Layout, report: &mut Report) -> Result<(), String> {
     for extension in &extensions {
         report.note_glibc(check_glibc(extension)?);
     }
+    // The unpacked wheel imports on this CPython (abi3), from the wheel and not
+    // from a development install that may sit in the venv.
+    let mut import = Command::new(layout.venv.join("bin/python"));
+    import.arg("-c").arg(WHEEL_IMPORT_CHECK).arg(&unpacked);
+    let said = util::output(import)?;
+    eprintln!("dist: {}", said.trim());
     let shipped = layout.dist.join(&name);
     copy(wheel, &shipped)?;
     report.artefacts.push(shipped);
     Ok(())
 }
+
+const WHEEL_IMPORT_CHECK: &str = r#"
+import os, sys
+root = os.path.realpath(sys.argv[1])
+sys.path.insert(0, root)
+import offload, offload._offload as native
+assert os.path.realpath(native.__file__).startswith(root + os.sep), native.__file__
+assert offload.LINKTYPE_ETHERNET == 1, offload.LINKTYPE_ETHERNET
+print("the wheel imports on Python %d.%d: %s" % (sys.version_info[0], sys.version_info[1], native.__file__))
+"#;
 
 /// A wheel name is `name-version-pythontag-abitag-platformtag.whl`; ours must be
 /// abi3 (one wheel for every CPython from 3.9) and manylinux2014 (glibc 2.17).
