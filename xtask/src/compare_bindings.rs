@@ -12,7 +12,7 @@
 //! `PYTHON_SIDE` against the module built with `maturin develop --release`.
 //! Another binding plugs in as one more entry of [`BINDINGS`]: a function that
 //! builds its side and returns its TIMING lines for the frames file (the C
-//! side: a program over liboffload's `offload_packet_verdicts`,
+//! side [`C_SIDE`]: a program over liboffload's `offload_packet_verdicts`,
 //! `offload_packet_verdict` and `offload_features_read`).
 //!
 //! Lines: `RATIO bindings-<binding>-<call> ours=<binding ns> peer=<rust ns> x<rust/binding>`
@@ -29,7 +29,7 @@ use crate::util::{self, cargo};
 type Side = fn(&Path) -> Result<String, String>;
 
 /// The bindings compared with the Rust API: (name in the RATIO line, side).
-const BINDINGS: &[(&str, Side)] = &[("py", python_side)];
+const BINDINGS: &[(&str, Side)] = &[("py", python_side), ("c", c_side)];
 
 /// The calls, as named in TIMING lines and in RATIO lines.
 const CALLS: &[(&str, &str)] = &[
@@ -166,4 +166,115 @@ fn python_side(frames: &Path) -> Result<String, String> {
     let mut python = Command::new(venv.join("bin/python"));
     python.args(["-c", PYTHON_SIDE]).arg(frames);
     util::output(python)
+}
+
+/// The C side: times liboffload (release, shared) exactly like `bindings_rust`
+/// times the Rust API: calls doubled until a round takes 50 ms, best of 7.
+const C_SIDE: &str = r#"
+#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c11 */
+#include <offload.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static offload_frame frames[4096];
+static offload_verdict verdicts[4096];
+static size_t count;
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static void batch(void) {
+    if (offload_packet_verdicts(1, frames, count, verdicts) != OFFLOAD_RESULT_OK) abort();
+}
+
+static void single(void) {
+    offload_verdict v;
+    if (offload_packet_verdict(1, frames[1].data, frames[1].len, &v) != OFFLOAD_RESULT_OK) abort();
+}
+
+static void features(void) {
+    offload_features *f = NULL;
+    int err = 0;
+    if (offload_features_read(NULL, "lo", &f, &err) != OFFLOAD_RESULT_OK) abort();
+    offload_features_free(f);
+}
+
+static double per_call(void (*f)(void)) {
+    size_t calls = 1;
+    for (;;) {
+        double t = now_ns();
+        for (size_t i = 0; i < calls; i++) f();
+        if (now_ns() - t >= 50e6) break;
+        calls *= 2;
+    }
+    double best = 1e300;
+    for (int round = 0; round < 7; round++) {
+        double t = now_ns();
+        for (size_t i = 0; i < calls; i++) f();
+        double each = (now_ns() - t) / (double)calls;
+        if (each < best) best = each;
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    FILE *in = fopen(argv[1], "rb");
+    if (!in) { perror(argv[1]); return 2; }
+    static uint8_t data[1 << 22];
+    size_t n = fread(data, 1, sizeof data, in);
+    fclose(in);
+    for (size_t at = 0; at + 4 <= n && count < 4096;) {
+        uint32_t len = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 | (uint32_t)data[at + 2] << 16 | (uint32_t)data[at + 3] << 24;
+        frames[count].data = data + at + 4;
+        frames[count].len = len;
+        count++;
+        at += 4 + (size_t)len;
+    }
+    batch();
+    size_t incorrect = 0;
+    for (size_t i = 0; i < count; i++) incorrect += verdicts[i].transport == OFFLOAD_VERDICT_CLASS_INCORRECT;
+    if (incorrect != count / 4) { fprintf(stderr, "expected %zu incorrect, got %zu\n", count / 4, incorrect); return 1; }
+    printf("TIMING verdicts-batch %.1f\n", per_call(batch));
+    printf("TIMING verdict-single %.1f\n", per_call(single));
+    printf("TIMING features-read %.1f\n", per_call(features));
+    return 0;
+}
+"#;
+
+fn c_side(frames: &Path) -> Result<String, String> {
+    let mut build = cargo();
+    build
+        .args(["build", "--release", "-p", "offload-capi"])
+        .env("CARGO_TARGET_DIR", target_dir());
+    util::run(build)?;
+    let release = target_dir().join("release");
+    // The library's soname is liboffload.so.0, as installed.
+    let soname_link = release.join("liboffload.so.0");
+    let _ = std::fs::remove_file(&soname_link);
+    std::os::unix::fs::symlink("liboffload.so", &soname_link)
+        .map_err(|e| format!("{}: {e}", soname_link.display()))?;
+    let source = target_dir().join("bindings_c.c");
+    let program = target_dir().join("bindings_c");
+    std::fs::write(&source, C_SIDE).map_err(|e| format!("{}: {e}", source.display()))?;
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(util::workspace_root().join("include"))
+        .arg(&source)
+        .arg("-o")
+        .arg(&program)
+        .arg("-L")
+        .arg(&release)
+        .arg(format!("-Wl,-rpath,{}", release.display()))
+        .arg("-loffload");
+    util::run(cc)?;
+    let mut run = Command::new(&program);
+    run.arg(frames);
+    util::output(run)
 }
