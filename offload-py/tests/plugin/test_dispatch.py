@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import xmlrpc.client
 
 import pytest
 
@@ -38,11 +39,26 @@ def failure_code(response):
     return response.error[0]
 
 
-def test_plugin_file_is_an_executable_python3_script():
+def test_plugin_file_is_an_executable_script():
     mode = os.stat(PLUGIN).st_mode
     assert mode & stat.S_IXUSR, "the plugin must be executable (xapi runs it directly)"
     with open(PLUGIN) as f:
-        assert f.readline().rstrip("\n") == "#!/usr/bin/python3"
+        assert f.readline().rstrip("\n") == "#!/bin/sh"
+
+
+@pytest.mark.parametrize("name", ["python3", "python"])
+def test_launcher_finds_python3_or_falls_back_to_python(name, tmp_path):
+    # xapi runs the file by its #! line; with only `python` on PATH (XCP-ng 8.2
+    # without python3) the launcher must still start the plugin.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, str(bin_dir / name))
+    env = dict(os.environ, PATH=str(bin_dir), PYTHONPATH=os.pathsep.join(sys.path))
+    request = xmlrpc.client.dumps(("OpaqueRef:s", {}), "no_such_function")
+    proc = subprocess.run([PLUGIN, request], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (response,), _ = xmlrpc.client.loads(proc.stdout)
+    assert response["ErrorDescription"] == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "no_such_function"], response
 
 
 def test_vermin_python27_and_36():
