@@ -854,3 +854,37 @@ fn watch_keeps_the_policy_applied_until_stopped() {
         );
     }
 }
+
+#[test]
+fn a_pinned_pool_member_vouches_for_the_masters_certificate() {
+    // Member and master have their own self-signed certificates; the admin
+    // pinned the member's. The member names the master's thumbprint (xapi's
+    // x-xenapi-response-host-certificate-thumbprint), so the redirect works
+    // without --insecure, and only that certificate is trusted.
+    let config = SimConfig {
+        tls: true,
+        slave_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&PoolDesc::from_json(LAB_POOL).unwrap(), config);
+    let member = pool.sim.slave_url().unwrap();
+    let member_pin = pool.sim.slave_fingerprint().unwrap().to_string();
+    assert_ne!(Some(member_pin.as_str()), pool.sim.fingerprint());
+    let out = pool.run_at(
+        &member,
+        &[
+            "--fingerprint",
+            &member_pin,
+            "vif",
+            "apply",
+            "--preset",
+            "seed",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(pool.vif_other_config("web-01").iter().all(has_seed_keys));
+    // Pinning the master's certificate while talking to the member is refused.
+    let master_pin = pool.sim.fingerprint().unwrap().to_string();
+    let out = pool.run_at(&member, &["--fingerprint", &master_pin, "vif", "list"]);
+    assert_eq!(code(&out), 72, "{}", stderr(&out));
+}

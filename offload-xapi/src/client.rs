@@ -76,6 +76,8 @@ struct Inner {
     logged_out: AtomicBool,
     calls: AtomicU64,
     next_id: AtomicU64,
+    /// The master's certificate thumbprint as a pool member named it.
+    master_thumbprint: Mutex<Option<String>>,
 }
 
 /// How long an idle connection is trusted for calls that must not be repeated.
@@ -109,6 +111,7 @@ impl Client {
                 logged_out: AtomicBool::new(true),
                 calls: AtomicU64::new(0),
                 next_id: AtomicU64::new(1),
+                master_thumbprint: Mutex::new(None),
             };
             match inner.login() {
                 Ok(session) => {
@@ -122,7 +125,21 @@ impl Client {
                     Some(master) if options.follow_master && hops < 3 => {
                         hops += 1;
                         let endpoint = inner.connector.endpoint.with_host(master)?;
-                        connector = inner.connector.to(endpoint)?;
+                        // The member we pinned vouches for the master's certificate.
+                        let named = inner
+                            .master_thumbprint
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clone();
+                        connector = match (&options.trust, named) {
+                            (Trust::Pinned(_), Some(thumbprint)) => {
+                                let pin = crate::tls::parse_fingerprint(&thumbprint)?;
+                                inner
+                                    .connector
+                                    .to_with_trust(endpoint, Trust::Pinned(pin))?
+                            }
+                            _ => inner.connector.to(endpoint)?,
+                        };
                     }
                     _ => return Err(e),
                 },
@@ -275,21 +292,36 @@ impl Inner {
                 )
             }
         };
+        // With a pinned certificate, ask a pool member to name the master's,
+        // so HOST_IS_SLAVE can be followed without trusting anything new.
+        let extra = match (&self.options.trust, method) {
+            (Trust::Pinned(_), "session.login_with_password") => {
+                "x-xenapi-request-host-certificate-thumbprint: sha-256:master\r\n"
+            }
+            _ => "",
+        };
         let mut conn = self.take_connection(idempotent)?;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let response = match self
-            .connector
-            .post(&mut conn, path, content_type, body.as_bytes())
-        {
-            Ok(r) => r,
-            Err(e) if idempotent && e.to_string() == STALE => {
-                conn = self.connector.connect()?;
-                self.connector
-                    .post(&mut conn, path, content_type, body.as_bytes())
-                    .map_err(|e| self.io_error(method, e))?
-            }
-            Err(e) => return Err(self.io_error(method, e)),
-        };
+        let response =
+            match self
+                .connector
+                .post(&mut conn, path, content_type, body.as_bytes(), extra)
+            {
+                Ok(r) => r,
+                Err(e) if idempotent && e.to_string() == STALE => {
+                    conn = self.connector.connect()?;
+                    self.connector
+                        .post(&mut conn, path, content_type, body.as_bytes(), extra)
+                        .map_err(|e| self.io_error(method, e))?
+                }
+                Err(e) => return Err(self.io_error(method, e)),
+            };
+        if let Some(thumbprint) = &response.master_thumbprint {
+            *self
+                .master_thumbprint
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(thumbprint.clone());
+        }
         if !response.close {
             self.idle
                 .lock()

@@ -127,6 +127,9 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The server will close the connection after this response.
     pub close: bool,
+    /// `x-xenapi-response-host-certificate-thumbprint`: the pool master's
+    /// certificate, named by a member when asked.
+    pub master_thumbprint: Option<String>,
 }
 
 trait Stream: Read + Write + Send {}
@@ -183,6 +186,11 @@ impl Connector {
     /// A connector for another host with the same settings.
     pub fn to(&self, endpoint: Endpoint) -> Result<Connector> {
         Connector::new(endpoint, self.trust.clone(), self.timeout)
+    }
+
+    /// A connector for another host that trusts another certificate.
+    pub fn to_with_trust(&self, endpoint: Endpoint, trust: Trust) -> Result<Connector> {
+        Connector::new(endpoint, trust, self.timeout)
     }
 
     pub fn target(&self) -> String {
@@ -292,17 +300,19 @@ impl Connector {
         }
     }
 
-    /// Sends one POST and reads its response.
+    /// Sends one POST and reads its response. `extra_headers`: header lines,
+    /// each ending in CRLF.
     pub fn post(
         &self,
         conn: &mut Connection,
         path: &str,
         content_type: &str,
         body: &[u8],
+        extra_headers: &str,
     ) -> io::Result<Response> {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: offload/{}\r\nContent-Type: {content_type}\r\n\
-             Content-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+             Content-Length: {}\r\n{extra_headers}Connection: keep-alive\r\n\r\n",
             conn.host_header,
             env!("CARGO_PKG_VERSION"),
             body.len()
@@ -369,6 +379,7 @@ fn read_response(reader: &mut BufReader<Box<dyn Stream>>, reused: bool) -> io::R
     let mut content_length = None;
     let mut chunked = false;
     let mut close = version == "HTTP/1.0";
+    let mut master_thumbprint = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -394,6 +405,9 @@ fn read_response(reader: &mut BufReader<Box<dyn Stream>>, reused: bool) -> io::R
                 )
             }
             "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            "x-xenapi-response-host-certificate-thumbprint" => {
+                master_thumbprint = Some(value.to_string())
+            }
             "connection" => {
                 let value = value.to_ascii_lowercase();
                 if value.contains("close") {
@@ -424,6 +438,7 @@ fn read_response(reader: &mut BufReader<Box<dyn Stream>>, reused: bool) -> io::R
         status,
         body,
         close,
+        master_thumbprint,
     })
 }
 

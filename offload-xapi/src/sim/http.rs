@@ -43,6 +43,11 @@ pub(super) struct Shared {
     pub requests: AtomicU64,
     pub stop: AtomicBool,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The pool member's own certificate (a real member has its own).
+    pub member_tls: Option<Arc<rustls::ServerConfig>>,
+    /// What a member tells a client that asks for the master's certificate
+    /// thumbprint (`x-xenapi-request-host-certificate-thumbprint: sha-256:master`).
+    pub master_thumbprint: Option<String>,
     pub open: Mutex<HashMap<u64, Conn>>,
     pub next_conn: AtomicU64,
     pub state_json: Box<dyn Fn(&State) -> String + Send + Sync>,
@@ -91,7 +96,11 @@ pub(super) fn spawn(shared: Arc<Shared>, listener: Listener) -> JoinHandle<()> {
                 let shared = Arc::clone(&shared);
                 std::thread::spawn(move || {
                     let id = shared.register(stream.try_clone().ok().map(Conn::Tcp));
-                    match (&shared.tls, origin) {
+                    let tls = match origin {
+                        Origin::Member => shared.member_tls.as_ref().or(shared.tls.as_ref()),
+                        _ => shared.tls.as_ref(),
+                    };
+                    match (tls, origin) {
                         (Some(config), _) => {
                             let Ok(conn) = rustls::ServerConnection::new(Arc::clone(config)) else {
                                 return;
@@ -147,6 +156,8 @@ struct Request {
     path: String,
     close: bool,
     body: Vec<u8>,
+    /// The client asked for the master's certificate thumbprint.
+    wants_master_thumbprint: bool,
 }
 
 enum ReadOutcome {
@@ -169,6 +180,7 @@ fn read_request(reader: &mut impl BufRead) -> ReadOutcome {
     let mut close = version == Some("HTTP/1.0");
     let mut length: Option<usize> = None;
     let mut chunked = false;
+    let mut wants_master_thumbprint = false;
     loop {
         let mut header = String::new();
         match reader.read_line(&mut header) {
@@ -190,6 +202,9 @@ fn read_request(reader: &mut impl BufRead) -> ReadOutcome {
             },
             "connection" => close = value.eq_ignore_ascii_case("close"),
             "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
+            "x-xenapi-request-host-certificate-thumbprint" => {
+                wants_master_thumbprint = value.eq_ignore_ascii_case("sha-256:master")
+            }
             _ => {}
         }
     }
@@ -216,6 +231,7 @@ fn read_request(reader: &mut impl BufRead) -> ReadOutcome {
         path,
         close,
         body,
+        wants_master_thumbprint,
     })
 }
 
@@ -249,10 +265,23 @@ fn respond(
     body: &str,
     close: bool,
 ) -> bool {
+    respond_with(out, status, reason, content_type, body, close, "")
+}
+
+/// `respond` with extra header lines (each ending in CRLF).
+fn respond_with(
+    out: &mut impl Write,
+    status: u16,
+    reason: &str,
+    content_type: &str,
+    body: &str,
+    close: bool,
+    extra_headers: &str,
+) -> bool {
     let head = format!(
         "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
          access-control-allow-origin: *\r\naccess-control-allow-headers: X-Requested-With\r\n\
-         connection: {}\r\n\r\n",
+         {extra_headers}connection: {}\r\n\r\n",
         body.len(),
         if close { "close" } else { "keep-alive" }
     );
@@ -303,7 +332,27 @@ fn serve<S: Read + Write>(shared: &Shared, stream: S, origin: Origin) {
                 } else {
                     "Internal Error"
                 };
-                respond(reader.get_mut(), status, reason, content_type, &body, close)
+                // A member names the master's certificate when asked, so a
+                // client that pinned the member can follow HOST_IS_SLAVE.
+                let extra = match (
+                    &shared.master_thumbprint,
+                    origin,
+                    request.wants_master_thumbprint,
+                ) {
+                    (Some(thumbprint), Origin::Member, true) => {
+                        format!("x-xenapi-response-host-certificate-thumbprint: {thumbprint}\r\n")
+                    }
+                    _ => String::new(),
+                };
+                respond_with(
+                    reader.get_mut(),
+                    status,
+                    reason,
+                    content_type,
+                    &body,
+                    close,
+                    &extra,
+                )
             }
             ("OPTIONS", _) => respond(reader.get_mut(), 200, "OK", "text/plain", "", close),
             ("GET", "/sim/state") => {

@@ -204,6 +204,14 @@ impl Simulator {
         } else {
             (None, None)
         };
+        let (member_tls, member_fingerprint) = match (config.tls, config.slave_listen) {
+            (true, Some(_)) => {
+                let (tls, fp) = tls_config()?;
+                (Some(tls), Some(fp))
+            }
+            _ => (None, None),
+        };
+        let master_thumbprint = fingerprint.as_ref().map(|f| f.colons.to_ascii_uppercase());
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
             latency: config.latency,
@@ -212,6 +220,8 @@ impl Simulator {
             requests: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             tls,
+            member_tls,
+            master_thumbprint,
             open: Mutex::new(Default::default()),
             next_conn: AtomicU64::new(0),
             state_json: Box::new(|s| {
@@ -249,6 +259,7 @@ impl Simulator {
             slave_addr,
             socket: config.socket.clone(),
             fingerprint,
+            member_fingerprint,
             wakers,
             threads,
         })
@@ -309,6 +320,7 @@ pub struct SimHandle {
     slave_addr: Option<SocketAddr>,
     socket: Option<PathBuf>,
     fingerprint: Option<Fingerprint>,
+    member_fingerprint: Option<Fingerprint>,
     wakers: Vec<Waker>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -346,6 +358,12 @@ impl SimHandle {
     /// SHA-256 of the TLS certificate, lowercase hex with colons (`ab:cd:..`).
     pub fn fingerprint(&self) -> Option<&str> {
         self.fingerprint.as_ref().map(|f| f.colons.as_str())
+    }
+
+    /// The pool member listener's own certificate fingerprint (TLS with
+    /// `slave_listen`), lowercase hex with colons.
+    pub fn slave_fingerprint(&self) -> Option<&str> {
+        self.member_fingerprint.as_ref().map(|f| f.colons.as_str())
     }
 
     /// The same fingerprint as plain lowercase hex.
