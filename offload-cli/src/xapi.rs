@@ -155,29 +155,22 @@ offloadctl xapi vif apply --preset tx-only --vm 'pfsense*' --reboot\n  offloadct
     },
 }
 
+/// `pif ...` and `vif ...`: the same four actions over their own selection
+/// (`S`) and apply options (`A`).
 #[derive(Debug, clap::Subcommand)]
-enum PifAction {
+enum Action<S: Select, A: ApplyArgs> {
     /// Show every ethtool-* key and whether the host will apply it.
-    List(ListArgs<PifSelect>),
+    List(ListArgs<S>),
     /// Write the policy's keys where they differ.
-    Apply(PifApply),
+    Apply(A),
     /// Check the keys against a policy, as the host will read them.
-    Verify(VerifyArgs<PifSelect>),
+    Verify(VerifyArgs<S>),
     /// Remove the policy's keys (or all offload keys with --all-keys).
-    Clear(ClearArgs<PifSelect>),
+    Clear(ClearArgs<S>),
 }
 
-#[derive(Debug, clap::Subcommand)]
-enum VifAction {
-    /// Show every ethtool-* key and whether the host will apply it.
-    List(ListArgs<VifSelect>),
-    /// Write the policy's keys where they differ.
-    Apply(VifApply),
-    /// Check the keys against a policy, as the host will read them.
-    Verify(VerifyArgs<VifSelect>),
-    /// Remove the policy's keys (or all offload keys with --all-keys).
-    Clear(ClearArgs<VifSelect>),
-}
+type PifAction = Action<PifSelect, PifApply>;
+type VifAction = Action<VifSelect, VifApply>;
 
 #[derive(Debug, clap::Subcommand)]
 enum HostAction {
@@ -617,44 +610,50 @@ enum Op {
     Clear,
 }
 
-impl From<PifAction> for Job {
-    fn from(action: PifAction) -> Job {
-        match action {
-            PifAction::List(a) => a.job(),
-            PifAction::Verify(a) => a.job(),
-            PifAction::Clear(a) => a.job(),
-            PifAction::Apply(a) => Job {
-                op: Op::Apply {
-                    replug: a.replug,
-                    reboot: false,
-                    reboot_limit: 0,
-                },
-                selection: a.select.selection(),
-                policy: Some(a.policy),
-                run: a.run,
-                output: a.output,
+/// The apply options of `pif apply` / `vif apply`, as a [`Job`].
+trait ApplyArgs: clap::Args {
+    fn job(self) -> Job;
+}
+
+impl ApplyArgs for PifApply {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Apply {
+                replug: self.replug,
+                reboot: false,
+                reboot_limit: 0,
             },
+            selection: self.select.selection(),
+            policy: Some(self.policy),
+            run: self.run,
+            output: self.output,
         }
     }
 }
 
-impl From<VifAction> for Job {
-    fn from(action: VifAction) -> Job {
-        match action {
-            VifAction::List(a) => a.job(),
-            VifAction::Verify(a) => a.job(),
-            VifAction::Clear(a) => a.job(),
-            VifAction::Apply(a) => Job {
-                op: Op::Apply {
-                    replug: a.replug,
-                    reboot: a.reboot,
-                    reboot_limit: a.reboot_limit,
-                },
-                selection: a.select.selection(),
-                policy: Some(a.policy),
-                run: a.run,
-                output: a.output,
+impl ApplyArgs for VifApply {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Apply {
+                replug: self.replug,
+                reboot: self.reboot,
+                reboot_limit: self.reboot_limit,
             },
+            selection: self.select.selection(),
+            policy: Some(self.policy),
+            run: self.run,
+            output: self.output,
+        }
+    }
+}
+
+impl<S: Select, A: ApplyArgs> From<Action<S, A>> for Job {
+    fn from(action: Action<S, A>) -> Job {
+        match action {
+            Action::List(a) => a.job(),
+            Action::Verify(a) => a.job(),
+            Action::Clear(a) => a.job(),
+            Action::Apply(a) => a.job(),
         }
     }
 }
