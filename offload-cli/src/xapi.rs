@@ -65,64 +65,31 @@ pub struct Args {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Connection")]
 struct Connection {
     /// Pool master URL: https://HOST, https://HOST:PORT, http://HOST:PORT or unix:/PATH.
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        env = "OFFLOAD_XAPI_URL",
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, env = "OFFLOAD_XAPI_URL", value_name = "URL")]
     url: Option<String>,
     /// xapi's local unix socket (dom0). Default when no --url: /var/lib/xcp/xapi.
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        value_name = "PATH",
-        conflicts_with = "url"
-    )]
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "url")]
     socket: Option<PathBuf>,
     /// User name.
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        env = "OFFLOAD_XAPI_USER",
-        default_value = "root"
-    )]
+    #[arg(long, global = true, env = "OFFLOAD_XAPI_USER", default_value = "root")]
     user: String,
     /// File whose first line is the password.
-    #[arg(help_heading = "Connection", long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     password_file: Option<PathBuf>,
     /// Trust exactly this certificate (SHA-256, hex with or without colons).
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        value_name = "SHA256"
-    )]
+    #[arg(long, global = true, value_name = "SHA256")]
     fingerprint: Option<String>,
     /// Do not check the host's certificate at all.
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        conflicts_with = "fingerprint"
-    )]
+    #[arg(long, global = true, conflicts_with = "fingerprint")]
     insecure: bool,
     /// Speak JSON-RPC (/jsonrpc) instead of XML-RPC.
-    #[arg(help_heading = "Connection", long, global = true)]
+    #[arg(long, global = true)]
     json_rpc: bool,
     /// Seconds before a call times out.
-    #[arg(
-        help_heading = "Connection",
-        long,
-        global = true,
-        default_value_t = 60,
-        value_name = "SECS"
-    )]
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
     timeout: u64,
 }
 

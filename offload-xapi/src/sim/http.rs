@@ -257,19 +257,8 @@ fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
     }
 }
 
+/// Writes one response; `extra_headers` are header lines, each ending in CRLF.
 fn respond(
-    out: &mut impl Write,
-    status: u16,
-    reason: &str,
-    content_type: &str,
-    body: &str,
-    close: bool,
-) -> bool {
-    respond_with(out, status, reason, content_type, body, close, "")
-}
-
-/// `respond` with extra header lines (each ending in CRLF).
-fn respond_with(
     out: &mut impl Write,
     status: u16,
     reason: &str,
@@ -309,7 +298,7 @@ fn serve<S: Read + Write>(shared: &Shared, stream: S, origin: Origin) {
         let request = match read_request(&mut reader) {
             ReadOutcome::Closed => return,
             ReadOutcome::Bad(status, reason) => {
-                respond(reader.get_mut(), status, reason, "text/html", "", true);
+                respond(reader.get_mut(), status, reason, "text/html", "", true, "");
                 return;
             }
             ReadOutcome::Request(r) => r,
@@ -344,7 +333,7 @@ fn serve<S: Read + Write>(shared: &Shared, stream: S, origin: Origin) {
                     }
                     _ => String::new(),
                 };
-                respond_with(
+                respond(
                     reader.get_mut(),
                     status,
                     reason,
@@ -354,7 +343,7 @@ fn serve<S: Read + Write>(shared: &Shared, stream: S, origin: Origin) {
                     &extra,
                 )
             }
-            ("OPTIONS", _) => respond(reader.get_mut(), 200, "OK", "text/plain", "", close),
+            ("OPTIONS", _) => respond(reader.get_mut(), 200, "OK", "text/plain", "", close, ""),
             ("GET", "/sim/state") => {
                 let body = (shared.state_json)(&shared.state);
                 respond(
@@ -364,9 +353,18 @@ fn serve<S: Read + Write>(shared: &Shared, stream: S, origin: Origin) {
                     "application/json",
                     &body,
                     close,
+                    "",
                 )
             }
-            _ => respond(reader.get_mut(), 404, "Not Found", "text/html", "", close),
+            _ => respond(
+                reader.get_mut(),
+                404,
+                "Not Found",
+                "text/html",
+                "",
+                close,
+                "",
+            ),
         };
         if !answered || close {
             return;
