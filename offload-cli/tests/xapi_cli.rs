@@ -888,3 +888,57 @@ fn a_pinned_pool_member_vouches_for_the_masters_certificate() {
     let out = pool.run_at(&member, &["--fingerprint", &master_pin, "vif", "list"]);
     assert_eq!(code(&out), 72, "{}", stderr(&out));
 }
+
+#[test]
+fn a_server_that_answers_garbage_is_a_protocol_error() {
+    use std::io::{BufRead, BufReader, Read};
+    // Something that is not xapi behind the URL (a web server, a broken proxy):
+    // a truncated XML-RPC answer, then an HTML error page.
+    for body in [
+        "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>",
+        "<html><body>Bad Gateway</body></html>",
+    ] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let body = body.to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut request = vec![0; length];
+                reader.read_exact(&mut request).unwrap();
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = std::io::Write::write_all(&mut &stream, reply.as_bytes());
+            }
+        });
+        let password = tempfile_lite::TempFile::with("secret\n");
+        let out = Command::new(offloadctl())
+            .args(["xapi", "--url", &url, "--password-file"])
+            .arg(password.path())
+            .args(["vif", "list"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 74, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("bad response to session.login_with_password"),
+            "{err}"
+        );
+    }
+}
