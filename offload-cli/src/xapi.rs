@@ -992,23 +992,14 @@ fn host_job(
 ) -> Result<(HostSelect, &'static str, BTreeMap<String, String>), Error> {
     let (select, function, args) = match action {
         HostAction::Apply(a) => {
+            // Checked here so a typo fails before any host is touched; the
+            // plugin gets the words as given.
+            a.policy.policy()?;
             let mut args = BTreeMap::new();
-            match (&a.policy.preset, &a.policy.set) {
-                (Some(p), _) => {
-                    Policy::preset(p)?;
-                    args.insert("preset".to_string(), p.clone());
-                }
-                (None, Some(s)) => {
-                    // Check it here so a typo fails before any host is touched.
-                    Policy::from_settings(s)?;
-                    args.insert("settings".to_string(), s.clone());
-                }
-                (None, None) => {
-                    return Err(Error::InvalidArgument {
-                        what: "policy".into(),
-                        message: "give --preset seed|tx-only or --set KEY=VALUE,..".into(),
-                    })
-                }
+            if let Some(preset) = &a.policy.preset {
+                args.insert("preset".to_string(), preset.clone());
+            } else if let Some(settings) = &a.policy.set {
+                args.insert("settings".to_string(), settings.clone());
             }
             args.insert("targets".to_string(), a.targets.clone());
             (a.select, "apply", args)

@@ -580,11 +580,11 @@ pub fn call_plugin_on_hosts(
         "host",
         &client.call("host.get_all_records", &[])?,
     )?;
+    let names_host = |name: &str, h: &crate::records::Host| {
+        offload_core::glob::matches(name, &h.name_label) || h.uuid == name
+    };
     for name in host_names {
-        if !hosts
-            .values()
-            .any(|h| offload_core::glob::matches(name, &h.name_label) || h.uuid == *name)
-        {
+        if !hosts.values().any(|h| names_host(name, h)) {
             return Err(Error::invalid(
                 format!("--host {name:?}"),
                 "matches no host of this pool",
@@ -593,12 +593,7 @@ pub fn call_plugin_on_hosts(
     }
     let selected: Vec<(&String, &crate::records::Host)> = hosts
         .iter()
-        .filter(|(_, h)| {
-            host_names.is_empty()
-                || host_names
-                    .iter()
-                    .any(|n| offload_core::glob::matches(n, &h.name_label) || h.uuid == *n)
-        })
+        .filter(|(_, h)| host_names.is_empty() || host_names.iter().any(|n| names_host(n, h)))
         .collect();
     let arg_map = Value::string_map(args.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut outcomes: Vec<HostOutcome> = std::thread::scope(|scope| {

@@ -129,13 +129,10 @@ pub fn watch(
         match result {
             Ok(()) => break,
             Err(error @ Error::InvalidArgument { .. }) => return Err(error),
-            Err(Error::Api { code, .. }) if code == "SESSION_AUTHENTICATION_FAILED" => {
-                // Retrying a wrong password would lock accounts out; stop here.
-                return Err(Error::Api {
-                    method: "session.login_with_password".into(),
-                    code,
-                    params: Vec::new(),
-                });
+            // Retrying a wrong password would lock accounts out; stop here,
+            // with the host's error as it came.
+            Err(error) if error.api_code() == Some("SESSION_AUTHENTICATION_FAILED") => {
+                return Err(error)
             }
             Err(error) => {
                 report(WatchEvent::Failed {
