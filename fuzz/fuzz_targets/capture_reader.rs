@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use offload_ethtool::pcap::CaptureReader;
+use offload_diagnose::pcap::CaptureReader;
 
 fuzz_target!(|input: &[u8]| {
     let Ok(mut reader) = CaptureReader::new(Cursor::new(input), Path::new("fuzz.pcap")) else {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use offload_ethtool::diagnose::{observe, ChecksumHint, Diagnosis};
+use offload_diagnose::diagnose::{observe, ChecksumHint, Diagnosis};
 
 /// Ethernet, BSD loopback, raw IP, Linux SLL, raw IPv4, raw IPv6, SLL2, and one we do not know.
 const LINK_TYPES: [u16; 8] = [1, 0, 101, 113, 228, 229, 276, 147];

@@ -188,11 +188,28 @@ pub(crate) fn of_ethtool(e: &offload_ethtool::Error) -> Failure {
         E::NoSuchInterface { .. } => offload_result::NoSuchInterface,
         E::Netns { .. } => offload_result::Netns,
         E::InvalidRequest { .. } => offload_result::InvalidArgument,
-        E::CaptureFileDamaged { .. } => offload_result::CaptureFormat,
         _ => match errno {
             libc::ENODEV => offload_result::NoSuchInterface,
             libc::EPERM | libc::EACCES => offload_result::PermissionDenied,
             libc::EOPNOTSUPP => offload_result::NotSupported,
+            _ => offload_result::OsError,
+        },
+    };
+    Failure { result, errno }
+}
+
+/// The code and errno of an offload-diagnose error.
+pub(crate) fn of_diagnose(e: &offload_diagnose::Error) -> Failure {
+    use offload_diagnose::Error as E;
+    let errno = e.raw_os_error().unwrap_or(0);
+    let result = match e {
+        E::Interface(inner) => return of_ethtool(inner),
+        E::NoSuchInterface { .. } => offload_result::NoSuchInterface,
+        E::CaptureFileDamaged { .. } => offload_result::CaptureFormat,
+        E::TooManyInterfaces { .. } => offload_result::InvalidArgument,
+        _ => match errno {
+            libc::ENODEV => offload_result::NoSuchInterface,
+            libc::EPERM | libc::EACCES => offload_result::PermissionDenied,
             _ => offload_result::OsError,
         },
     };

@@ -4,10 +4,10 @@
 use std::ffi::{c_char, c_int};
 use std::path::Path;
 
-use offload_ethtool::diagnose::{self, Protocol, Source, Summary};
+use offload_diagnose::diagnose::{self, Protocol, Summary};
 
 use crate::checksum::offload_checksum_kind;
-use crate::error::{of_ethtool, offload_result, Failure};
+use crate::error::{of_diagnose, offload_result, Failure};
 use crate::ffi::{self, Out};
 use crate::panic;
 
@@ -56,29 +56,10 @@ pub struct offload_pcap_summary {
     pub protocols: [offload_protocol_counts; 7],
 }
 
-/// Reads and diagnoses a capture file. A file that cannot be opened, or is not
-/// a capture file at all, is an error; damage after some packets is reported
-/// in the summary (`errors`), as `offloadctl check` does.
+/// Reads and diagnoses a capture file by offload-diagnose's one policy.
 fn check(path: &str) -> Result<Summary, Failure> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let (diagnosis, error) = diagnose::diagnose_file(Path::new(path), threads);
-    let mut summary = diagnosis.summary(Source {
-        kind: "file",
-        files: vec![path.to_string()],
-        interfaces: Vec::new(),
-        netns: None,
-    });
-    match error {
-        None => {}
-        Some(offload_ethtool::Error::CaptureFileDamaged { records: 0, .. })
-            if diagnosis.packets() == 0 =>
-        {
-            return Err(offload_result::CaptureFormat.into());
-        }
-        Some(e @ offload_ethtool::Error::CaptureFileIo { .. }) => return Err(of_ethtool(&e)),
-        Some(e) => summary.errors.push(e.to_string()),
-    }
-    Ok(summary)
+    diagnose::check_file(Path::new(path), threads).map_err(|e| of_diagnose(&e))
 }
 
 fn typed(summary: &Summary) -> offload_pcap_summary {

@@ -21,7 +21,7 @@ extern "C" {
         errno_out: *mut c_int,
     ) -> u32;
 }
-use offload_xapi::sim::{GenSpec, PoolDesc, SimConfig, Simulator};
+use offload_xapi_sim::{GenSpec, PoolDesc, SimConfig, Simulator};
 
 fn verify(url: &str, request: &str) -> (u32, String) {
     let (url, user, password) = (

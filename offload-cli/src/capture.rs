@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use offload_ethtool::capture::{Capture, CaptureConfig};
+use offload_diagnose::capture::{Capture, CaptureConfig};
 
 /// Arguments of `offloadctl capture`.
 #[derive(Debug, clap::Args)]

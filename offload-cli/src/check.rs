@@ -10,8 +10,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use offload_ethtool::diagnose::{self, ChecksumHint, Diagnosis, Source};
-use offload_ethtool::pcap::CaptureReader;
+use offload_diagnose::diagnose::{self, ChecksumHint, Diagnosis, Source};
+use offload_diagnose::pcap::CaptureReader;
 
 use crate::verdict_line;
 
@@ -75,7 +75,7 @@ pub fn run(args: Args) -> ExitCode {
 
 /// 2 when something could not be read, 1 when corruption was seen (offload-pending
 /// does not count), 0 otherwise; shared with `capture`.
-pub fn exit_for(summary: &offload_ethtool::diagnose::Summary) -> ExitCode {
+pub fn exit_for(summary: &offload_diagnose::diagnose::Summary) -> ExitCode {
     if !summary.errors.is_empty() {
         ExitCode::from(2)
     } else if summary.corruption {
@@ -90,7 +90,7 @@ fn check_file(
     args: &Args,
     total: &mut Diagnosis,
     out: &mut impl Write,
-) -> Result<(), offload_ethtool::Error> {
+) -> Result<(), offload_diagnose::Error> {
     if !args.verdicts {
         // No per-packet output, so order does not matter: classify on all cores.
         let threads = std::thread::available_parallelism().map_or(1, usize::from);

@@ -10,8 +10,8 @@ use std::io::{self, Write};
 
 use offload_core::tcpdump;
 use offload_core::verdict::Verdict;
-use offload_ethtool::diagnose::Observation;
-use offload_ethtool::pcap::Record;
+use offload_diagnose::diagnose::Observation;
+use offload_diagnose::pcap::Record;
 
 /// Our classification of one verdict, as printed in brackets.
 pub fn class(verdict: Verdict) -> &'static str {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use offload_ethtool::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
+use offload_diagnose::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use offload_ethtool::pcap::synth::{ethernet_frame, Fill, Spec};
-use offload_ethtool::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
+use offload_diagnose::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
+use offload_testkit::synth::{ethernet_frame, Fill, Spec};
 
 /// What tcpdump said about one packet's checksums.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

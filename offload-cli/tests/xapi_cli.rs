@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use offload_xapi::sim::{Faults, GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
+use offload_xapi_sim::{Faults, GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
 
 const SEED_KEYS: [&str; 6] = [
     "ethtool-gso",

@@ -3,9 +3,6 @@
 //! still reach `raw_os_error()`.
 
 use std::io;
-use std::path::PathBuf;
-
-use crate::pcap::Problem;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
@@ -14,45 +11,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A capture file could not be opened or read.
-    CaptureFileIo {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// A capture file is damaged or not a capture file; `records` packets were
-    /// read before the damage at byte `offset`.
-    CaptureFileDamaged {
-        /// The file.
-        path: PathBuf,
-        /// Byte offset of the damage.
-        offset: u64,
-        /// Packets read before it.
-        records: u64,
-        /// What is wrong.
-        problem: Problem,
-    },
     /// No interface of that name exists (in the namespace looked at).
     NoSuchInterface {
         /// The name asked for.
         ifname: String,
-    },
-    /// Nothing to capture on (`--all` found no interface that is up).
-    NoInterfaces,
-    /// More interfaces than one capture handles.
-    TooManyInterfaces {
-        /// How many were asked for.
-        count: usize,
-        /// The most one capture takes.
-        limit: usize,
-    },
-    /// Opening or reading a capture socket failed.
-    Capture {
-        /// The interface.
-        ifname: String,
-        /// The OS error (its payload names the failed call).
-        source: io::Error,
     },
     /// Entering a network namespace failed.
     Netns {
@@ -61,8 +23,8 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
-    /// A capture thread panicked; its packets are lost.
-    CaptureThreadPanicked,
+    /// A worker thread (the one inside a namespace) panicked.
+    WorkerPanicked,
     /// An interface name that cannot be one (empty, longer than 15 bytes, `/`,
     /// `:` or whitespace); refused before any syscall.
     InvalidIfname {
@@ -92,15 +54,7 @@ impl Error {
     /// The errno behind this error, if there is one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Error::CaptureFileIo { source, .. }
-            | Error::Ethtool { source, .. }
-            | Error::Capture { source, .. }
-            | Error::Netns { source, .. } => source.raw_os_error().or_else(|| {
-                source
-                    .get_ref()
-                    .and_then(|e| e.downcast_ref::<crate::capture::sys::OpError>())
-                    .and_then(|e| e.source.raw_os_error())
-            }),
+            Error::Ethtool { source, .. } | Error::Netns { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -109,39 +63,11 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::CaptureFileIo { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::CaptureFileDamaged {
-                path,
-                offset,
-                records,
-                problem,
-            } => write!(
-                f,
-                "{}: {problem} at byte {offset}, after {records} packets",
-                path.display()
-            ),
             Error::NoSuchInterface { ifname } => write!(f, "{ifname}: no such interface"),
-            Error::NoInterfaces => write!(f, "no interface is up to capture on"),
-            Error::TooManyInterfaces { count, limit } => write!(
-                f,
-                "{count} interfaces asked for, one capture takes at most {limit}"
-            ),
-            Error::Capture { ifname, source } => {
-                if self.raw_os_error() == Some(libc::EPERM)
-                    || self.raw_os_error() == Some(libc::EACCES)
-                {
-                    write!(
-                        f,
-                        "{ifname}: capturing needs CAP_NET_RAW: run as root, or grant it with `setcap cap_net_raw+ep` on the offloadctl binary ({source})"
-                    )
-                } else {
-                    write!(f, "{ifname}: {source}")
-                }
-            }
             Error::Netns { netns, source } => {
                 write!(f, "network namespace {netns}: {source}")
             }
-            Error::CaptureThreadPanicked => write!(f, "a capture thread panicked"),
+            Error::WorkerPanicked => write!(f, "a worker thread panicked"),
             Error::InvalidIfname { ifname } => write!(
                 f,
                 "'{ifname}' is not a valid interface name (1 to 15 bytes, no '/', ':' or spaces)"
@@ -164,10 +90,7 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::CaptureFileIo { source, .. }
-            | Error::Capture { source, .. }
-            | Error::Netns { source, .. }
-            | Error::Ethtool { source, .. } => Some(source),
+            Error::Netns { source, .. } | Error::Ethtool { source, .. } => Some(source),
             _ => None,
         }
     }

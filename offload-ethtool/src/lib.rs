@@ -1,5 +1,11 @@
 //! `offload-ethtool`: reading and changing NIC offload features through the
-//! SIOCETHTOOL ioctl, interface enumeration, network namespaces and live capture.
+//! SIOCETHTOOL ioctl, interface enumeration and selection, network namespaces,
+//! snapshots, disable and restore.
+//!
+//! It owns every decision about local interfaces: which interfaces "all"
+//! means, what a disable changes and records, what a restore may write back.
+//! It must not read captures or judge checksums (that is `offload-diagnose`)
+//! and must not talk to XAPI (`offload-xapi`); front-ends only translate.
 //!
 //! Reading needs no privileges; changing needs CAP_NET_ADMIN.
 //!
@@ -16,14 +22,11 @@
 //! assert!(FeatureState::read("no/such/if").is_err());
 //! ```
 
-pub mod capture;
-pub mod diagnose;
 pub mod disable;
 pub mod error;
 pub mod features;
 pub mod iface;
 pub mod netns;
-pub mod pcap;
 pub mod snapshot;
 
 pub use error::{Error, Result};

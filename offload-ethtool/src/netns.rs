@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// The file of a namespace given as a name under /run/netns or as a path.
 fn netns_path(netns: &str) -> PathBuf {
@@ -18,22 +18,23 @@ fn netns_path(netns: &str) -> PathBuf {
 }
 
 /// Runs `f` inside `netns` (on a helper thread), or right here when `netns` is None.
-pub fn run_in<T: Send + 'static>(
+/// `f` may return any error that an interface [`Error`] converts into.
+pub fn run_in<T: Send + 'static, E: From<Error> + Send + 'static>(
     netns: Option<&str>,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, E> {
     let Some(netns) = netns else { return f() };
     let name = netns.to_string();
     let netns_error = move |source: io::Error| Error::Netns {
         netns: name.clone(),
         source,
     };
-    let file = File::open(netns_path(netns)).map_err(&netns_error)?;
+    let file = File::open(netns_path(netns)).map_err(|e| E::from(netns_error(e)))?;
     std::thread::spawn(move || {
         nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
-            .map_err(|e| netns_error(io::Error::from(e)))?;
+            .map_err(|e| E::from(netns_error(io::Error::from(e))))?;
         f()
     })
     .join()
-    .map_err(|_| Error::CaptureThreadPanicked)?
+    .map_err(|_| E::from(Error::WorkerPanicked))?
 }

@@ -1,42 +1,23 @@
 //! Capture summaries: a pcap/pcapng file checked (offload-ethtool's
 //! `diagnose_file`, what `offloadctl check --json` prints) and live captures
-//! (offload-ethtool's `Capture`, what `offloadctl capture --json` prints).
+//! (offload-diagnose's `Capture`, what `offloadctl capture --json` prints).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use offload_ethtool::capture::{Capture, CaptureConfig};
-use offload_ethtool::diagnose::{self, Source, Summary};
+use offload_diagnose::capture::{Capture, CaptureConfig};
+use offload_diagnose::diagnose::{self, Summary};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::error::{Error, Result};
 use crate::json::to_python;
 
-/// The summary of one capture file. A file that cannot be opened, or holds
-/// no readable packet at all, is a CaptureError; damage after some packets is
-/// listed in the summary's `errors`, as `offloadctl check` does.
+/// The summary of one capture file, by offload-diagnose's one policy.
 fn check(path: &Path) -> Result<Summary> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let (diagnosis, error) = diagnose::diagnose_file(path, threads);
-    let mut summary = diagnosis.summary(Source {
-        kind: "file",
-        files: vec![path.display().to_string()],
-        interfaces: Vec::new(),
-        netns: None,
-    });
-    match error {
-        None => {}
-        Some(e @ offload_ethtool::Error::CaptureFileIo { .. }) => return Err(e.into()),
-        Some(e @ offload_ethtool::Error::CaptureFileDamaged { records: 0, .. })
-            if diagnosis.packets() == 0 =>
-        {
-            return Err(e.into())
-        }
-        Some(e) => summary.errors.push(e.to_string()),
-    }
-    Ok(summary)
+    Ok(diagnose::check_file(path, threads)?)
 }
 
 fn check_detached(py: Python<'_>, path: PathBuf) -> Result<Summary> {

@@ -25,6 +25,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 #[derive(Debug)]
 pub enum Error {
     Ethtool(offload_ethtool::Error),
+    Diagnose(offload_diagnose::Error),
     Xapi(offload_xapi::Error),
     Decode(DecodeError),
     /// Bad input caught here (empty settings, a snapshot that does not load).
@@ -41,6 +42,15 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl From<offload_ethtool::Error> for Error {
     fn from(e: offload_ethtool::Error) -> Error {
         Error::Ethtool(e)
+    }
+}
+
+impl From<offload_diagnose::Error> for Error {
+    fn from(e: offload_diagnose::Error) -> Error {
+        match e {
+            offload_diagnose::Error::Interface(inner) => Error::Ethtool(inner),
+            other => Error::Diagnose(other),
+        }
     }
 }
 
@@ -189,7 +199,7 @@ fn ethtool_error(py: Python<'_>, c: &Classes, e: &offload_ethtool::Error) -> PyR
     let errno = e.raw_os_error().unwrap_or(0);
     let none = || py.None().into_bound(py);
     match e {
-        E::InvalidIfname { .. } | E::InvalidRequest { .. } | E::TooManyInterfaces { .. } => {
+        E::InvalidIfname { .. } | E::InvalidRequest { .. } => {
             raise(&c.invalid_argument, py, (message,), &[])
         }
         E::NoSuchInterface { ifname } => raise(
@@ -211,6 +221,28 @@ fn ethtool_error(py: Python<'_>, c: &Classes, e: &offload_ethtool::Error) -> PyR
                 &[("ifname", text(py, ifname)), ("op", text(py, op))],
             )
         }
+        E::Netns { netns, .. } => raise(
+            &c.ethtool,
+            py,
+            (errno, message, netns.clone()),
+            &[("op", text(py, "setns")), ("ifname", none())],
+        ),
+        _ => raise(&c.ethtool, py, (errno, message), &[]),
+    }
+}
+
+fn diagnose_error(py: Python<'_>, c: &Classes, e: &offload_diagnose::Error) -> PyResult<PyErr> {
+    use offload_diagnose::Error as E;
+    let message = e.to_string();
+    let errno = e.raw_os_error().unwrap_or(0);
+    match e {
+        E::TooManyInterfaces { .. } => raise(&c.invalid_argument, py, (message,), &[]),
+        E::NoSuchInterface { ifname } => raise(
+            &c.no_such_interface,
+            py,
+            (libc_enodev(), message),
+            &[("ifname", text(py, ifname))],
+        ),
         E::CaptureFileIo { path, .. } | E::CaptureFileDamaged { path, .. } => raise(
             &c.capture,
             py,
@@ -223,14 +255,8 @@ fn ethtool_error(py: Python<'_>, c: &Classes, e: &offload_ethtool::Error) -> PyR
             (errno, message),
             &[("ifname", text(py, ifname)), ("op", text(py, "capture"))],
         ),
-        E::NoInterfaces | E::CaptureThreadPanicked => raise(&c.capture, py, (0, message), &[]),
-        E::Netns { netns, .. } => raise(
-            &c.ethtool,
-            py,
-            (errno, message, netns.clone()),
-            &[("op", text(py, "setns")), ("ifname", none())],
-        ),
-        _ => raise(&c.ethtool, py, (errno, message), &[]),
+        E::Interface(inner) => ethtool_error(py, c, inner),
+        _ => raise(&c.capture, py, (errno, message), &[]),
     }
 }
 
@@ -274,6 +300,7 @@ fn to_pyerr(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     let c = classes(py)?;
     match error {
         Error::Ethtool(e) => ethtool_error(py, c, e),
+        Error::Diagnose(e) => diagnose_error(py, c, e),
         Error::Xapi(e) => xapi_error(py, c, e),
         Error::Decode(e) => raise(
             &c.packet,

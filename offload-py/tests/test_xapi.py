@@ -18,7 +18,7 @@ import pytest
 import offload
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-LAB = REPO / "offload-xapi" / "pools" / "lab.json"
+LAB = REPO / "offload-xapi-sim" / "pools" / "lab.json"
 USER, PASSWORD = "root", "secret"
 
 

@@ -39,8 +39,6 @@ pub mod ops;
 pub mod policy;
 pub mod records;
 pub mod session;
-#[cfg(feature = "sim")]
-pub mod sim;
 pub mod tls;
 pub mod transport;
 pub mod watch;

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use offload_xapi::sim::{GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
+use offload_xapi_sim::{GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
 
 use crate::codegen;
 use crate::test::Outcome;
@@ -351,7 +351,7 @@ pub fn stage() -> Result<Outcome, String> {
     build.args(["build", "-p", "offload-capi", "-p", "offload-cli"]);
     util::run(build)?;
     let mut build = cargo();
-    build.args(["build", "-p", "offload-ethtool", "--example", "imix_pcap"]);
+    build.args(["build", "-p", "offload-diagnose", "--example", "imix_pcap"]);
     util::run(build)?;
     let prefix = Prefix::lay_out(&target_dir().join("debug"))?;
     let tmp = prefix.root.join("tmp");

@@ -29,10 +29,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 fn bench(target: &Path, rustflags: Option<&str>, filter: Option<&str>) -> Result<(), String> {
     // (package, bench): the checksum peers, and the per-packet verdicts (benched
-    // in offload-ethtool, whose test-packet synthesis builds the IMIX mix).
+    // in offload-diagnose, with the test kit's packet synthesis building the IMIX mix).
     let benches = [
         ("offload-core", "checksum"),
-        ("offload-ethtool", "verdicts"),
+        ("offload-diagnose", "verdicts"),
     ];
     for (package, name) in benches {
         if filter.is_some_and(|f| !f.starts_with(name)) {

@@ -56,7 +56,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Generates the IMIX capture with offload-core's packet synthesis (the
-/// `imix_pcap` example of offload-ethtool), unless a file of that size exists.
+/// `imix_pcap` example of offload-diagnose), unless a file of that size exists.
 fn generate(path: &Path, packets: u64) -> Result<(), String> {
     let stamp = path.with_extension("count");
     if path.is_file() && std::fs::read_to_string(&stamp).ok() == Some(packets.to_string()) {
@@ -68,7 +68,7 @@ fn generate(path: &Path, packets: u64) -> Result<(), String> {
         "--quiet",
         "--release",
         "-p",
-        "offload-ethtool",
+        "offload-diagnose",
         "--example",
         "imix_pcap",
         "--",

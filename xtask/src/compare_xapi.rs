@@ -2,7 +2,7 @@
 //! on the same simulated pool (1,000 VMs with 2 VIFs, 8 hosts with 4 PIFs,
 //! 1 ms per call).
 //!
-//! Peer: `offload-xapi/tests/sdk/seed_procedure.py`, the seed re-enacted with
+//! Peer: `offload-xapi-sim/tests/sdk/seed_procedure.py`, the seed re-enacted with
 //! the official XenAPI SDK, each `xe` invocation being a login, its calls and
 //! a logout, one after another as the shell loop runs them. Ours:
 //! `offloadctl xapi vif apply --preset seed` then `pif apply --preset seed`.
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use offload_xapi::sim::{GenSpec, PoolDesc, SimConfig, SimHandle, SimState, Simulator};
+use offload_xapi_sim::{GenSpec, PoolDesc, SimConfig, SimHandle, SimState, Simulator};
 
 use crate::compare::print_ratio;
 use crate::util::{self, cargo};
@@ -80,7 +80,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"));
     let offloadctl = target.join("release/offloadctl");
     let python = util::ensure_venv()?.join("bin/python");
-    let script = root.join("offload-xapi/tests/sdk/seed_procedure.py");
+    let script = root.join("offload-xapi-sim/tests/sdk/seed_procedure.py");
     if !script.exists() {
         return Err(format!("{} is missing", script.display()));
     }

@@ -157,7 +157,7 @@ fn pcap_check(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(
             "run",
             "--quiet",
             "-p",
-            "offload-ethtool",
+            "offload-diagnose",
             "--example",
             "imix_pcap",
             "--",

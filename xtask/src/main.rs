@@ -31,7 +31,7 @@ commands:
   demo                  the seed procedure end to end on a lab that builds itself
   fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)
   docs [OUT_DIR]        man pages and shell completions for offloadctl (default target/docs)
-  xapi-sim [OPTIONS]    run the XAPI simulator (offload_xapi::sim); --help lists options
+  xapi-sim [OPTIONS]    run the XAPI simulator (offload_xapi_sim); --help lists options
   dist                  offloadctl + liboffload for glibc 2.17, the dom0 RPM and the wheel, checked (target/dist)
 ";
 

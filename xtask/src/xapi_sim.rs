@@ -1,4 +1,4 @@
-//! `cargo xtask xapi-sim`: runs the XAPI simulator (`offload_xapi::sim`) as a
+//! `cargo xtask xapi-sim`: runs the XAPI simulator (`offload_xapi_sim`) as a
 //! process, for the pytest suite, `compare xapi` and manual experiments.
 //!
 //! It prints `listening on <url>` (plus `fingerprint sha256 <hex:with:colons>`
@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use offload_xapi::sim::{Faults, GenSpec, PoolDesc, SimConfig, Simulator};
+use offload_xapi_sim::{Faults, GenSpec, PoolDesc, SimConfig, Simulator};
 
 const USAGE: &str = "\
 usage: cargo xtask xapi-sim [options]
 
 pool (generated unless --pool is given):
-  --pool FILE             JSON pool description (see offload-xapi/pools/lab.json)
+  --pool FILE             JSON pool description (see offload-xapi-sim/pools/lab.json)
   --hosts N               hosts (default 1)
   --pifs-per-host N       eth0..ethN-1 on pool-wide networks, eth0 = management (default 2)
   --vms N                 VMs vm-0001.. (every 10th halted, every 5th HVM without hotplug) (default 4)
@@ -142,7 +142,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Stage `pytest_xapi` of `cargo xtask test`: the SDK fidelity suite
-/// (`offload-xapi/tests/sdk`) with the official XenAPI package, against
+/// (`offload-xapi-sim/tests/sdk`) with the official XenAPI package, against
 /// simulators run from this very binary.
 pub fn pytest_stage() -> Result<crate::test::Outcome, String> {
     let venv = crate::util::ensure_venv()?;
@@ -155,7 +155,7 @@ pub fn pytest_stage() -> Result<crate::test::Outcome, String> {
             "-q",
             "-p",
             "no:cacheprovider",
-            "offload-xapi/tests/sdk",
+            "offload-xapi-sim/tests/sdk",
         ])
         .env("XAPI_SIM_BIN", exe);
     crate::util::run(pytest).map(|()| crate::test::Outcome::Passed)

@@ -1,0 +1,362 @@
+//! Live capture with per-packet checksum verdicts.
+//!
+//! One AF_PACKET TPACKET_V3 ring and one thread per interface. The kernel's
+//! per-packet status tells us what no file can: `TP_STATUS_CSUMNOTREADY` means the
+//! checksum field is not final yet (TX checksum offload, certain), and
+//! `TP_STATUS_CSUM_VALID` that the NIC already verified it. Every thread feeds the
+//! shared lock-free `offload_core::counters` (read by the live status line) and its
+//! own [`Diagnosis`] (flows, hosts), merged into one [`Summary`] at the end.
+
+pub mod sys;
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use offload_core::counters::Counters;
+use offload_core::verdict::Class;
+
+use crate::diagnose::{self, ChecksumHint, Diagnosis, Source, Summary};
+use crate::error::{Error, Result};
+use crate::pcap::{linktype, PcapNgWriter};
+
+/// The most interfaces one capture takes (one counter shard per thread).
+pub const MAX_INTERFACES: usize = 64;
+
+/// What to capture and for how long.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureConfig {
+    /// Interfaces to capture on (ignored when `all` is set).
+    pub interfaces: Vec<String>,
+    /// Capture on every interface that is up.
+    pub all: bool,
+    /// The network namespace (a name under /run/netns or a path) to capture in.
+    pub netns: Option<String>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop after this many packets (over all interfaces).
+    pub count: Option<u64>,
+    /// Save every captured packet to this pcapng file.
+    pub write: Option<PathBuf>,
+}
+
+/// A snapshot of the shared counters, for the live status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStatus {
+    /// Packets seen on all interfaces.
+    pub packets: u64,
+    /// Checksums that verify.
+    pub correct: u64,
+    /// Checksums really wrong.
+    pub incorrect: u64,
+    /// Checksums left for the NIC.
+    pub offload_pending: u64,
+    /// Checksums not verified.
+    pub not_verified: u64,
+}
+
+impl LiveStatus {
+    /// One status line (no newline), e.g. for `\r`-refreshing on a terminal.
+    pub fn line(&self, elapsed: Duration) -> String {
+        format!(
+            "{:>6.1}s  {} packets  {} correct  {} incorrect  {} offload-pending  {} not verified",
+            elapsed.as_secs_f64(),
+            diagnose::thousands(self.packets),
+            diagnose::thousands(self.correct),
+            diagnose::thousands(self.incorrect),
+            diagnose::thousands(self.offload_pending),
+            diagnose::thousands(self.not_verified),
+        )
+    }
+}
+
+struct Shared {
+    counters: Counters<MAX_INTERFACES>,
+    /// Packets taken (for `--count`); may run ahead of `counters.packets`.
+    packets: AtomicU64,
+    stop: AtomicBool,
+    writer: Option<Mutex<PcapNgWriter<BufWriter<File>>>>,
+    write_error: Mutex<Option<io::Error>>,
+}
+
+/// A running capture: threads, the shared counters, and the stop flag.
+pub struct Capture {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<Diagnosis>>,
+    interfaces: Vec<String>,
+    netns: Option<String>,
+    started: Instant,
+}
+
+/// The pcap link type of what an AF_PACKET socket delivers for an `ARPHRD_*` type.
+fn link_type_of(hardware_type: u16) -> Option<u16> {
+    match hardware_type {
+        // Ethernet, loopback (Linux gives lo an Ethernet header), IEEE 802.
+        1 | 6 | 772 => Some(linktype::ETHERNET),
+        // No link header: tun, ipip/sit/gre tunnels, WireGuard, rawip.
+        65534 | 768 | 769 | 776 | 778 | 519 => Some(linktype::RAW),
+        _ => None,
+    }
+}
+
+struct Opened {
+    name: String,
+    ring: sys::Ring,
+    link_type: Option<u16>,
+}
+
+fn open_ring(name: &str) -> Result<Opened> {
+    let index = nix::net::if_::if_nametoindex(name).map_err(|_| Error::NoSuchInterface {
+        ifname: name.to_string(),
+    })?;
+    let ring = sys::Ring::open(index as i32).map_err(|source| Error::Capture {
+        ifname: name.to_string(),
+        source,
+    })?;
+    let link_type = link_type_of(ring.hardware_type());
+    Ok(Opened {
+        name: name.to_string(),
+        ring,
+        link_type,
+    })
+}
+
+/// The names of the interfaces that are up in the current namespace.
+fn interfaces_up() -> Result<Vec<String>> {
+    let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::Capture {
+        ifname: "*".into(),
+        source: io::Error::from(e),
+    })?;
+    let mut names: Vec<String> = Vec::new();
+    for a in addrs {
+        if a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            && !names.contains(&a.interface_name)
+        {
+            names.push(a.interface_name);
+        }
+    }
+    Ok(names)
+}
+
+impl Capture {
+    /// Opens every ring (in the namespace, if one is given) and starts one thread
+    /// per interface. Errors (no such interface, no CAP_NET_RAW) come back here,
+    /// before any thread runs.
+    pub fn start(config: &CaptureConfig) -> Result<Capture> {
+        let open_all = |config: &CaptureConfig| -> Result<Vec<Opened>> {
+            let names = if config.all {
+                interfaces_up()?
+            } else {
+                config.interfaces.clone()
+            };
+            if names.is_empty() {
+                return Err(Error::NoInterfaces);
+            }
+            if names.len() > MAX_INTERFACES {
+                return Err(Error::TooManyInterfaces {
+                    count: names.len(),
+                    limit: MAX_INTERFACES,
+                });
+            }
+            names.iter().map(|n| open_ring(n)).collect()
+        };
+        let opened = match &config.netns {
+            None => open_all(config)?,
+            Some(ns) => {
+                let config = config.clone();
+                offload_ethtool::netns::run_in(Some(ns), move || open_all(&config))?
+            }
+        };
+        let writer = match &config.write {
+            None => None,
+            Some(path) => {
+                let file = File::create(path).map_err(|source| Error::CaptureFileIo {
+                    path: path.clone(),
+                    source,
+                })?;
+                let io_error = |source| Error::CaptureFileIo {
+                    path: path.clone(),
+                    source,
+                };
+                let mut w =
+                    PcapNgWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io_error)?;
+                for o in &opened {
+                    w.add_interface(&o.name, o.link_type.unwrap_or(linktype::ETHERNET), 0)
+                        .map_err(io_error)?;
+                }
+                Some(Mutex::new(w))
+            }
+        };
+        let shared = Arc::new(Shared {
+            counters: Counters::new(),
+            packets: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            writer,
+            write_error: Mutex::new(None),
+        });
+        let interfaces: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
+        let deadline = config.duration.map(|d| Instant::now() + d);
+        let threads = opened
+            .into_iter()
+            .enumerate()
+            .map(|(index, opened)| {
+                let shared = Arc::clone(&shared);
+                let count = config.count;
+                std::thread::Builder::new()
+                    .name(format!("capture-{}", opened.name))
+                    .spawn(move || capture_loop(opened, index as u32, &shared, deadline, count))
+                    .expect("spawning a capture thread")
+            })
+            .collect();
+        Ok(Capture {
+            shared,
+            threads,
+            interfaces,
+            netns: config.netns.clone(),
+            started: Instant::now(),
+        })
+    }
+
+    /// The flag that stops every thread (set it from a SIGINT handler).
+    pub fn stop_flag(&self) -> &AtomicBool {
+        &self.shared.stop
+    }
+
+    /// Asks every thread to stop after its current block.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether every thread has stopped (deadline or packet count reached).
+    pub fn is_finished(&self) -> bool {
+        self.threads.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Time since the capture started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The shared counters right now.
+    pub fn status(&self) -> LiveStatus {
+        let c = self.shared.counters.snapshot();
+        LiveStatus {
+            packets: c.packets,
+            correct: c.class_total(Class::Correct),
+            incorrect: c.class_total(Class::Incorrect),
+            offload_pending: c.class_total(Class::OffloadPending),
+            not_verified: c.class_total(Class::NotVerifiedFragment)
+                + c.class_total(Class::NotVerifiedTruncated)
+                + c.class_total(Class::NotVerifiedUdpZero)
+                + c.class_total(Class::NotVerifiedUnsupported),
+        }
+    }
+
+    /// Stops, joins the threads, flushes `--write`, and returns the summary.
+    pub fn finish(self) -> Result<Summary> {
+        self.stop();
+        let mut total = Diagnosis::new();
+        for t in self.threads {
+            let part = t.join().map_err(|_| Error::CaptureThreadPanicked)?;
+            total.merge(&part);
+        }
+        let shared = Arc::try_unwrap(self.shared).map_err(|_| Error::CaptureThreadPanicked)?;
+        let mut errors = Vec::new();
+        if let Some(e) = shared.write_error.into_inner().ok().flatten() {
+            errors.push(format!("writing the capture file failed: {e}"));
+        }
+        if let Some(w) = shared.writer {
+            if let Ok(w) = w.into_inner() {
+                if let Err(e) = w.into_inner() {
+                    errors.push(format!("flushing the capture file failed: {e}"));
+                }
+            }
+        }
+        let mut summary = total.summary(Source {
+            kind: "capture",
+            files: Vec::new(),
+            interfaces: self.interfaces,
+            netns: self.netns,
+        });
+        summary.errors = errors;
+        Ok(summary)
+    }
+}
+
+fn capture_loop(
+    mut opened: Opened,
+    writer_interface: u32,
+    shared: &Shared,
+    deadline: Option<Instant>,
+    count: Option<u64>,
+) -> Diagnosis {
+    let mut diagnosis = Diagnosis::new();
+    // Each thread is the only writer of its own shard of the shared counters.
+    let mut live = shared.counters.writer();
+    let mut last_drops = 0u64;
+    while !shared.stop.load(Ordering::Relaxed) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        match opened.ring.wait(100) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(_) => break,
+        }
+        let mut writer = shared.writer.as_ref().and_then(|w| w.lock().ok());
+        let link_type = opened.link_type;
+        opened.ring.drain_block(|packet| {
+            if let Some(limit) = count {
+                if shared.packets.fetch_add(1, Ordering::Relaxed) >= limit {
+                    shared.stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            } else {
+                shared.packets.fetch_add(1, Ordering::Relaxed);
+            }
+            let hint = ChecksumHint::from_tp_status(packet.status);
+            match link_type {
+                Some(lt) => {
+                    diagnose::observe(
+                        &mut diagnosis,
+                        live.as_mut(),
+                        lt,
+                        packet.data,
+                        packet.wire_len,
+                        hint,
+                    );
+                }
+                None => {
+                    if let Some(w) = live.as_mut() {
+                        w.record(&[]);
+                    }
+                    diagnosis.add_packet(packet.wire_len);
+                    diagnosis.add_undecoded();
+                }
+            }
+            if let Some(w) = writer.as_mut() {
+                if let Err(e) = w.write_packet(
+                    writer_interface,
+                    i64::from(packet.sec),
+                    packet.nsec,
+                    packet.wire_len,
+                    packet.data,
+                ) {
+                    if let Ok(mut slot) = shared.write_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+            }
+        });
+        drop(writer);
+        if let Ok(drops) = opened.ring.drops() {
+            last_drops += u64::from(drops);
+        }
+    }
+    diagnosis.add_drops(last_drops);
+    diagnosis
+}

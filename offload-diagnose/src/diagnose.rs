@@ -1,0 +1,764 @@
+//! The diagnosis: per-protocol verdict counts, the flows and hosts with really
+//! incorrect checksums, and a one-line conclusion that tells offload from
+//! corruption. `offloadctl check`, `offloadctl capture`, the C ABI and the Python
+//! module all produce it; its JSON form ([`Summary`]) is a stable schema
+//! (`"schema": "offload.diagnosis/1"`; fields are only ever added).
+
+mod decode;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use offload_core::counters::Writer;
+use offload_core::verdict::{Checksum, NotVerifiedReason, Verdict};
+use serde::Serialize;
+
+/// The schema name and version written into every JSON summary.
+pub const SCHEMA: &str = "offload.diagnosis/1";
+
+/// How many flows and hosts the summary lists.
+pub const TOP: usize = 10;
+
+/// A checksum the diagnosis counts separately: offload-core's checksum kinds
+/// (serialised as `ipv4_header`, `tcp4`, ...).
+pub use offload_core::verdict::Checksum as Protocol;
+
+/// Counts of not-verified checksums, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NotVerifiedCounts {
+    /// IP fragments (the L4 checksum covers other fragments too).
+    pub fragment: u64,
+    /// Cut short by the capture's snapshot length.
+    pub truncated: u64,
+    /// UDP over IPv4 with checksum 0 (none computed by the sender).
+    pub udp_zero_checksum: u64,
+    /// A reason this version does not know by name.
+    pub other: u64,
+}
+
+impl NotVerifiedCounts {
+    /// The sum over all reasons.
+    pub fn total(&self) -> u64 {
+        self.fragment + self.truncated + self.udp_zero_checksum + self.other
+    }
+
+    fn add(&mut self, reason: NotVerifiedReason) {
+        match reason {
+            NotVerifiedReason::Fragment => self.fragment += 1,
+            NotVerifiedReason::Truncated => self.truncated += 1,
+            NotVerifiedReason::UdpZeroChecksum => self.udp_zero_checksum += 1,
+            _ => self.other += 1,
+        }
+    }
+
+    fn merge(&mut self, other: &NotVerifiedCounts) {
+        self.fragment += other.fragment;
+        self.truncated += other.truncated;
+        self.udp_zero_checksum += other.udp_zero_checksum;
+        self.other += other.other;
+    }
+}
+
+/// Verdict counts for one protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ProtocolCounts {
+    /// Which checksum.
+    pub protocol: Option<Protocol>,
+    /// Checksums that verify.
+    pub correct: u64,
+    /// Checksums that are really wrong (corruption, or a broken offload).
+    pub incorrect: u64,
+    /// Checksums left for the NIC (TX checksum offload at the capture point).
+    pub offload_pending: u64,
+    /// Checksums not verified, by reason.
+    pub not_verified: NotVerifiedCounts,
+}
+
+impl ProtocolCounts {
+    fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Correct => self.correct += 1,
+            Verdict::Incorrect { .. } => self.incorrect += 1,
+            Verdict::OffloadPending { .. } => self.offload_pending += 1,
+            Verdict::NotVerified(reason) => self.not_verified.add(reason),
+            _ => self.not_verified.other += 1,
+        }
+    }
+
+    fn merge(&mut self, other: &ProtocolCounts) {
+        self.correct += other.correct;
+        self.incorrect += other.incorrect;
+        self.offload_pending += other.offload_pending;
+        self.not_verified.merge(&other.not_verified);
+    }
+
+    fn seen(&self) -> u64 {
+        self.correct + self.incorrect + self.offload_pending + self.not_verified.total()
+    }
+}
+
+pub use offload_core::verdict::{ChecksumHint, Endpoints};
+
+/// The verdicts of one packet (offload-core's), for `--verdicts` lines.
+pub use offload_core::verdict::Observation;
+
+/// Classifies one frame, counts it into `diagnosis` (and into the shared
+/// offload-core counters through `live`, if given), and returns its verdicts
+/// (for `--verdicts` lines).
+#[inline]
+pub fn observe(
+    diagnosis: &mut Diagnosis,
+    live: Option<&mut Writer<'_>>,
+    link_type: u16,
+    frame: &[u8],
+    orig_len: u32,
+    hint: ChecksumHint,
+) -> Observation {
+    let observation = decode::classify(link_type, frame, hint);
+    diagnosis.add_packet(orig_len);
+    let endpoints = observation.endpoints.as_ref();
+    if observation.ip_header.is_none() && observation.transport.is_none() {
+        diagnosis.add_undecoded();
+    }
+    if let Some(v) = observation.ip_header {
+        diagnosis.add_verdict(Protocol::Ipv4Header, v, endpoints);
+    }
+    if let Some((p, v)) = observation.transport {
+        diagnosis.add_verdict(p, v, endpoints);
+    }
+    if let Some(live) = live {
+        let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
+        let mut n = 0;
+        if let Some(v) = observation.ip_header {
+            verdicts[n] = (Checksum::Ipv4Header, v);
+            n += 1;
+        }
+        if let Some((p, v)) = observation.transport {
+            verdicts[n] = (p, v);
+            n += 1;
+        }
+        live.record(&verdicts[..n]);
+    }
+    observation
+}
+
+/// A batch of packets for a worker thread: a read buffer and where the packets are.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    entries: Vec<crate::pcap::BatchEntry>,
+}
+
+/// Reads a whole capture file and diagnoses it with `threads` worker threads
+/// (the reader runs on the calling thread and hands over whole read buffers).
+/// Returns what was read even when the file is damaged, together with the error.
+pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
+    let mut reader = match crate::pcap::CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => return (Diagnosis::new(), Some(e)),
+    };
+    let threads = threads.max(1);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let work_rx = std::sync::Arc::clone(&work_rx);
+                let free_tx = free_tx.clone();
+                scope.spawn(move || {
+                    let mut diagnosis = Diagnosis::new();
+                    loop {
+                        let next = work_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok(batch)) = next else { break };
+                        for e in &batch.entries {
+                            observe(
+                                &mut diagnosis,
+                                None,
+                                e.link_type,
+                                &batch.bytes[e.start..e.end],
+                                e.orig_len,
+                                ChecksumHint::None,
+                            );
+                        }
+                        let _ = free_tx.send(batch);
+                    }
+                    diagnosis
+                })
+            })
+            .collect();
+        let error = loop {
+            let mut batch = free_rx.try_recv().unwrap_or_default();
+            let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
+            let empty = batch.entries.is_empty();
+            if !empty && work_tx.send(batch).is_err() {
+                break None;
+            }
+            match result {
+                Err(e) => break Some(e),
+                Ok(()) if empty => break None,
+                Ok(()) => {}
+            }
+        };
+        drop(work_tx);
+        let mut total = Diagnosis::new();
+        for w in workers {
+            if let Ok(part) = w.join() {
+                total.merge(&part);
+            }
+        }
+        (total, error)
+    })
+}
+
+/// Checks one capture file: the one "check a file" policy every front-end
+/// (CLI, C, Python, the plugin) uses.
+///
+/// A file that cannot be opened or read, or that is damaged before its first
+/// packet (not a capture file, a bad header), is an error: there is nothing to
+/// summarise. Damage after some packets is not: what was read before it
+/// counts, and the damage is listed in the summary's `errors`.
+pub fn check_file(path: &std::path::Path, threads: usize) -> crate::Result<Summary> {
+    let (diagnosis, error) = diagnose_file(path, threads);
+    let mut summary = diagnosis.summary(Source::files(&[path]));
+    match error {
+        None => {}
+        Some(e @ crate::Error::CaptureFileIo { .. }) => return Err(e),
+        Some(e @ crate::Error::CaptureFileDamaged { records: 0, .. })
+            if diagnosis.packets() == 0 =>
+        {
+            return Err(e)
+        }
+        Some(e) => summary.errors.push(e.to_string()),
+    }
+    Ok(summary)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    protocol: Protocol,
+    endpoints: Endpoints,
+}
+
+/// Accumulates verdicts packet by packet; one per thread, merged at the end.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnosis {
+    packets: u64,
+    bytes: u64,
+    undecoded: u64,
+    counts: [ProtocolCounts; 7],
+    incorrect_flows: HashMap<FlowKey, u64>,
+    incorrect_hosts: HashMap<IpAddr, u64>,
+    drops: u64,
+}
+
+impl Diagnosis {
+    /// An empty diagnosis.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one captured packet of `wire_len` bytes, before its verdicts.
+    #[inline]
+    pub fn add_packet(&mut self, wire_len: u32) {
+        self.packets += 1;
+        self.bytes += u64::from(wire_len);
+    }
+
+    /// Counts a packet whose network layer could not be decoded (not IP, or
+    /// too damaged to find the checksums).
+    #[inline]
+    pub fn add_undecoded(&mut self) {
+        self.undecoded += 1;
+    }
+
+    /// Counts one checksum verdict; `endpoints` names the flow for incorrect ones.
+    #[inline]
+    pub fn add_verdict(
+        &mut self,
+        protocol: Protocol,
+        verdict: Verdict,
+        endpoints: Option<&Endpoints>,
+    ) {
+        self.counts[protocol as usize].add(verdict);
+        if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
+            *self
+                .incorrect_flows
+                .entry(FlowKey {
+                    protocol,
+                    endpoints: *endpoints,
+                })
+                .or_insert(0) += 1;
+            *self.incorrect_hosts.entry(endpoints.src).or_insert(0) += 1;
+            if endpoints.dst != endpoints.src {
+                *self.incorrect_hosts.entry(endpoints.dst).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// Adds packets the kernel dropped before we saw them (live capture).
+    pub fn add_drops(&mut self, drops: u64) {
+        self.drops += drops;
+    }
+
+    /// Folds another diagnosis (another thread or file) into this one.
+    pub fn merge(&mut self, other: &Diagnosis) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.undecoded += other.undecoded;
+        self.drops += other.drops;
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
+            mine.merge(theirs);
+        }
+        for (key, n) in &other.incorrect_flows {
+            *self.incorrect_flows.entry(*key).or_insert(0) += n;
+        }
+        for (host, n) in &other.incorrect_hosts {
+            *self.incorrect_hosts.entry(*host).or_insert(0) += n;
+        }
+    }
+
+    /// Packets counted so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// The counts for one protocol.
+    pub fn counts(&self, protocol: Protocol) -> ProtocolCounts {
+        let mut c = self.counts[protocol as usize];
+        c.protocol = Some(protocol);
+        c
+    }
+
+    /// Really incorrect checksums over all protocols.
+    pub fn incorrect(&self) -> u64 {
+        self.counts.iter().map(|c| c.incorrect).sum()
+    }
+
+    /// Offload-pending checksums over all protocols.
+    pub fn offload_pending(&self) -> u64 {
+        self.counts.iter().map(|c| c.offload_pending).sum()
+    }
+
+    /// The summary, with its conclusion; `source` says what was read.
+    pub fn summary(&self, source: Source) -> Summary {
+        let protocols: Vec<ProtocolCounts> = Protocol::ALL
+            .iter()
+            .map(|&p| self.counts(p))
+            .filter(|c| c.seen() > 0)
+            .collect();
+        let mut flows: Vec<(FlowKey, u64)> =
+            self.incorrect_flows.iter().map(|(k, n)| (*k, *n)).collect();
+        flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| flow_order(&a.0, &b.0)));
+        flows.truncate(TOP);
+        let mut hosts: Vec<(IpAddr, u64)> =
+            self.incorrect_hosts.iter().map(|(h, n)| (*h, *n)).collect();
+        hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        hosts.truncate(TOP);
+        let incorrect = self.incorrect();
+        let offload_pending = self.offload_pending();
+        Summary {
+            schema: SCHEMA,
+            conclusion: conclusion(self, &hosts),
+            corruption: incorrect > 0,
+            source,
+            packets: self.packets,
+            bytes: self.bytes,
+            undecoded: self.undecoded,
+            kernel_drops: self.drops,
+            incorrect,
+            offload_pending,
+            protocols,
+            top_flows: flows
+                .into_iter()
+                .map(|(k, n)| FlowReport {
+                    protocol: k.protocol,
+                    src: k.endpoints.src.to_string(),
+                    src_port: k.endpoints.src_port,
+                    dst: k.endpoints.dst.to_string(),
+                    dst_port: k.endpoints.dst_port,
+                    incorrect: n,
+                })
+                .collect(),
+            top_hosts: hosts
+                .into_iter()
+                .map(|(h, n)| HostReport {
+                    host: h.to_string(),
+                    incorrect: n,
+                })
+                .collect(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+fn flow_order(a: &FlowKey, b: &FlowKey) -> std::cmp::Ordering {
+    (
+        a.protocol,
+        a.endpoints.src,
+        a.endpoints.src_port,
+        a.endpoints.dst,
+        a.endpoints.dst_port,
+    )
+        .cmp(&(
+            b.protocol,
+            b.endpoints.src,
+            b.endpoints.src_port,
+            b.endpoints.dst,
+            b.endpoints.dst_port,
+        ))
+}
+
+/// What a summary was computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// `"file"` or `"capture"`.
+    pub kind: &'static str,
+    /// Files read (for `check`).
+    pub files: Vec<String>,
+    /// Interfaces captured on (for `capture`).
+    pub interfaces: Vec<String>,
+    /// The network namespace captured in, if not the current one.
+    pub netns: Option<String>,
+}
+
+impl Source {
+    /// The source of a `check` over `paths`.
+    pub fn files<P: AsRef<std::path::Path>>(paths: &[P]) -> Source {
+        Source {
+            kind: "file",
+            files: paths
+                .iter()
+                .map(|p| p.as_ref().display().to_string())
+                .collect(),
+            interfaces: Vec::new(),
+            netns: None,
+        }
+    }
+}
+
+/// One flow with incorrect checksums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowReport {
+    /// Which checksum was wrong.
+    pub protocol: Protocol,
+    /// Source address.
+    pub src: String,
+    /// Source port, for TCP and UDP.
+    pub src_port: Option<u16>,
+    /// Destination address.
+    pub dst: String,
+    /// Destination port, for TCP and UDP.
+    pub dst_port: Option<u16>,
+    /// Incorrect checksums in this flow.
+    pub incorrect: u64,
+}
+
+/// One host taking part in flows with incorrect checksums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostReport {
+    /// The address.
+    pub host: String,
+    /// Incorrect checksums in packets from or to it.
+    pub incorrect: u64,
+}
+
+/// The stable JSON summary (`offloadctl check --json`, `capture --json`, C, Python).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// The one-line conclusion.
+    pub conclusion: String,
+    /// True when at least one checksum was really incorrect (exit code 1).
+    pub corruption: bool,
+    /// What was read.
+    pub source: Source,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes on the wire of those packets.
+    pub bytes: u64,
+    /// Packets with no IPv4/IPv6 checksum to look at.
+    pub undecoded: u64,
+    /// Packets the kernel dropped because the capture ring was full.
+    pub kernel_drops: u64,
+    /// Incorrect checksums over all protocols.
+    pub incorrect: u64,
+    /// Offload-pending checksums over all protocols.
+    pub offload_pending: u64,
+    /// Counts per protocol (only protocols that were seen).
+    pub protocols: Vec<ProtocolCounts>,
+    /// The flows with the most incorrect checksums (at most [`TOP`]).
+    pub top_flows: Vec<FlowReport>,
+    /// The hosts with the most incorrect checksums (at most [`TOP`]).
+    pub top_hosts: Vec<HostReport>,
+    /// Problems met on the way (a damaged file: what was read before it counts).
+    pub errors: Vec<String>,
+}
+
+/// `4812` → `"4,812"`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lists transports like "TCP", "TCP and UDP", "TCP, UDP and ICMP".
+fn join_names(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in Protocol::ALL {
+        let name = p.transport();
+        if pick(&d.counts[p as usize]) > 0 && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    join_names(&names)
+}
+
+fn conclusion(d: &Diagnosis, hosts: &[(IpAddr, u64)]) -> String {
+    let incorrect = d.incorrect();
+    let pending = d.offload_pending();
+    let correct: u64 = d.counts.iter().map(|c| c.correct).sum();
+    let not_verified: u64 = d.counts.iter().map(|c| c.not_verified.total()).sum();
+    if d.packets == 0 {
+        return "no packets read".into();
+    }
+    if incorrect == 0 && pending == 0 {
+        if correct == 0 {
+            return format!(
+                "no checksum could be verified in {} packets ({} not verified, {} without IP checksums); no corruption seen",
+                thousands(d.packets),
+                thousands(not_verified),
+                thousands(d.undecoded)
+            );
+        }
+        return format!(
+            "all {} verified checksums are correct; no corruption seen",
+            thousands(correct)
+        );
+    }
+    if incorrect == 0 {
+        return format!(
+            "all {} bad {} checksums are offload-pending: TX checksum offload is on at the capture point; no corruption seen",
+            thousands(pending),
+            transports(d, |c| c.offload_pending)
+        );
+    }
+    let mut line = format!(
+        "{} {} checksums are really incorrect (not offload): corruption on the path or a faulty offload",
+        thousands(incorrect),
+        transports(d, |c| c.incorrect)
+    );
+    if let Some((host, _)) = hosts.first() {
+        let _ = write!(line, "; most involved host {host}");
+    }
+    if pending > 0 {
+        let _ = write!(
+            line,
+            "; {} more are only offload-pending (TX checksum offload at the capture point)",
+            thousands(pending)
+        );
+    }
+    line
+}
+
+impl Summary {
+    /// The summary as text, the way `offloadctl check` prints it.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let what = if self.source.kind == "capture" {
+            format!("captured on {}", self.source.interfaces.join(", "))
+        } else {
+            format!("read from {}", self.source.files.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{} packets ({} bytes) {what}",
+            thousands(self.packets),
+            thousands(self.bytes)
+        );
+        if self.kernel_drops > 0 {
+            let _ = writeln!(
+                out,
+                "{} packets dropped by the kernel (ring full)",
+                thousands(self.kernel_drops)
+            );
+        }
+        if !self.protocols.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<12} {:>12} {:>12} {:>16} {:>13}  not verified because",
+                "checksum", "correct", "incorrect", "offload-pending", "not verified"
+            );
+        }
+        for c in &self.protocols {
+            let nv = &c.not_verified;
+            let mut reasons = Vec::new();
+            for (n, why) in [
+                (nv.fragment, "fragment"),
+                (nv.truncated, "truncated by snaplen"),
+                (nv.udp_zero_checksum, "UDP checksum 0"),
+                (nv.other, "other"),
+            ] {
+                if n > 0 {
+                    reasons.push(format!("{} {why}", thousands(n)));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{:<12} {:>12} {:>12} {:>16} {:>13}  {}",
+                c.protocol.map_or("?", Protocol::label),
+                thousands(c.correct),
+                thousands(c.incorrect),
+                thousands(c.offload_pending),
+                thousands(nv.total()),
+                reasons.join(", ")
+            );
+        }
+        if self.undecoded > 0 {
+            let _ = writeln!(
+                out,
+                "{} packets carry no IPv4/IPv6 checksum we verify (ARP, other protocols, undecodable)",
+                thousands(self.undecoded)
+            );
+        }
+        if !self.top_flows.is_empty() {
+            let _ = writeln!(out, "flows with incorrect checksums:");
+            for f in &self.top_flows {
+                let _ = writeln!(
+                    out,
+                    "  {:>10}  {:<12} {} > {}",
+                    thousands(f.incorrect),
+                    f.protocol.label(),
+                    endpoint(&f.src, f.src_port),
+                    endpoint(&f.dst, f.dst_port)
+                );
+            }
+            let _ = writeln!(out, "hosts with incorrect checksums:");
+            for h in &self.top_hosts {
+                let _ = writeln!(out, "  {:>10}  {}", thousands(h.incorrect), h.host);
+            }
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "error: {e}");
+        }
+        let _ = writeln!(out, "conclusion: {}", self.conclusion);
+        out
+    }
+}
+
+/// tcpdump's `addr.port` notation.
+fn endpoint(addr: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{addr}.{p}"),
+        None => addr.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ends(a: [u8; 4], b: [u8; 4], sp: u16, dp: u16) -> Endpoints {
+        Endpoints {
+            src: IpAddr::from(a),
+            dst: IpAddr::from(b),
+            src_port: Some(sp),
+            dst_port: Some(dp),
+        }
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(4812), "4,812");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn offload_only_is_not_corruption() {
+        let mut d = Diagnosis::new();
+        let e = ends([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80);
+        for _ in 0..4812 {
+            d.add_packet(60);
+            d.add_verdict(Protocol::Ipv4Header, Verdict::Correct, Some(&e));
+            d.add_verdict(
+                Protocol::Tcp4,
+                Verdict::OffloadPending {
+                    found: 0x14f7,
+                    expected: 0x2231,
+                },
+                Some(&e),
+            );
+        }
+        let s = d.summary(Source::default());
+        assert!(!s.corruption);
+        assert_eq!(
+            s.conclusion,
+            "all 4,812 bad TCP checksums are offload-pending: TX checksum offload is on at the capture point; no corruption seen"
+        );
+        assert!(s.top_flows.is_empty());
+    }
+
+    #[test]
+    fn incorrect_flows_and_hosts_are_ranked() {
+        let mut a = Diagnosis::new();
+        let mut b = Diagnosis::new();
+        let hot = ends([10, 0, 0, 1], [10, 0, 0, 9], 1, 2);
+        let cold = ends([10, 0, 0, 3], [10, 0, 0, 9], 3, 4);
+        let bad = Verdict::Incorrect {
+            found: 1,
+            expected: 2,
+        };
+        for _ in 0..3 {
+            a.add_packet(100);
+            a.add_verdict(Protocol::Udp4, bad, Some(&hot));
+        }
+        b.add_packet(100);
+        b.add_verdict(Protocol::Tcp4, bad, Some(&cold));
+        b.add_verdict(
+            Protocol::Tcp4,
+            Verdict::NotVerified(NotVerifiedReason::Fragment),
+            None,
+        );
+        a.merge(&b);
+        let s = a.summary(Source::default());
+        assert!(s.corruption);
+        assert_eq!(s.incorrect, 4);
+        assert_eq!(s.top_flows[0].incorrect, 3);
+        assert_eq!(s.top_flows[0].src_port, Some(1));
+        assert_eq!(s.top_hosts[0].host, "10.0.0.9");
+        assert_eq!(s.top_hosts[0].incorrect, 4);
+        assert!(s
+            .conclusion
+            .starts_with("4 TCP and UDP checksums are really incorrect"));
+        assert!(s.conclusion.contains("10.0.0.9"));
+        let tcp = s
+            .protocols
+            .iter()
+            .find(|c| c.protocol == Some(Protocol::Tcp4))
+            .unwrap();
+        assert_eq!(tcp.not_verified.fragment, 1);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["schema"], SCHEMA);
+        assert_eq!(json["protocols"][0]["protocol"], "tcp4");
+        assert_eq!(json["top_flows"][0]["protocol"], "udp4");
+        assert!(s.render_text().contains("10.0.0.1.1 > 10.0.0.9.2"));
+    }
+}

@@ -1,0 +1,14 @@
+//! `offload-testkit`: what the workspace's tests share and users never see.
+//!
+//! It owns the test-only helpers: the root/capability/namespace guard every
+//! test that touches interfaces goes through ([`guard`]), synthetic packets
+//! for tests, fuzz seeds and benchmarks ([`synth`]) and raw frame injection
+//! ([`inject`]). It is a dev-dependency only and is never published; no
+//! library crate may depend on it outside `[dev-dependencies]`.
+
+pub mod guard;
+pub mod inject;
+pub mod synth;
+mod sys;
+
+pub use inject::inject_frame;

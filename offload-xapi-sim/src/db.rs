@@ -1,0 +1,426 @@
+//! The simulator's database: objects of six classes keyed by `OpaqueRef:`,
+//! a generation counter for `event.from`, and what the host actually runs
+//! (the "applied" offload settings of PIFs and VIFs, research §4).
+
+use std::collections::{BTreeMap, HashMap};
+
+use offload_core::features::{xapi_flag_value, xapi_key_applied, XapiObject};
+
+use super::rng::Rng;
+use offload_xapi::wire::Value;
+
+/// The null reference.
+pub const NULL_REF: &str = "OpaqueRef:NULL";
+
+/// The classes the simulator models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    Pool,
+    Host,
+    Network,
+    Pif,
+    Vm,
+    Vif,
+}
+
+impl Class {
+    pub const ALL: [Class; 6] = [
+        Class::Pool,
+        Class::Host,
+        Class::Network,
+        Class::Pif,
+        Class::Vm,
+        Class::Vif,
+    ];
+
+    /// The wire (and database table) name: `VM`, `PIF`, `network`, ...
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Class::Pool => "pool",
+            Class::Host => "host",
+            Class::Network => "network",
+            Class::Pif => "PIF",
+            Class::Vm => "VM",
+            Class::Vif => "VIF",
+        }
+    }
+
+    /// The lowercase name `event.from` uses.
+    pub fn event_name(self) -> &'static str {
+        match self {
+            Class::Pool => "pool",
+            Class::Host => "host",
+            Class::Network => "network",
+            Class::Pif => "pif",
+            Class::Vm => "vm",
+            Class::Vif => "vif",
+        }
+    }
+
+    pub fn from_wire(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.wire_name() == name)
+    }
+
+    pub fn from_event_name(name: &str) -> Option<Class> {
+        let lower = name.to_ascii_lowercase();
+        Class::ALL.into_iter().find(|c| c.event_name() == lower)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Fields whose database column differs from the wire name: the datamodel
+/// joins a namespaced name with `__` in the database and `_` on the wire.
+const NAMESPACED: &[(&str, &str)] = &[
+    ("name_label", "name__label"),
+    ("name_description", "name__description"),
+    ("API_version_major", "API_version__major"),
+    ("API_version_minor", "API_version__minor"),
+    ("API_version_vendor", "API_version__vendor"),
+];
+
+/// The wire field a where-expression column names, if the column exists.
+pub fn field_of_column<'a>(fields: &BTreeMap<String, Value>, column: &'a str) -> Option<&'a str> {
+    if let Some((wire, _)) = NAMESPACED.iter().find(|(_, col)| *col == column) {
+        return fields.contains_key(*wire).then_some(*wire);
+    }
+    if NAMESPACED.iter().any(|(wire, _)| *wire == column) {
+        return None;
+    }
+    fields.contains_key(column).then_some(column)
+}
+
+/// The text xapi's database stores for a value (what where-expressions compare).
+pub fn db_text(value: &Value) -> String {
+    match value {
+        Value::String(s) | Value::DateTime(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Int32(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Double(d) => d.to_string(),
+        Value::Nil => String::new(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(|v| format!("'{}'", db_text(v))).collect();
+            format!("({})", inner.join(" "))
+        }
+        Value::Struct(members) => {
+            let inner: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("('{k}' '{}')", db_text(v)))
+                .collect();
+            format!("({})", inner.join(" "))
+        }
+    }
+}
+
+/// One object.
+#[derive(Debug, Clone)]
+pub struct Obj {
+    pub class: Class,
+    pub fields: BTreeMap<String, Value>,
+    /// Generation of the `add` event.
+    pub created: u64,
+    /// Generation of the latest change.
+    pub modified: u64,
+}
+
+impl Obj {
+    pub fn str(&self, field: &str) -> &str {
+        self.fields.get(field).and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn bool(&self, field: &str) -> bool {
+        matches!(self.fields.get(field), Some(Value::Bool(true)))
+    }
+
+    pub fn string_map(&self, field: &str) -> BTreeMap<String, String> {
+        match self.fields.get(field) {
+            Some(Value::Struct(m)) => m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    pub fn refs(&self, field: &str) -> Vec<String> {
+        match self.fields.get(field) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What the host runs for one PIF or VIF: the offload settings the last
+/// bring-up applied (`None` = no device right now, e.g. a halted VM's VIF).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Offload name (`tx`, `gso`, ...) → on.
+    pub offloads: Option<BTreeMap<String, bool>>,
+    /// How many times the device was brought up (plug, boot, reboot).
+    pub bring_ups: u64,
+}
+
+/// Per-VM simulator facts that are not API fields.
+#[derive(Debug, Clone, Default)]
+pub struct VmSim {
+    /// Whether the guest supports VIF hotplug (PV drivers / `can_use_hotplug_vif`).
+    pub hotplug: bool,
+    /// Starts and reboots so far.
+    pub boots: u64,
+}
+
+/// The whole database.
+#[derive(Debug)]
+pub struct Db {
+    objects: HashMap<String, Obj>,
+    order: [Vec<String>; 6],
+    by_uuid: HashMap<String, String>,
+    generation: u64,
+    pub applied: HashMap<String, Applied>,
+    pub vm_sim: HashMap<String, VmSim>,
+    pub rng: Rng,
+}
+
+impl Db {
+    pub fn new(seed: u64) -> Db {
+        Db {
+            objects: HashMap::new(),
+            order: Default::default(),
+            by_uuid: HashMap::new(),
+            generation: 0,
+            applied: HashMap::new(),
+            vm_sim: HashMap::new(),
+            rng: Rng::new(seed),
+        }
+    }
+
+    /// The current generation (the first half of an event token).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A fresh `OpaqueRef:<uuid>`.
+    pub fn new_ref(&mut self) -> String {
+        format!("OpaqueRef:{}", self.rng.uuid())
+    }
+
+    /// Inserts an object whose `uuid` field is set; returns its ref.
+    pub fn insert(&mut self, class: Class, mut fields: BTreeMap<String, Value>) -> String {
+        let reference = self.new_ref();
+        let uuid = match fields.get("uuid").and_then(Value::as_str) {
+            Some(u) => u.to_string(),
+            None => {
+                let u = self.rng.uuid();
+                fields.insert("uuid".into(), Value::str(u.as_str()));
+                u
+            }
+        };
+        self.generation += 1;
+        self.by_uuid.insert(uuid, reference.clone());
+        self.order[class.index()].push(reference.clone());
+        self.objects.insert(
+            reference.clone(),
+            Obj {
+                class,
+                fields,
+                created: self.generation,
+                modified: self.generation,
+            },
+        );
+        reference
+    }
+
+    pub fn get(&self, reference: &str) -> Option<&Obj> {
+        self.objects.get(reference)
+    }
+
+    /// The object if it exists and is of `class`.
+    pub fn get_of(&self, class: Class, reference: &str) -> Option<&Obj> {
+        self.objects.get(reference).filter(|o| o.class == class)
+    }
+
+    pub fn by_uuid(&self, class: Class, uuid: &str) -> Option<&str> {
+        self.by_uuid
+            .get(uuid)
+            .map(String::as_str)
+            .filter(|r| self.get_of(class, r).is_some())
+    }
+
+    /// All refs of a class, in creation order.
+    pub fn all(&self, class: Class) -> &[String] {
+        &self.order[class.index()]
+    }
+
+    pub fn count(&self, class: Class) -> usize {
+        self.order[class.index()].len()
+    }
+
+    /// Changes fields of one object and records one `mod` event for it.
+    pub fn update(&mut self, reference: &str, change: impl FnOnce(&mut BTreeMap<String, Value>)) {
+        self.generation += 1;
+        let generation = self.generation;
+        if let Some(obj) = self.objects.get_mut(reference) {
+            change(&mut obj.fields);
+            obj.modified = generation;
+        }
+    }
+
+    pub fn set_field(&mut self, reference: &str, field: &str, value: Value) {
+        self.update(reference, |f| {
+            f.insert(field.to_string(), value);
+        });
+    }
+
+    /// Adds `item` to a set-valued field (no event: used while seeding).
+    pub fn push_ref(&mut self, reference: &str, field: &str, item: &str) {
+        if let Some(obj) = self.objects.get_mut(reference) {
+            if let Some(Value::Array(items)) = obj.fields.get_mut(field) {
+                items.push(Value::str(item));
+            }
+        }
+    }
+
+    /// Objects of the given classes changed after generation `since`, oldest first.
+    pub fn changed_since(
+        &self,
+        classes: &dyn Fn(Class, &str) -> bool,
+        since: u64,
+    ) -> Vec<(&str, &Obj)> {
+        let mut out: Vec<(&str, &Obj)> = self
+            .objects
+            .iter()
+            .filter(|(r, o)| o.modified > since && classes(o.class, r))
+            .map(|(r, o)| (r.as_str(), o))
+            .collect();
+        out.sort_by_key(|(_, o)| o.modified);
+        out
+    }
+
+    /// Brings a PIF up (PIF.plug, host boot): the host reads the PIF's
+    /// `other_config` as xapi's `Nm.determine_ethtool_settings` does.
+    pub fn apply_pif(&mut self, pif: &str) {
+        let Some(obj) = self.get_of(Class::Pif, pif) else {
+            return;
+        };
+        let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let (network, host) = (obj.str("network").to_string(), obj.str("host").to_string());
+        let bond_slave = obj.str("bond_slave_of") != NULL_REF;
+        // Bond slaves carry no bridge of their own.
+        if !bond_slave {
+            self.apply_bridge(&network, &host);
+        }
+        let entry = self.applied.entry(pif.to_string()).or_default();
+        entry.offloads = Some(offloads);
+        entry.bring_ups += 1;
+    }
+
+    /// The bridge of a network on one host (`xenbrN`) is brought up with its
+    /// PIF; it reads the network's `other_config` ethtool keys (research §4.1).
+    pub fn apply_bridge(&mut self, network: &str, host: &str) {
+        let Some(obj) = self.get_of(Class::Network, network) else {
+            return;
+        };
+        let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let entry = self.applied.entry(bridge_key(network, host)).or_default();
+        entry.offloads = Some(offloads);
+        entry.bring_ups += 1;
+    }
+
+    /// Brings a VIF's backend online (VM start/reboot, VIF.plug): the hotplug
+    /// script reads the six whitelisted keys.
+    pub fn apply_vif(&mut self, vif: &str) {
+        let Some(obj) = self.get_of(Class::Vif, vif) else {
+            return;
+        };
+        let offloads = read_offloads(XapiObject::Vif, &obj.string_map("other_config"));
+        let entry = self.applied.entry(vif.to_string()).or_default();
+        entry.offloads = Some(offloads);
+        entry.bring_ups += 1;
+    }
+
+    /// The backend device is gone (VIF.unplug, VM halted).
+    pub fn remove_device(&mut self, reference: &str) {
+        if let Some(entry) = self.applied.get_mut(reference) {
+            entry.offloads = None;
+        }
+    }
+}
+
+/// Key of a bridge (network on a host) in [`Db::applied`].
+pub fn bridge_key(network: &str, host: &str) -> String {
+    format!("{network}@{host}")
+}
+
+/// The offload settings a host derives from an `other_config` map: keys it
+/// applies for this kind of object with values it understands; everything
+/// else is ignored (offload-core owns both rules).
+pub fn read_offloads(
+    object: XapiObject,
+    other_config: &BTreeMap<String, String>,
+) -> BTreeMap<String, bool> {
+    other_config
+        .iter()
+        .filter(|(key, _)| xapi_key_applied(object, key))
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("ethtool-")?;
+            xapi_flag_value(value).map(|on| (name.to_string(), on))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vif_reads_only_whitelisted_keys_and_exact_values() {
+        let config: BTreeMap<String, String> = [
+            ("ethtool-tx", "off"),
+            ("ethtool-rx", "true"),
+            ("ethtool-gro", "off"),
+            ("ethtool-sg", "Off"),
+            ("ethtool-sgo", "off"),
+            ("mtu", "9000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let vif = read_offloads(XapiObject::Vif, &config);
+        assert_eq!(vif.len(), 2);
+        assert!(!vif["tx"]);
+        assert!(vif["rx"]);
+        let pif = read_offloads(XapiObject::Pif, &config);
+        assert_eq!(pif.get("gro"), Some(&false));
+        assert!(!pif.contains_key("sg"));
+    }
+
+    #[test]
+    fn namespaced_columns_use_double_underscore() {
+        let fields: BTreeMap<String, Value> = [
+            ("name_label".to_string(), Value::str("x")),
+            ("is_a_template".to_string(), Value::Bool(false)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(field_of_column(&fields, "name__label"), Some("name_label"));
+        assert_eq!(field_of_column(&fields, "name_label"), None);
+        assert_eq!(
+            field_of_column(&fields, "is_a_template"),
+            Some("is_a_template")
+        );
+        assert_eq!(field_of_column(&fields, "nope"), None);
+    }
+
+    #[test]
+    fn db_text_matches_xapi_storage() {
+        assert_eq!(db_text(&Value::Bool(true)), "true");
+        assert_eq!(db_text(&Value::Int(-1)), "-1");
+        assert_eq!(db_text(&Value::string_map([("k", "v")])), "(('k' 'v'))");
+    }
+}

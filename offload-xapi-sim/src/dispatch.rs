@@ -1,0 +1,911 @@
+//! Method dispatch in xapi's order (research §2.2): method name, parameter
+//! count (before the session), session, then the implementation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::db::{db_text, field_of_column, Class, Db, NULL_REF};
+use super::plugin;
+use super::where_expr;
+use offload_xapi::wire::Value;
+
+/// Where a request came in; decides authentication and pool-member behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// TCP (plain or TLS) on the master.
+    Network,
+    /// The unix socket: pre-authenticated as root, like `/var/lib/xcp/xapi`.
+    Local,
+    /// The pool-member listener: answers `HOST_IS_SLAVE`.
+    Member,
+}
+
+/// What a call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Success(Value),
+    Failure(Vec<String>),
+    /// A value sent without the Status/Value envelope (`system.listMethods`).
+    Raw(Value),
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    this_host: String,
+    local: bool,
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct State {
+    db: Mutex<Db>,
+    changed: Condvar,
+    sessions: Mutex<HashMap<String, Session>>,
+    calls: Mutex<BTreeMap<String, u64>>,
+    total: AtomicU64,
+    fields: HashMap<Class, Vec<String>>,
+    pub(super) user: String,
+    pub(super) password: String,
+    pub(super) auth_failure_delay: Duration,
+    pub(super) plugin_dir: Option<PathBuf>,
+    pub(super) invalidate_sessions_after: Option<u64>,
+    /// `host:port` of the master listener, what `HOST_IS_SLAVE` names.
+    pub(super) master_address: Mutex<String>,
+}
+
+fn fail(code: &str, params: &[&str]) -> Reply {
+    let mut d = vec![code.to_string()];
+    d.extend(params.iter().map(|s| s.to_string()));
+    Reply::Failure(d)
+}
+
+fn ok() -> Reply {
+    Reply::Success(Value::str(""))
+}
+
+/// The generic messages every class has (`X.get_all`, ...), with the number
+/// of parameters after the session.
+const GENERIC: &[(&str, usize)] = &[
+    ("get_all", 0),
+    ("get_all_records", 0),
+    ("get_all_where", 1),
+    ("get_all_records_where", 1),
+    ("get_record", 1),
+    ("get_by_uuid", 1),
+    ("set_other_config", 2),
+    ("add_to_other_config", 3),
+    ("remove_from_other_config", 2),
+];
+
+/// Class-specific messages and their parameter counts after the session.
+const SPECIFIC: &[(&str, usize)] = &[
+    ("session.logout", 0),
+    ("session.local_logout", 0),
+    ("session.get_this_host", 1),
+    ("VM.get_by_name_label", 1),
+    ("VM.start", 3),
+    ("VM.clean_reboot", 1),
+    ("VM.hard_reboot", 1),
+    ("VM.clean_shutdown", 1),
+    ("VM.hard_shutdown", 1),
+    ("VIF.plug", 1),
+    ("VIF.unplug", 1),
+    ("PIF.plug", 1),
+    ("PIF.unplug", 1),
+    ("host.call_plugin", 4),
+    ("event.from", 3),
+    ("event.inject", 2),
+];
+
+const CLASS_PREFIXES: &[&str] = &[
+    "session", "host", "network", "PIF", "VM", "VIF", "pool", "event", "system",
+];
+
+/// `Class_method` → `Class.method` (xapi accepts both spellings).
+pub fn canonical_name(name: &str) -> String {
+    if name.contains('.') {
+        return name.to_string();
+    }
+    for prefix in CLASS_PREFIXES {
+        if let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('_')) {
+            return format!("{prefix}.{rest}");
+        }
+    }
+    name.to_string()
+}
+
+impl State {
+    pub fn new(db: Db, user: String, password: String) -> State {
+        let fields = Class::ALL
+            .into_iter()
+            .filter_map(|class| {
+                let first = db.all(class).first()?;
+                let names = db.get(first)?.fields.keys().cloned().collect();
+                Some((class, names))
+            })
+            .collect();
+        State {
+            db: Mutex::new(db),
+            changed: Condvar::new(),
+            sessions: Mutex::new(HashMap::new()),
+            calls: Mutex::new(BTreeMap::new()),
+            total: AtomicU64::new(0),
+            fields,
+            user,
+            password,
+            auth_failure_delay: Duration::ZERO,
+            plugin_dir: None,
+            invalidate_sessions_after: None,
+            master_address: Mutex::new(String::new()),
+        }
+    }
+
+    pub fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Calls per method so far (canonical `Class.method` names).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Forgets every session (clients then get `SESSION_INVALID`).
+    pub fn invalidate_sessions(&self) {
+        self.sessions().clear();
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// The method-names `system.listMethods` reports.
+    pub fn method_names(&self) -> Vec<String> {
+        let mut names = vec![
+            "system.listMethods".to_string(),
+            "session.login_with_password".into(),
+            "session.slave_local_login_with_password".into(),
+        ];
+        names.extend(SPECIFIC.iter().map(|(n, _)| n.to_string()));
+        for class in Class::ALL {
+            let wire = class.wire_name();
+            names.extend(GENERIC.iter().map(|(m, _)| format!("{wire}.{m}")));
+            for field in self.fields.get(&class).into_iter().flatten() {
+                names.push(format!("{wire}.get_{field}"));
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn arity(&self, name: &str) -> Option<usize> {
+        if let Some((_, n)) = SPECIFIC.iter().find(|(m, _)| *m == name) {
+            return Some(*n);
+        }
+        let (class, method) = name.split_once('.')?;
+        let class = Class::from_wire(class)?;
+        if let Some((_, n)) = GENERIC.iter().find(|(m, _)| *m == method) {
+            return Some(*n);
+        }
+        let field = method.strip_prefix("get_")?;
+        self.fields
+            .get(&class)?
+            .iter()
+            .any(|f| f == field)
+            .then_some(1)
+    }
+
+    /// Handles one call.
+    pub fn call(&self, origin: Origin, method: &str, params: &[Value]) -> Reply {
+        let name = canonical_name(method);
+        let count = self.total.fetch_add(1, Ordering::Relaxed) + 1;
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.clone())
+            .or_insert(0) += 1;
+        if self.invalidate_sessions_after == Some(count) {
+            self.invalidate_sessions();
+        }
+        if let Some(bad) = params.iter().find_map(invalid_utf8) {
+            return fail(
+                "INVALID_VALUE",
+                &["Invalid UTF-8 string in parameter", &bad],
+            );
+        }
+        match name.as_str() {
+            "system.listMethods" => {
+                return Reply::Raw(Value::Array(
+                    self.method_names().into_iter().map(Value::String).collect(),
+                ))
+            }
+            "session.login_with_password" => {
+                if params.len() < 2 {
+                    return count_mismatch(&name, 2, params.len());
+                }
+                return self.login(origin, params, false);
+            }
+            "session.slave_local_login_with_password" => {
+                if params.len() != 2 {
+                    return count_mismatch(&name, 2, params.len());
+                }
+                return self.login(origin, params, true);
+            }
+            _ => {}
+        }
+        let Some(arity) = self.arity(&name) else {
+            // Unknown names with parameters are tried as extensions, which
+            // checks the session first.
+            if let Some(first) = params.first() {
+                if let Err(reply) = self.session(origin, first) {
+                    return reply;
+                }
+            }
+            return fail("MESSAGE_METHOD_UNKNOWN", &[method]);
+        };
+        if params.len() != arity + 1 {
+            return count_mismatch(&name, arity, params.len().saturating_sub(1));
+        }
+        let session = match self.session(origin, &params[0]) {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let args = &params[1..];
+        let (class, method) = name.split_once('.').unwrap_or(("", ""));
+        match (class, method) {
+            ("session", "logout") | ("session", "local_logout") => {
+                self.sessions().remove(params[0].as_str().unwrap_or(""));
+                ok()
+            }
+            ("session", "get_this_host") => Reply::Success(Value::str(session.this_host)),
+            ("event", "from") => self.event_from(args),
+            ("event", "inject") => self.event_inject(args),
+            ("host", "call_plugin") => self.call_plugin(params[0].as_str().unwrap_or(""), args),
+            _ => {
+                let Some(class) = Class::from_wire(class) else {
+                    return fail("MESSAGE_METHOD_UNKNOWN", &[&name]);
+                };
+                self.object_call(class, method, args)
+            }
+        }
+    }
+
+    fn login(&self, origin: Origin, params: &[Value], local: bool) -> Reply {
+        let user = text(&params[0]);
+        let password = text(&params[1]);
+        if origin == Origin::Member && !local {
+            let master = self
+                .master_address
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return fail("HOST_IS_SLAVE", &[&master]);
+        }
+        let preauth = origin == Origin::Local;
+        if !preauth && (user != self.user || password != self.password) {
+            std::thread::sleep(self.auth_failure_delay);
+            return fail(
+                "SESSION_AUTHENTICATION_FAILED",
+                &[&user, "Authentication failure"],
+            );
+        }
+        let (reference, this_host) = {
+            let mut db = self.db();
+            let reference = db.new_ref();
+            let host = db.all(Class::Host).first().cloned().unwrap_or_default();
+            (reference, host)
+        };
+        self.sessions().insert(
+            reference.clone(),
+            Session {
+                this_host,
+                local: local && origin == Origin::Member,
+            },
+        );
+        Reply::Success(Value::String(reference))
+    }
+
+    fn session(&self, origin: Origin, handle: &Value) -> Result<Session, Reply> {
+        let handle = text(handle);
+        let Some(session) = self.sessions().get(&handle).cloned() else {
+            return Err(fail("SESSION_INVALID", &[&handle]));
+        };
+        if origin == Origin::Member && !session.local {
+            let master = self
+                .master_address
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Err(fail("HOST_IS_SLAVE", &[&master]));
+        }
+        Ok(session)
+    }
+
+    fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    fn object_call(&self, class: Class, method: &str, args: &[Value]) -> Reply {
+        let wire = class.wire_name();
+        let mut db = self.db();
+        let db = &mut *db;
+        // Every method but the table-wide ones takes an object ref first.
+        let table_wide = matches!(
+            method,
+            "get_all"
+                | "get_all_records"
+                | "get_all_where"
+                | "get_all_records_where"
+                | "get_by_uuid"
+                | "get_by_name_label"
+        );
+        let target = if table_wide {
+            String::new()
+        } else {
+            let target = text(&args[0]);
+            if db.get_of(class, &target).is_none() {
+                return fail("HANDLE_INVALID", &[wire, &target]);
+            }
+            target
+        };
+        match method {
+            "get_all" => Reply::Success(refs(db.all(class))),
+            "get_all_records" => {
+                let all = db.all(class).to_vec();
+                Reply::Success(records(db, &all))
+            }
+            "get_all_where" | "get_all_records_where" => {
+                let expr_text = text(&args[0]);
+                let expr = match where_expr::parse(&expr_text) {
+                    Ok(e) => e,
+                    Err(e) => return fail("INVALID_VALUE", &[&expr_text, &e.0]),
+                };
+                let mut found = Vec::new();
+                for r in db.all(class) {
+                    let Some(obj) = db.get(r) else { continue };
+                    let column = |col: &str| {
+                        field_of_column(&obj.fields, col).map(|f| db_text(&obj.fields[f]))
+                    };
+                    match expr.eval(&column) {
+                        Ok(true) => found.push(r.clone()),
+                        Ok(false) => {}
+                        Err(col) => return fail("INTERNAL_ERROR", &["missing field", col, ""]),
+                    }
+                }
+                if method == "get_all_where" {
+                    Reply::Success(refs(&found))
+                } else {
+                    Reply::Success(records(db, &found))
+                }
+            }
+            "get_by_uuid" => {
+                let uuid = text(&args[0]);
+                match db.by_uuid(class, &uuid) {
+                    Some(r) => Reply::Success(Value::str(r)),
+                    None => fail("UUID_INVALID", &[wire, &uuid]),
+                }
+            }
+            "get_by_name_label" if class == Class::Vm => {
+                let label = text(&args[0]);
+                let found: Vec<String> = db
+                    .all(class)
+                    .iter()
+                    .filter(|r| db.get(r).is_some_and(|o| o.str("name_label") == label))
+                    .cloned()
+                    .collect();
+                Reply::Success(refs(&found))
+            }
+            "get_record" => Reply::Success(record(db, &target)),
+            "set_other_config" => {
+                let Some(map) = args[1].as_struct() else {
+                    return type_error("map", &args[1]);
+                };
+                if map.contains_key("") {
+                    return fail("INTERNAL_ERROR", &["Db_exn.Empty_key_in_map"]);
+                }
+                let map: BTreeMap<String, Value> = map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(text(v))))
+                    .collect();
+                db.set_field(&target, "other_config", Value::Struct(map));
+                self.notify();
+                ok()
+            }
+            "add_to_other_config" => {
+                let key = text(&args[1]);
+                let value = text(&args[2]);
+                let exists = db
+                    .get(&target)
+                    .is_some_and(|o| o.string_map("other_config").contains_key(&key));
+                if exists {
+                    return fail("MAP_DUPLICATE_KEY", &[wire, "other_config", &target, &key]);
+                }
+                db.update(&target, |f| {
+                    if let Some(Value::Struct(m)) = f.get_mut("other_config") {
+                        m.insert(key, Value::String(value));
+                    }
+                });
+                self.notify();
+                ok()
+            }
+            "remove_from_other_config" => {
+                let key = text(&args[1]);
+                let exists = db
+                    .get(&target)
+                    .is_some_and(|o| o.string_map("other_config").contains_key(&key));
+                if exists {
+                    db.update(&target, |f| {
+                        if let Some(Value::Struct(m)) = f.get_mut("other_config") {
+                            m.remove(&key);
+                        }
+                    });
+                    self.notify();
+                }
+                ok()
+            }
+            _ => {
+                let reply = match (class, method) {
+                    (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
+                    (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
+                    (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),
+                    _ => None,
+                };
+                if let Some(reply) = reply {
+                    self.notify();
+                    return reply;
+                }
+                match method.strip_prefix("get_") {
+                    Some(field) => match db.get(&target).and_then(|o| o.fields.get(field)) {
+                        Some(v) => Reply::Success(v.clone()),
+                        None => fail("MESSAGE_METHOD_UNKNOWN", &[&format!("{wire}.{method}")]),
+                    },
+                    None => fail("MESSAGE_METHOD_UNKNOWN", &[&format!("{wire}.{method}")]),
+                }
+            }
+        }
+    }
+
+    fn event_inject(&self, args: &[Value]) -> Reply {
+        let class_name = text(&args[0]);
+        let target = text(&args[1]);
+        let mut db = self.db();
+        let Some(class) = Class::from_wire(&class_name).or(Class::from_event_name(&class_name))
+        else {
+            return fail("EVENT_SUBSCRIPTION_PARSE_FAILURE", &[&class_name]);
+        };
+        if db.get_of(class, &target).is_none() {
+            return fail("HANDLE_INVALID", &[class.wire_name(), &target]);
+        }
+        db.update(&target, |_| {});
+        let token = token(db.generation());
+        drop(db);
+        self.notify();
+        Reply::Success(Value::String(token))
+    }
+
+    fn event_from(&self, args: &[Value]) -> Reply {
+        let Some(classes) = args[0].as_array() else {
+            return type_error("string set", &args[0]);
+        };
+        let mut subscriptions: Vec<(Class, Option<String>)> = Vec::new();
+        for c in classes {
+            let c = text(c);
+            if c == "*" {
+                subscriptions.extend(Class::ALL.into_iter().map(|k| (k, None)));
+                continue;
+            }
+            let (name, reference) = match c.split_once('/') {
+                Some((n, r)) => (n, Some(r.to_string())),
+                None => (c.as_str(), None),
+            };
+            match Class::from_event_name(name) {
+                Some(class) => subscriptions.push((class, reference)),
+                // Classes the simulator does not model exist in xapi; they
+                // simply never produce events here.
+                None if is_xapi_class(name) => {}
+                None => return fail("EVENT_SUBSCRIPTION_PARSE_FAILURE", &[&c]),
+            }
+        }
+        let token_text = text(&args[1]);
+        let since = if token_text.is_empty() {
+            0
+        } else {
+            match parse_token(&token_text) {
+                Some(g) => g,
+                None => return fail("EVENT_FROM_TOKEN_PARSE_FAILURE", &[&token_text]),
+            }
+        };
+        let timeout = args[2].as_f64().unwrap_or(0.0).clamp(0.0, 3600.0);
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout);
+        let wanted = |class: Class, r: &str| {
+            subscriptions
+                .iter()
+                .any(|(c, only)| *c == class && only.as_deref().map_or(true, |o| o == r))
+        };
+        let mut db = self.db();
+        loop {
+            let changed = db.changed_since(&wanted, since);
+            let now = Instant::now();
+            if !changed.is_empty() || now >= deadline {
+                let events: Vec<Value> = changed
+                    .iter()
+                    .map(|(r, o)| {
+                        let operation = if o.created > since { "add" } else { "mod" };
+                        Value::structure([
+                            ("id", Value::String(o.modified.to_string())),
+                            ("timestamp", Value::str("0.0")),
+                            ("class", Value::str(o.class.event_name())),
+                            ("operation", Value::str(operation)),
+                            ("ref", Value::str(*r)),
+                            ("snapshot", Value::Struct(o.fields.clone())),
+                        ])
+                    })
+                    .collect();
+                let counts = Class::ALL
+                    .into_iter()
+                    .map(|c| {
+                        (
+                            c.event_name().to_string(),
+                            Value::Int32(i32::try_from(db.count(c)).unwrap_or(i32::MAX)),
+                        )
+                    })
+                    .collect();
+                return Reply::Success(Value::structure([
+                    ("events", Value::Array(events)),
+                    ("valid_ref_counts", Value::Struct(counts)),
+                    ("token", Value::String(token(db.generation()))),
+                ]));
+            }
+            db = self
+                .changed
+                .wait_timeout(db, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn call_plugin(&self, session: &str, args: &[Value]) -> Reply {
+        let host = text(&args[0]);
+        if self.db().get_of(Class::Host, &host).is_none() {
+            return fail("HANDLE_INVALID", &["host", &host]);
+        }
+        let Some(map) = args[3].as_struct() else {
+            return type_error("map", &args[3]);
+        };
+        let map = map
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(text(v))))
+            .collect();
+        match plugin::call(
+            self.plugin_dir.as_deref(),
+            session,
+            &text(&args[1]),
+            &text(&args[2]),
+            map,
+        ) {
+            Ok(v) => Reply::Success(v),
+            Err(d) => Reply::Failure(d),
+        }
+    }
+}
+
+fn is_xapi_class(name: &str) -> bool {
+    const OTHERS: &[&str] = &[
+        "session",
+        "task",
+        "event",
+        "message",
+        "sr",
+        "vdi",
+        "vbd",
+        "pbd",
+        "bond",
+        "vlan",
+        "vm_metrics",
+        "vm_guest_metrics",
+        "host_metrics",
+        "pif_metrics",
+        "vif_metrics",
+        "tunnel",
+        "pool_update",
+        "sm",
+        "console",
+        "crashdump",
+        "user",
+        "secret",
+        "blob",
+        "network_sriov",
+    ];
+    OTHERS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Formats an event token: `%020d,%020d` (generation, message counter).
+pub fn token(generation: u64) -> String {
+    format!("{generation:020},{:020}", 0)
+}
+
+/// Reads the generation out of a token.
+pub fn parse_token(token: &str) -> Option<u64> {
+    let (generation, messages) = token.split_once(',')?;
+    messages.parse::<i64>().ok()?;
+    generation.parse::<u64>().ok()
+}
+
+fn count_mismatch(method: &str, expected: usize, received: usize) -> Reply {
+    fail(
+        "MESSAGE_PARAMETER_COUNT_MISMATCH",
+        &[method, &expected.to_string(), &received.to_string()],
+    )
+}
+
+fn type_error(expected: &str, got: &Value) -> Reply {
+    fail(
+        "INTERNAL_ERROR",
+        &[&format!("Expected {expected}, got {}", got.kind())],
+    )
+}
+
+/// A value as the string xapi would unmarshal (strings, ints as decimal).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) | Value::DateTime(s) => s.clone(),
+        other => db_text(other),
+    }
+}
+
+fn invalid_utf8(_value: &Value) -> Option<String> {
+    // Values are Rust strings: the wire decoder already rejected invalid UTF-8.
+    None
+}
+
+fn refs(list: &[String]) -> Value {
+    Value::Array(list.iter().map(|r| Value::str(r.as_str())).collect())
+}
+
+fn record(db: &Db, reference: &str) -> Value {
+    db.get(reference)
+        .map(|o| Value::Struct(o.fields.clone()))
+        .unwrap_or(Value::Nil)
+}
+
+fn records(db: &Db, list: &[String]) -> Value {
+    Value::Struct(list.iter().map(|r| (r.clone(), record(db, r))).collect())
+}
+
+fn lower_state(db: &Db, vm: &str) -> String {
+    db.get(vm)
+        .map(|o| o.str("power_state").to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// VM lifecycle calls; `None` when `method` is not one of them.
+fn vm_lifecycle(db: &mut Db, method: &str, vm: &str, args: &[Value]) -> Option<Reply> {
+    let (allowed, op): (&[&str], &str) = match method {
+        "start" => (&["halted"], "start"),
+        "clean_reboot" => (&["running"], "clean_reboot"),
+        "clean_shutdown" => (&["running"], "clean_shutdown"),
+        "hard_reboot" => (&["running", "paused"], "hard_reboot"),
+        "hard_shutdown" => (&["running", "paused", "suspended"], "hard_shutdown"),
+        _ => return None,
+    };
+    let obj = db.get(vm)?;
+    if obj.bool("is_a_template") {
+        return Some(fail("VM_IS_TEMPLATE", &[vm, op]));
+    }
+    if obj.bool("is_control_domain") {
+        return Some(fail(
+            "OPERATION_NOT_ALLOWED",
+            &["This operation is not allowed on the control domain"],
+        ));
+    }
+    let state = lower_state(db, vm);
+    if !allowed.contains(&state.as_str()) {
+        return Some(fail(
+            "VM_BAD_POWER_STATE",
+            &[vm, &allowed.join(", "), &state],
+        ));
+    }
+    let hotplug = db.vm_sim.get(vm).is_some_and(|s| s.hotplug);
+    let hvm = obj.str("domain_type") == "hvm";
+    if method.starts_with("clean_") && hvm && !hotplug {
+        return Some(fail("VM_LACKS_FEATURE", &[vm]));
+    }
+    if method == "start" && !matches!(args.get(1), Some(Value::Bool(_))) {
+        return Some(type_error("bool", args.get(1).unwrap_or(&Value::Nil)));
+    }
+    let vifs = obj.refs("VIFs");
+    match method {
+        "start" | "clean_reboot" | "hard_reboot" => boot(db, vm, &vifs),
+        _ => halt(db, vm, &vifs),
+    }
+    Some(ok())
+}
+
+fn boot(db: &mut Db, vm: &str, vifs: &[String]) {
+    let host = match db.get(vm).map(|o| o.str("resident_on").to_string()) {
+        Some(h) if h != NULL_REF => h,
+        _ => db.all(Class::Host).first().cloned().unwrap_or_default(),
+    };
+    // A new domain gets a new domid, also on reboot.
+    let domid = db
+        .all(Class::Vm)
+        .iter()
+        .filter_map(|r| db.get(r))
+        .filter(|o| o.str("resident_on") == host)
+        .filter_map(|o| o.fields.get("domid").and_then(Value::as_int))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let was_resident = db.get(vm).is_some_and(|o| o.str("resident_on") == host);
+    db.update(vm, |f| {
+        f.insert("power_state".into(), Value::str("Running"));
+        f.insert("domid".into(), Value::Int(domid));
+        f.insert("resident_on".into(), Value::str(host.as_str()));
+    });
+    if !was_resident {
+        db.update(&host, |f| {
+            if let Some(Value::Array(list)) = f.get_mut("resident_VMs") {
+                list.push(Value::str(vm));
+            }
+        });
+    }
+    db.vm_sim.entry(vm.to_string()).or_default().boots += 1;
+    for vif in vifs {
+        db.set_field(vif, "currently_attached", Value::Bool(true));
+        db.apply_vif(vif);
+    }
+}
+
+fn halt(db: &mut Db, vm: &str, vifs: &[String]) {
+    let host = db
+        .get(vm)
+        .map(|o| o.str("resident_on").to_string())
+        .unwrap_or_default();
+    db.update(vm, |f| {
+        f.insert("power_state".into(), Value::str("Halted"));
+        f.insert("domid".into(), Value::Int(-1));
+        f.insert("resident_on".into(), Value::str(NULL_REF));
+    });
+    if host != NULL_REF {
+        db.update(&host, |f| {
+            if let Some(Value::Array(list)) = f.get_mut("resident_VMs") {
+                list.retain(|v| v.as_str() != Some(vm));
+            }
+        });
+    }
+    for vif in vifs {
+        db.set_field(vif, "currently_attached", Value::Bool(false));
+        db.remove_device(vif);
+    }
+}
+
+/// VIF.plug / VIF.unplug with `xapi_vif_helpers` rules.
+fn vif_plug(db: &mut Db, method: &str, vif: &str) -> Option<Reply> {
+    let obj = db.get(vif)?;
+    let vm = obj.str("VM").to_string();
+    let attached = obj.bool("currently_attached");
+    let state = lower_state(db, &vm);
+    if state != "running" {
+        return Some(fail("VM_BAD_POWER_STATE", &[&vm, "running", &state]));
+    }
+    let vm_obj = db.get(&vm)?;
+    if vm_obj.bool("is_control_domain") {
+        return Some(fail(
+            "OPERATION_NOT_ALLOWED",
+            &["Control domain does not support hotplug"],
+        ));
+    }
+    if !db.vm_sim.get(&vm).is_some_and(|s| s.hotplug) {
+        return Some(fail(
+            "OPERATION_NOT_ALLOWED",
+            &["VM states it does not support VIF hotplug."],
+        ));
+    }
+    if method == "plug" {
+        if attached {
+            return Some(fail("DEVICE_ALREADY_ATTACHED", &[vif]));
+        }
+        db.set_field(vif, "currently_attached", Value::Bool(true));
+        db.apply_vif(vif);
+    } else {
+        if !attached {
+            return Some(fail("DEVICE_ALREADY_DETACHED", &[vif]));
+        }
+        db.set_field(vif, "currently_attached", Value::Bool(false));
+        db.remove_device(vif);
+    }
+    Some(ok())
+}
+
+/// PIF.plug (re-applies ethtool settings even when attached) / PIF.unplug.
+fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
+    let obj = db.get(pif)?;
+    if !obj.bool("managed") {
+        return Some(fail("PIF_UNMANAGED", &[pif]));
+    }
+    if method == "plug" {
+        if obj.str("bond_slave_of") != NULL_REF {
+            return Some(fail("CANNOT_PLUG_BOND_SLAVE", &[pif]));
+        }
+        // Bringing a bond up brings its slaves up with it.
+        let bond = obj.refs("bond_master_of");
+        let host = obj.str("host").to_string();
+        let slaves: Vec<String> = if bond.is_empty() {
+            Vec::new()
+        } else {
+            db.all(Class::Pif)
+                .iter()
+                .filter(|r| {
+                    db.get(r).is_some_and(|o| {
+                        o.str("host") == host && bond.iter().any(|b| b == o.str("bond_slave_of"))
+                    })
+                })
+                .cloned()
+                .collect()
+        };
+        for target in slaves.iter().map(String::as_str).chain([pif]) {
+            db.set_field(target, "currently_attached", Value::Bool(true));
+            db.apply_pif(target);
+        }
+        return Some(ok());
+    }
+    if obj.bool("management") {
+        return Some(fail("PIF_IS_MANAGEMENT_INTERFACE", &[pif]));
+    }
+    if obj.bool("disallow_unplug") {
+        return Some(fail("PIF_DOES_NOT_ALLOW_UNPLUG", &[pif]));
+    }
+    let network = obj.str("network").to_string();
+    let host = obj.str("host").to_string();
+    let in_use = db.all(Class::Vif).iter().find(|r| {
+        db.get(r).is_some_and(|v| {
+            v.str("network") == network
+                && v.bool("currently_attached")
+                && db
+                    .get(v.str("VM"))
+                    .is_some_and(|vm| vm.str("resident_on") == host)
+        })
+    });
+    if let Some(vif) = in_use {
+        return Some(fail("VIF_IN_USE", &[&network, vif]));
+    }
+    db.set_field(pif, "currently_attached", Value::Bool(false));
+    db.remove_device(pif);
+    db.remove_device(&super::db::bridge_key(&network, &host));
+    Some(ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn underscore_names_map_to_dotted_ones() {
+        assert_eq!(canonical_name("event_from"), "event.from");
+        assert_eq!(canonical_name("VM_get_all_records"), "VM.get_all_records");
+        assert_eq!(canonical_name("PIF_plug"), "PIF.plug");
+        assert_eq!(canonical_name("VM.get_all"), "VM.get_all");
+        assert_eq!(canonical_name("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let t = token(42);
+        assert_eq!(t, "00000000000000000042,00000000000000000000");
+        assert_eq!(parse_token(&t), Some(42));
+        assert_eq!(parse_token("42"), None);
+        assert_eq!(parse_token("x,1"), None);
+    }
+}

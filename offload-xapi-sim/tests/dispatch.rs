@@ -1,0 +1,234 @@
+//! Dispatch of the XAPI simulator, in process: error order and parameters,
+//! where-expression errors, event tokens, pool-member behaviour.
+
+use offload_xapi::wire::Value;
+use offload_xapi_sim::{GenSpec, Origin, PoolDesc, Reply, SimConfig, SimHandle, Simulator};
+
+fn sim() -> SimHandle {
+    let pool = PoolDesc::generate(GenSpec {
+        hosts: 2,
+        pifs_per_host: 2,
+        vms: 5,
+        vifs_per_vm: 2,
+        seed: 3,
+    });
+    Simulator::start(&pool, SimConfig::default()).expect("simulator starts")
+}
+
+fn s(text: &str) -> Value {
+    Value::str(text)
+}
+
+fn login(sim: &SimHandle) -> String {
+    match sim.call(
+        Origin::Network,
+        "session.login_with_password",
+        &[s("root"), s("secret")],
+    ) {
+        Reply::Success(Value::String(r)) => r,
+        other => panic!("login failed: {other:?}"),
+    }
+}
+
+fn ok(reply: Reply) -> Value {
+    match reply {
+        Reply::Success(v) => v,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+fn failure(reply: Reply) -> Vec<String> {
+    match reply {
+        Reply::Failure(d) => d,
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn parameter_count_wins_over_session_and_counts_exclude_it() {
+    let sim = sim();
+    let d = failure(sim.call(
+        Origin::Network,
+        "VIF.add_to_other_config",
+        &[s("bogus"), s("r")],
+    ));
+    assert_eq!(
+        d,
+        strings(&[
+            "MESSAGE_PARAMETER_COUNT_MISMATCH",
+            "VIF.add_to_other_config",
+            "3",
+            "1"
+        ])
+    );
+    let d = failure(sim.call(Origin::Network, "VM_get_all", &[]));
+    assert_eq!(
+        d,
+        strings(&["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.get_all", "0", "0"])
+    );
+    let d = failure(sim.call(Origin::Network, "VM.get_all", &[s("bogus")]));
+    assert_eq!(d, strings(&["SESSION_INVALID", "bogus"]));
+}
+
+#[test]
+fn login_accepts_two_to_four_params_and_checks_credentials() {
+    let sim = sim();
+    for params in [
+        vec![s("root"), s("secret")],
+        vec![s("root"), s("secret"), s("1.0")],
+        vec![s("root"), s("secret"), s("1.0"), s("tests")],
+    ] {
+        ok(sim.call(Origin::Network, "session.login_with_password", &params));
+    }
+    let d = failure(sim.call(
+        Origin::Network,
+        "session.login_with_password",
+        &[s("admin"), s("secret")],
+    ));
+    assert_eq!(
+        d,
+        strings(&[
+            "SESSION_AUTHENTICATION_FAILED",
+            "admin",
+            "Authentication failure"
+        ])
+    );
+    // The unix socket is pre-authenticated as root.
+    ok(sim.call(
+        Origin::Local,
+        "session.login_with_password",
+        &[s("root"), s("x")],
+    ));
+}
+
+#[test]
+fn logout_and_invalidation_make_sessions_invalid() {
+    let sim = sim();
+    let session = login(&sim);
+    ok(sim.call(Origin::Network, "session.logout", &[s(&session)]));
+    let d = failure(sim.call(Origin::Network, "pool.get_all", &[s(&session)]));
+    assert_eq!(d, strings(&["SESSION_INVALID", &session]));
+    let session = login(&sim);
+    sim.invalidate_sessions();
+    let d = failure(sim.call(Origin::Network, "host.get_all", &[s(&session)]));
+    assert_eq!(d[0], "SESSION_INVALID");
+}
+
+#[test]
+fn pool_member_answers_host_is_slave_with_the_master_address() {
+    let sim = sim();
+    let master = sim.addr().to_string();
+    let d = failure(sim.call(
+        Origin::Member,
+        "session.login_with_password",
+        &[s("root"), s("secret")],
+    ));
+    assert_eq!(d, strings(&["HOST_IS_SLAVE", &master]));
+    let session = login(&sim);
+    let d = failure(sim.call(Origin::Member, "VM.get_all", &[s(&session)]));
+    assert_eq!(d, strings(&["HOST_IS_SLAVE", &master]));
+}
+
+#[test]
+fn where_expression_errors_are_xapis() {
+    let sim = sim();
+    let session = login(&sim);
+    let call = |expr: &str| {
+        sim.call(
+            Origin::Network,
+            "PIF.get_all_where",
+            &[s(&session), s(expr)],
+        )
+    };
+    assert_eq!(
+        failure(call(r#"field "device" = "eth0" and"#)),
+        strings(&[
+            "INVALID_VALUE",
+            r#"field "device" = "eth0" and"#,
+            "Stdlib.Parsing.Parse_error"
+        ])
+    );
+    assert_eq!(
+        failure(call(r#"field "nope" = "1""#)),
+        strings(&["INTERNAL_ERROR", "missing field", "nope", ""])
+    );
+    let eth0 = ok(call(
+        r#"field "device" = "eth0" and field "management" = "true""#,
+    ));
+    assert_eq!(eth0.as_array().map(<[Value]>::len), Some(2));
+    let vlan = ok(call(r#"field "VLAN"="-1""#));
+    assert_eq!(vlan.as_array().map(<[Value]>::len), Some(4));
+}
+
+#[test]
+fn event_tokens_move_forward_and_reject_garbage() {
+    let sim = sim();
+    let session = login(&sim);
+    let from = |classes: Vec<Value>, token: &str, timeout: f64| {
+        sim.call(
+            Origin::Network,
+            "event_from",
+            &[
+                s(&session),
+                Value::Array(classes),
+                s(token),
+                Value::Double(timeout),
+            ],
+        )
+    };
+    let first = ok(from(vec![s("pif")], "", 0.0));
+    let token = first
+        .get("token")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string();
+    assert_eq!(token.len(), 41);
+    assert_eq!(
+        first
+            .get("events")
+            .and_then(Value::as_array)
+            .map(<[Value]>::len),
+        Some(4)
+    );
+    let counts = first.get("valid_ref_counts").unwrap();
+    assert_eq!(counts.get("vm"), Some(&Value::Int32(7)));
+    let pif = ok(sim.call(Origin::Network, "PIF.get_all", &[s(&session)]));
+    let pif = pif.as_array().unwrap()[0].as_str().unwrap().to_string();
+    let injected = ok(sim.call(
+        Origin::Network,
+        "event.inject",
+        &[s(&session), s("PIF"), s(&pif)],
+    ));
+    assert!(injected.as_str().unwrap() > token.as_str());
+    let next = ok(from(vec![s(&format!("pif/{pif}"))], &token, 1.0));
+    let events = next.get("events").and_then(Value::as_array).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].get("operation").and_then(Value::as_str),
+        Some("mod")
+    );
+    assert_eq!(
+        failure(from(vec![s("pif")], "12", 0.0)),
+        strings(&["EVENT_FROM_TOKEN_PARSE_FAILURE", "12"])
+    );
+}
+
+#[test]
+fn list_methods_is_raw_and_counts_are_kept() {
+    let sim = sim();
+    let Reply::Raw(Value::Array(methods)) = sim.call(Origin::Network, "system.listMethods", &[])
+    else {
+        panic!("listMethods must be unwrapped");
+    };
+    assert!(methods.contains(&s("VIF.get_other_config")));
+    assert!(methods.contains(&s("host.get_API_version_major")));
+    let session = login(&sim);
+    ok(sim.call(Origin::Network, "VM_get_all", &[s(&session)]));
+    ok(sim.call(Origin::Network, "VM.get_all", &[s(&session)]));
+    assert_eq!(sim.calls().get("VM.get_all"), Some(&2));
+    assert_eq!(sim.total_calls(), 4);
+}
