@@ -89,18 +89,6 @@ pub fn says(text: &str) -> TcpdumpSays {
     says
 }
 
-/// Splits `tcpdump -v` output into packets and reads the checksum wording of
-/// each. Keyed by the timestamp text.
-pub fn parse_tcpdump(output: &str) -> Vec<(String, TcpdumpSays)> {
-    packets(output)
-        .into_iter()
-        .map(|(ts, text)| {
-            let said = says(&text);
-            (ts, said)
-        })
-        .collect()
-}
-
 fn have_tcpdump() -> bool {
     Command::new("tcpdump").arg("--version").output().is_ok()
 }
@@ -230,55 +218,31 @@ fn ts_text(i: usize) -> String {
 }
 
 fn tcpdump(path: &Path, verbosity: &str) -> HashMap<String, TcpdumpSays> {
-    let out = Command::new("tcpdump")
-        .env("TZ", "UTC")
-        .args(["-nn", verbosity, "-r"])
-        .arg(path)
-        .output()
-        .expect("tcpdump runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_tcpdump(&String::from_utf8_lossy(&out.stdout))
+    tcpdump_text(path, &["-nn", verbosity])
         .into_iter()
+        .map(|(ts, text)| (ts, says(&text)))
         .collect()
 }
 
 /// Our lines: (timestamp, what the tcpdump-worded part says, class of transport, class of IP header).
 fn ours(path: &Path) -> HashMap<String, (TcpdumpSays, String, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_offloadctl"))
-        .args(["check", "--verdicts"])
-        .arg(path)
-        .output()
-        .expect("offloadctl runs");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut map = HashMap::new();
-    for line in text
-        .lines()
-        .take_while(|l| l.len() > 15 && l.as_bytes()[2] == b':')
-    {
-        let ts = line.split_whitespace().next().unwrap().to_string();
-        let line = line.split(" | ").next().unwrap_or(line);
-        let (l4_part, ip_part) = match line.find(", IP ") {
-            Some(at) => (&line[..at], &line[at..]),
-            None => (line, ""),
-        };
-        let class = |part: &str| {
-            part.rfind('[')
-                .map(|at| part[at + 1..].trim_end_matches(']').to_string())
-                .unwrap_or_default()
-        };
-        let says = says(line);
-        map.insert(ts, (says, class(l4_part), class(ip_part)));
-    }
-    map
+    let (lines, code) = our_lines(path);
+    assert!(matches!(code, Some(0 | 1)), "exit code {code:?}");
+    lines
+        .into_iter()
+        .map(|(ts, line)| {
+            // The outer layer; a tunnel's inner packet follows " | ".
+            let line = line.split(" | ").next().unwrap_or(&line).to_string();
+            let ip_part = line.find(", IP ").map_or("", |at| &line[at..]);
+            let class = |part: &str| {
+                part.rfind('[')
+                    .map(|at| part[at + 1..].trim_end_matches(']').to_string())
+                    .unwrap_or_default()
+            };
+            let value = (says(&line), our_class(&line), class(ip_part));
+            (ts, value)
+        })
+        .collect()
 }
 
 fn compare(path: &Path, specs: &[(Spec, Option<usize>)]) {
