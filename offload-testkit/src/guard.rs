@@ -1,6 +1,6 @@
 //! The one root/capability/namespace guard every test goes through.
 //!
-//! A test that needs root calls [`require_root!`] first. Without root it
+//! A test that needs root calls [`crate::require_root!`] first. Without root it
 //! prints `SKIPPED <test>: <why>` on stderr (which `cargo xtask test` counts
 //! and reports) and returns, instead of passing silently. When the
 //! environment says root is expected (`OFFLOAD_TESTS_NEED_ROOT=1`, set by
