@@ -95,7 +95,7 @@ impl<R: Read> CaptureReader<R> {
                 Ok((len, _)) => Step::Skip(len),
                 Err(PcapError::Eof) => Step::End,
                 Err(PcapError::Incomplete(_) | PcapError::BufferTooSmall) => {
-                    let declared = block_len_ng(reader.data());
+                    let declared = block_len_ng(reader.data(), self.ng_big_endian);
                     match declared {
                         Some(len) if len > MAX_BLOCK_LEN => Step::Fail(Problem::AbsurdLength {
                             len,
@@ -171,16 +171,23 @@ fn ng_block_len_plausible(data: &[u8], big_endian: &mut bool) -> bool {
     len >= 12
 }
 
-/// The total length a pcapng block at the start of `data` declares (either byte
-/// order: the smaller reading is the plausible one).
-fn block_len_ng(data: &[u8]) -> Option<u32> {
+/// The total length a pcapng block at the start of `data` declares, read in the
+/// section's byte order (so it is printed as the file's writer meant it).
+fn block_len_ng(data: &[u8], big_endian: bool) -> Option<u32> {
     let bytes: [u8; 4] = data.get(4..8)?.try_into().ok()?;
-    Some(u32::from_le_bytes(bytes).min(u32::from_be_bytes(bytes)))
+    Some(if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    })
 }
 
 fn split_timestamp(units: u64, iface: &Interface) -> (i64, u32) {
     let secs = units / iface.resolution;
     let frac = units % iface.resolution;
     let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
-    (secs as i64 + iface.offset_secs, nanos)
+    // A huge `if_tsoffset` (or count of units) saturates: the record's time is
+    // then unknown (see `Record::time`), and reading goes on.
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    (secs.saturating_add(iface.offset_secs), nanos)
 }

@@ -10,8 +10,10 @@ pub enum Problem {
     Empty,
     /// The first four bytes are no pcap or pcapng magic number.
     BadMagic(u32),
-    /// The file ends inside a header or record.
+    /// The file ends inside a record (or a pcapng block).
     Truncated,
+    /// The file ends inside its file header (pcap) or first section header (pcapng).
+    TruncatedFileHeader,
     /// A record or block declares a length no capture produces.
     AbsurdLength {
         /// The declared length.
@@ -36,6 +38,9 @@ impl std::fmt::Display for Problem {
                 "not a pcap or pcapng file (magic number 0x{magic:08x})"
             ),
             Problem::Truncated => write!(f, "file is truncated (ends inside a record)"),
+            Problem::TruncatedFileHeader => {
+                write!(f, "file is truncated (ends inside the file header)")
+            }
             Problem::AbsurdLength { len, limit } => write!(
                 f,
                 "record length {len} is larger than any capture produces (limit {limit})"

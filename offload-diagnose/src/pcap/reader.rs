@@ -4,6 +4,9 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
+
+use flate2::read::MultiGzDecoder;
 use std::path::{Path, PathBuf};
 
 use pcap_parser::traits::PcapReaderIterator;
@@ -81,6 +84,15 @@ pub struct Record<'a> {
     pub data: &'a [u8],
 }
 
+impl Record<'_> {
+    /// The capture time as (seconds since the Unix epoch, nanoseconds), or `None`
+    /// when the file's timestamp and offset do not fit (they saturated): tcpdump
+    /// then prints that it could not convert the time, and so do we.
+    pub fn time(&self) -> Option<(i64, u32)> {
+        (self.ts_sec != i64::MAX && self.ts_sec != i64::MIN).then_some((self.ts_sec, self.ts_nsec))
+    }
+}
+
 pub(super) enum Inner<R: Read> {
     Classic(Classic<R>),
     Ng(PcapNGReader<R>),
@@ -89,7 +101,7 @@ pub(super) enum Inner<R: Read> {
 /// A streaming reader over a pcap or pcapng file.
 pub struct CaptureReader<R: Read> {
     /// A prefix was read to pick the parser; it is chained back in front.
-    pub(super) inner: Inner<io::Chain<io::Cursor<Vec<u8>>, R>>,
+    pub(super) inner: Inner<io::Chain<io::Cursor<Vec<u8>>, Source<R>>>,
     pub(super) format: FileFormat,
     pub(super) interfaces: Vec<Interface>,
     /// Bytes of the block handed out last, consumed at the next call.
@@ -102,43 +114,80 @@ pub struct CaptureReader<R: Read> {
 }
 
 impl CaptureReader<File> {
-    /// Opens a capture file; the error names the file.
+    /// Opens a capture file; the error names the file. `-` is standard input
+    /// (`tcpdump -w - | offloadctl check -`).
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|source| Error::CaptureFileIo {
+        let io_error = |source| Error::CaptureFileIo {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = if path == Path::new(STDIN_PATH) {
+            let stdin = io::stdin().as_fd().try_clone_to_owned().map_err(io_error)?;
+            File::from(stdin)
+        } else {
+            File::open(path).map_err(io_error)?
+        };
         Self::new(file, path)
     }
 }
 
+/// The path that names standard input.
+pub const STDIN_PATH: &str = "-";
+
+/// The first bytes of a gzip stream (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// What the reader reads from: the file as it is, or decompressed.
+pub enum Source<R: Read> {
+    /// Not compressed.
+    Plain(R),
+    /// gzip (several members, as `cat a.gz b.gz` makes, are read in turn).
+    Gzip(Box<MultiGzDecoder<io::Chain<io::Cursor<Vec<u8>>, R>>>),
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+/// Reads up to [`BUFFER_LEN`] bytes, fewer only at the end of the file.
+fn read_prefix(source: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(BUFFER_LEN);
+    source.take(BUFFER_LEN as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
 impl<R: Read> CaptureReader<R> {
-    /// Starts reading `source`; `path` is only used in error messages.
-    pub fn new(mut source: R, path: &Path) -> Result<Self> {
+    /// Starts reading `source`; `path` is only used in error messages. A
+    /// gzip-compressed capture (`tcpdump -w - | gzip`) is decompressed on the fly.
+    pub fn new(source: R, path: &Path) -> Result<Self> {
         let damaged = |offset: u64, problem: Problem| Error::CaptureFileDamaged {
             path: path.to_path_buf(),
             offset,
             records: 0,
             problem,
         };
+        let io_error = |source| Error::CaptureFileIo {
+            path: path.to_path_buf(),
+            source,
+        };
         // The parsers parse the file header from their first read, so hand them a
         // prefix long enough for any header (the magic number also picks the parser).
-        let mut prefix = vec![0u8; BUFFER_LEN];
-        let mut got = 0;
-        while got < prefix.len() {
-            match source.read(&mut prefix[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::CaptureFileIo {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-                }
-            }
+        let mut source = Source::Plain(source);
+        let mut prefix = read_prefix(&mut source).map_err(io_error)?;
+        if prefix.starts_with(&GZIP_MAGIC) {
+            let Source::Plain(plain) = source else {
+                unreachable!("a fresh source is plain")
+            };
+            let compressed = io::Cursor::new(prefix).chain(plain);
+            source = Source::Gzip(Box::new(MultiGzDecoder::new(compressed)));
+            prefix = read_prefix(&mut source).map_err(io_error)?;
         }
-        prefix.truncate(got);
+        let got = prefix.len();
         if got < 4 {
             return Err(damaged(got as u64, Problem::Empty));
         }
@@ -173,7 +222,7 @@ impl<R: Read> CaptureReader<R> {
                 source: io::Error::other("read failed"),
             },
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-                damaged(0, Problem::Truncated)
+                damaged(0, Problem::TruncatedFileHeader)
             }
             other => damaged(0, Problem::Malformed(describe(&other))),
         };
@@ -183,7 +232,7 @@ impl<R: Read> CaptureReader<R> {
                 let header = match parse_pcap_header(&chained.get_ref().0.get_ref()[..]) {
                     Ok((_, header)) => header,
                     Err(pcap_parser::nom::Err::Incomplete(_)) => {
-                        return Err(damaged(0, Problem::Truncated))
+                        return Err(damaged(0, Problem::TruncatedFileHeader))
                     }
                     Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
                         return Err(header_error(e))
@@ -208,10 +257,7 @@ impl<R: Read> CaptureReader<R> {
                 });
                 let mut walker = Classic::new(chained, big_endian, header.is_modified_format());
                 // The header was parsed from the prefix, so its 24 bytes are there.
-                walker.fill(24).map_err(|source| Error::CaptureFileIo {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
+                walker.fill(24).map_err(io_error)?;
                 walker.consume(24);
                 Inner::Classic(walker)
             }

@@ -142,9 +142,42 @@ fn truncated_file_keeps_what_was_read() {
     let (records, err) = read_all(&bytes[..bytes.len() - 30]);
     assert_eq!(records.len(), 2);
     assert_eq!(damage(err), (2, Problem::Truncated));
-    // Truncated inside the file header.
+    // Truncated inside the file header: said so, not "inside a record".
     let (_, err) = read_all(&bytes[..10]);
-    assert_eq!(damage(err).1, Problem::Truncated);
+    assert_eq!(damage(err).1, Problem::TruncatedFileHeader);
+}
+
+#[test]
+fn huge_timestamp_offset_saturates() {
+    let mut w = PcapNgWriter::new(Vec::new()).unwrap();
+    w.add_interface("eth0", linktype::ETHERNET, 0).unwrap();
+    let mut bytes = w.into_inner().unwrap();
+    // A second interface with if_tsoffset (option 14) near i64::MAX.
+    let mut idb = Vec::new();
+    for word in [1u32, 36, u32::from(linktype::ETHERNET), 0] {
+        idb.extend_from_slice(&word.to_le_bytes());
+    }
+    idb.extend_from_slice(&14u16.to_le_bytes());
+    idb.extend_from_slice(&8u16.to_le_bytes());
+    idb.extend_from_slice(&(i64::MAX - 5).to_le_bytes());
+    idb.extend_from_slice(&[0; 4]);
+    idb.extend_from_slice(&36u32.to_le_bytes());
+    bytes.extend_from_slice(&idb);
+    let mut packets = PcapNgWriter::new(Vec::new()).unwrap();
+    packets
+        .write_packet(1, 1_700_000_000, 0, 60, &frame(1, 60))
+        .unwrap();
+    packets
+        .write_packet(0, 1_700_000_000, 0, 60, &frame(2, 60))
+        .unwrap();
+    bytes.extend_from_slice(&packets.into_inner().unwrap()[28..]);
+    let mut reader = CaptureReader::new(&bytes[..], Path::new("x")).unwrap();
+    let first = reader.next_record().unwrap().unwrap();
+    assert_eq!(first.ts_sec, i64::MAX);
+    assert_eq!(first.time(), None);
+    let second = reader.next_record().unwrap().unwrap();
+    assert_eq!(second.time(), Some((1_700_000_000, 0)));
+    assert!(reader.next_record().unwrap().is_none());
 }
 
 #[test]
