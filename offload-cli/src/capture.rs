@@ -35,9 +35,9 @@ pub struct Args {
     /// Capture on every interface that is up.
     #[arg(long)]
     pub all: bool,
-    /// Stop after N seconds.
-    #[arg(long, value_name = "N")]
-    pub seconds: Option<f64>,
+    /// Stop after N seconds (a positive number, fractions allowed).
+    #[arg(long, value_name = "N", value_parser = parse_seconds)]
+    pub seconds: Option<Duration>,
     /// Stop after N packets (over all interfaces).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
@@ -52,16 +52,18 @@ pub struct Args {
     pub json: bool,
 }
 
+/// `--seconds`: what cannot be a duration is a usage error.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    offload_diagnose::capture::duration_from_secs(secs)
+        .ok_or_else(|| format!("{text} seconds is not a duration a capture can run for"))
+}
+
 /// Runs `offloadctl capture`.
 pub fn run(args: Args) -> ExitCode {
-    let duration = match args.seconds {
-        Some(s) if !(s.is_finite() && s > 0.0) => {
-            eprintln!("offloadctl capture: --seconds must be a positive number");
-            return ExitCode::from(2);
-        }
-        Some(s) => Some(Duration::from_secs_f64(s)),
-        None => None,
-    };
+    let duration = args.seconds;
     let config = CaptureConfig {
         interfaces: args.interfaces,
         all: args.all,

@@ -44,6 +44,18 @@ pub struct CaptureConfig {
     pub write: Option<PathBuf>,
 }
 
+/// `secs` as a capture duration, or `None` when it cannot be one: not a
+/// positive finite number, or so long that the deadline would overflow the
+/// clock (`1e19`, `1e30`).
+pub fn duration_from_secs(secs: f64) -> Option<Duration> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return None;
+    }
+    let duration = Duration::try_from_secs_f64(secs).ok()?;
+    Instant::now().checked_add(duration)?;
+    Some(duration)
+}
+
 /// A snapshot of the shared counters, for the live status line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveStatus {
@@ -199,7 +211,8 @@ impl Capture {
             write_error: Mutex::new(None),
         });
         let interfaces: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
-        let deadline = config.duration.map(|d| Instant::now() + d);
+        // A duration past what the clock holds means no deadline at all.
+        let deadline = config.duration.and_then(|d| Instant::now().checked_add(d));
         let threads = opened
             .into_iter()
             .enumerate()
