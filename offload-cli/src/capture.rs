@@ -45,6 +45,9 @@ pub struct Args {
     #[arg(long, value_name = "NS")]
     pub netns: Option<String>,
     /// Also save the packets to this pcapng file (readable by `check` and tcpdump).
+    /// A new file is created (an existing file is not overwritten, a symlink not
+    /// followed); an existing FIFO or `/dev/stdout` (or `-`) is written to, and the
+    /// summary then goes to stderr.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Print the summary as JSON (schema offload.diagnosis/1).
@@ -64,15 +67,8 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 /// Runs `offloadctl capture`.
 pub fn run(args: Args) -> ExitCode {
     let duration = args.seconds;
-    let config = CaptureConfig {
-        interfaces: args.interfaces,
-        all: args.all,
-        netns: args.netns,
-        duration,
-        count: args.count,
-        write: args.write,
-    };
-    // Ctrl-C only raises a flag; the loop below notices it and ends cleanly.
+    // Ctrl-C and SIGTERM only raise a flag; the capture (waiting for a FIFO's
+    // reader included) and the loop below notice it and end cleanly.
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&interrupted)) {
@@ -80,6 +76,26 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // When the packets go to standard output, the summary goes to stderr.
+    let write = args.write.map(|path| {
+        if path == std::path::Path::new("-") {
+            PathBuf::from("/dev/stdout")
+        } else {
+            path
+        }
+    });
+    let summary_to_stderr = write
+        .as_deref()
+        .is_some_and(offload_diagnose::capture::save_file::is_standard_output);
+    let config = CaptureConfig {
+        interfaces: args.interfaces,
+        all: args.all,
+        netns: args.netns,
+        duration,
+        count: args.count,
+        write,
+        interrupt: Arc::clone(&interrupted),
+    };
     let capture = match Capture::start(&config) {
         Ok(c) => c,
         Err(e) => {
@@ -105,17 +121,23 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.json {
+    let text = if args.json {
         match serde_json::to_string_pretty(&summary) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => text + "\n",
             Err(e) => {
                 eprintln!("offloadctl capture: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", summary.render_text());
-    }
+        summary.render_text()
+    };
+    // A closed stdout (`| head`) is not worth a panic or a message.
+    let _ = if summary_to_stderr {
+        std::io::stderr().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().write_all(text.as_bytes())
+    };
     for e in &summary.errors {
         eprintln!("offloadctl capture: {e}");
     }

@@ -7,10 +7,10 @@
 //! shared lock-free `offload_core::counters` (read by the live status line) and its
 //! own [`Diagnosis`] (flows, hosts), merged into one [`Summary`] at the end.
 
+pub mod save_file;
 pub mod sys;
 
-use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,7 @@ use offload_core::verdict::Class;
 use crate::diagnose::{self, ChecksumHint, Diagnosis, Source, Summary};
 use crate::error::{Error, Result};
 use crate::pcap::{linktype, PcapNgWriter};
+use save_file::{GiveUp, SaveFile};
 
 /// The most interfaces one capture takes (one counter shard per thread).
 pub const MAX_INTERFACES: usize = 64;
@@ -40,8 +41,12 @@ pub struct CaptureConfig {
     pub duration: Option<Duration>,
     /// Stop after this many packets (over all interfaces).
     pub count: Option<u64>,
-    /// Save every captured packet to this pcapng file.
+    /// Save every captured packet to this pcapng file (created new, or an
+    /// existing FIFO or device such as `/dev/stdout`).
     pub write: Option<PathBuf>,
+    /// Set it (from a signal handler) to stop at once, even while waiting for a
+    /// FIFO's reader or for a reader that stopped reading.
+    pub interrupt: Arc<AtomicBool>,
 }
 
 /// `secs` as a capture duration, or `None` when it cannot be one: not a
@@ -91,8 +96,10 @@ struct Shared {
     /// Packets taken (for `--count`); may run ahead of `counters.packets`.
     packets: AtomicU64,
     stop: AtomicBool,
-    writer: Option<Mutex<PcapNgWriter<BufWriter<File>>>>,
-    write_error: Mutex<Option<io::Error>>,
+    interrupt: Arc<AtomicBool>,
+    writer: Option<Mutex<PcapNgWriter<SaveFile>>>,
+    /// The first write error and how many packets the file held then.
+    write_error: Mutex<Option<(io::Error, u64)>>,
 }
 
 /// A running capture: threads, the shared counters, and the stop flag.
@@ -183,19 +190,21 @@ impl Capture {
                 offload_ethtool::netns::run_in(Some(ns), move || open_all(&config))?
             }
         };
+        // A duration past what the clock holds means no deadline at all.
+        let deadline = config.duration.and_then(|d| Instant::now().checked_add(d));
         let writer = match &config.write {
             None => None,
             Some(path) => {
-                let file = File::create(path).map_err(|source| Error::CaptureFileIo {
-                    path: path.clone(),
-                    source,
-                })?;
                 let io_error = |source| Error::CaptureFileIo {
                     path: path.clone(),
                     source,
                 };
-                let mut w =
-                    PcapNgWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io_error)?;
+                let give_up = GiveUp {
+                    interrupt: Arc::clone(&config.interrupt),
+                    deadline,
+                };
+                let file = SaveFile::open(path, give_up).map_err(io_error)?;
+                let mut w = PcapNgWriter::new(file).map_err(io_error)?;
                 for o in &opened {
                     w.add_interface(&o.name, o.link_type.unwrap_or(linktype::ETHERNET), 0)
                         .map_err(io_error)?;
@@ -207,12 +216,11 @@ impl Capture {
             counters: Counters::new(),
             packets: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            interrupt: Arc::clone(&config.interrupt),
             writer,
             write_error: Mutex::new(None),
         });
         let interfaces: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
-        // A duration past what the clock holds means no deadline at all.
-        let deadline = config.duration.and_then(|d| Instant::now().checked_add(d));
         let threads = opened
             .into_iter()
             .enumerate()
@@ -279,14 +287,27 @@ impl Capture {
         }
         let shared = Arc::try_unwrap(self.shared).map_err(|_| Error::CaptureThreadPanicked)?;
         let mut errors = Vec::new();
-        if let Some(e) = shared.write_error.into_inner().ok().flatten() {
-            errors.push(format!("writing the capture file failed: {e}"));
-        }
+        let mut write_error = shared.write_error.into_inner().ok().flatten();
+        let mut saved_path = None;
         if let Some(w) = shared.writer {
-            if let Ok(w) = w.into_inner() {
-                if let Err(e) = w.into_inner() {
-                    errors.push(format!("flushing the capture file failed: {e}"));
+            if let Ok(mut w) = w.into_inner() {
+                let file = w.get_mut();
+                saved_path = Some(file.path().to_path_buf());
+                if write_error.is_none() {
+                    if let Err(e) = file.flush() {
+                        write_error = Some((e, file.saved()));
+                    }
                 }
+            }
+        }
+        if let (Some((e, saved)), Some(path)) = (write_error, saved_path) {
+            // A reader that went away (`| head`) ends the capture; it is no failure.
+            if !save_file::is_reader_gone(&e) {
+                errors.push(format!(
+                    "{}: writing failed ({e}); {} packets saved",
+                    path.display(),
+                    diagnose::thousands(saved)
+                ));
             }
         }
         let mut summary = total.summary(Source {
@@ -311,7 +332,7 @@ fn capture_loop(
     // Each thread is the only writer of its own shard of the shared counters.
     let mut live = shared.counters.writer();
     let mut last_drops = 0u64;
-    while !shared.stop.load(Ordering::Relaxed) {
+    while !shared.stop.load(Ordering::Relaxed) && !shared.interrupt.load(Ordering::Relaxed) {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
@@ -351,20 +372,45 @@ fn capture_loop(
                     diagnosis.add_undecoded();
                 }
             }
-            if let Some(w) = writer.as_mut() {
-                if let Err(e) = w.write_packet(
+            // After a failed write, the rest of the block is not written.
+            if let Some(w) = writer
+                .as_mut()
+                .filter(|_| !shared.stop.load(Ordering::Relaxed))
+            {
+                match w.write_packet(
                     writer_interface,
                     i64::from(packet.sec),
                     packet.nsec,
                     packet.wire_len,
                     packet.data,
                 ) {
-                    if let Ok(mut slot) = shared.write_error.lock() {
-                        slot.get_or_insert(e);
+                    Ok(()) => w.get_mut().end_packet(),
+                    Err(e) => {
+                        // A full disk or a vanished reader: stop now, not at the end.
+                        let saved = w.get_mut().saved();
+                        if let Ok(mut slot) = shared.write_error.lock() {
+                            slot.get_or_insert((e, saved));
+                        }
+                        shared.stop.store(true, Ordering::Relaxed);
                     }
                 }
             }
         });
+        // One write(2) per ring block: a full disk or a reader that went away is
+        // noticed within a block, not at the end.
+        if let Some(w) = writer
+            .as_mut()
+            .filter(|_| !shared.stop.load(Ordering::Relaxed))
+        {
+            let file = w.get_mut();
+            if let Err(e) = file.flush() {
+                let saved = file.saved();
+                if let Ok(mut slot) = shared.write_error.lock() {
+                    slot.get_or_insert((e, saved));
+                }
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+        }
         drop(writer);
         if let Ok(drops) = opened.ring.drops() {
             last_drops += u64::from(drops);

@@ -8,7 +8,7 @@
 //! `TP_STATUS_KERNEL`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -362,4 +362,23 @@ impl Drop for Ring {
             libc::munmap(self.map.as_ptr().cast(), self.map_len);
         }
     }
+}
+
+/// Waits up to `timeout_ms` until `fd` can take more bytes (a pipe or FIFO
+/// opened non-blocking); a signal or the timeout just returns.
+pub fn wait_writable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for a descriptor the caller keeps open, count 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }

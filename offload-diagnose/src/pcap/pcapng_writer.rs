@@ -70,6 +70,11 @@ impl<W: Write> PcapNgWriter<W> {
         self.out.write_all(&total.to_le_bytes())
     }
 
+    /// The underlying writer (to mark packet ends or flush it).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes and returns the underlying writer.
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;
