@@ -1,5 +1,5 @@
-//! `offloadctl capture [IFACE...|--all]`: capture live on AF_PACKET rings, one
-//! thread per interface, and classify every checksum with the kernel's own
+//! `offloadctl capture [IFACE...|--all]`: capture live on one AF_PACKET ring
+//! (however many interfaces), and classify every checksum with the kernel's own
 //! per-packet status (offload-pending for certain when the kernel says the checksum
 //! is not ready yet). A status line refreshes on stderr when it is a terminal; the
 //! summary comes at the end (`--seconds`, `--count`) or on Ctrl-C.
