@@ -37,3 +37,4 @@ pub mod glob;
 mod sync;
 pub mod tcpdump;
 pub mod verdict;
+pub mod wire;
