@@ -60,6 +60,40 @@ pub fn run(mut command: Command) -> Result<(), String> {
     }
 }
 
+/// Runs a command like [`run`], passing its stderr through line by line, and
+/// returns the stderr lines that start with `prefix` (without it).
+pub fn run_collecting(mut command: Command, prefix: &str) -> Result<Vec<String>, String> {
+    use std::io::BufRead;
+    command
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::piped());
+    eprintln!("$ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
+    let mut found = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        // Bytes, not `lines()`: one non-UTF-8 line must not stop the reading
+        // (the child would then block on a full pipe).
+        for line in std::io::BufReader::new(stderr).split(b'\n') {
+            let Ok(line) = line else { break };
+            let line = String::from_utf8_lossy(&line);
+            eprintln!("{line}");
+            if let Some(rest) = line.strip_prefix(prefix) {
+                found.push(rest.to_string());
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{}`: {e}", describe(&command)))?;
+    if status.success() {
+        Ok(found)
+    } else {
+        Err(format!("`{}` failed ({status})", describe(&command)))
+    }
+}
+
 /// Runs a command and returns its stdout.
 pub fn output(mut command: Command) -> Result<String, String> {
     command.current_dir(workspace_root());
