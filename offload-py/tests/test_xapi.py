@@ -245,8 +245,8 @@ def ask_cli(sim, spec, tmp_path):
 @pytest.mark.parametrize(
     "spec",
     [
-        {},
-        {"preset": "seed", "settings": "tx=off"},
+        {"pin": True},
+        {"preset": "seed", "settings": "tx=off", "pin": True},
         {"preset": "seed", "insecure": True, "pin": True},
         {"preset": "seed", "pin": True},
         {"settings": "tx=off,sg=off", "pin": True},
