@@ -308,7 +308,8 @@ fn pytest_py() -> Result<Outcome, String> {
     let root = util::workspace_root();
     let target = util::target_dir();
     let mut build = cargo();
-    build.args(["build", "-p", "offload-cli"]);
+    // offloadctl and liboffload: test_xapi asks the CLI, C and Python alike.
+    build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let mut path = std::ffi::OsString::from(venv.join("bin"));
     path.push(":");
@@ -335,6 +336,7 @@ fn pytest_py() -> Result<Outcome, String> {
         .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .args(&tests)
         .env("OFFLOADCTL", target.join("debug/offloadctl"))
+        .env("OFFLOAD_LIB", target.join("debug/liboffload.so"))
         .env("XAPI_SIM_BIN", exe);
     util::run(pytest)?;
     let mut stubtest = Command::new(venv.join("bin/python"));
