@@ -99,6 +99,7 @@ impl PyCapture {
             duration: duration(seconds)?,
             count,
             write,
+            ..CaptureConfig::default()
         };
         let capture = py.detach(|| Capture::start(&config)).map_err(Error::from)?;
         Ok(PyCapture {
