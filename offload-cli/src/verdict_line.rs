@@ -25,8 +25,12 @@ fn words(out: &mut impl Write, f: impl FnOnce(&mut String) -> std::fmt::Result) 
     out.write_all(text.as_bytes())
 }
 
-/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default timestamp.
-fn timestamp(out: &mut impl Write, sec: i64, nsec: u32) -> io::Result<()> {
+/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default timestamp; tcpdump's words when
+/// the file's time does not fit.
+fn timestamp(out: &mut impl Write, time: Option<(i64, u32)>) -> io::Result<()> {
+    let Some((sec, nsec)) = time else {
+        return write!(out, "[Error converting time]");
+    };
     let day = sec.rem_euclid(86_400);
     write!(
         out,
@@ -90,7 +94,7 @@ pub fn write(
     record: &Record<'_>,
     observation: &Observation,
 ) -> io::Result<()> {
-    timestamp(out, record.ts_sec, record.ts_nsec)?;
+    timestamp(out, record.time())?;
     let Some(e) = observation.endpoints else {
         return writeln!(
             out,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use offload_diagnose::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
+use offload_testkit::require_program;
 use offload_testkit::synth::{ethernet_frame, tunneled_frame, Fill, Routing, Spec, Tunnel};
 
 /// What tcpdump said about one packet's checksums.
@@ -87,10 +88,6 @@ pub fn says(text: &str) -> TcpdumpSays {
         }
     }
     says
-}
-
-fn have_tcpdump() -> bool {
-    Command::new("tcpdump").arg("--version").output().is_ok()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -314,10 +311,7 @@ fn compare(path: &Path, specs: &[(Spec, Option<usize>)]) {
 
 #[test]
 fn classic_pcap_both_byte_orders_agree_with_tcpdump() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let specs = cases();
     for (big_endian, nanosecond) in [(false, false), (true, true)] {
         let path = scratch(&format!("mix-{big_endian}-{nanosecond}.pcap"));
@@ -347,10 +341,7 @@ fn classic_pcap_both_byte_orders_agree_with_tcpdump() {
 
 #[test]
 fn pcapng_with_two_interfaces_agrees_with_tcpdump() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let specs = cases();
     let path = scratch("mix.pcapng");
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();
@@ -475,10 +466,7 @@ fn agree(ours: &str, theirs: &TcpdumpSays, fill: Fill, what: &str) {
 
 #[test]
 fn routing_headers_use_the_final_destination_as_tcpdump_does() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let mut specs = Vec::new();
     for kind in [0u8, 2, 4] {
         for segments_left in [1u8, 0] {
@@ -528,10 +516,7 @@ fn routing_headers_use_the_final_destination_as_tcpdump_does() {
 
 #[test]
 fn later_fragments_have_no_ports_as_in_tcpdump() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let specs = cases();
     let frames: Vec<Vec<u8>> = specs
         .iter()
@@ -563,10 +548,7 @@ fn later_fragments_have_no_ports_as_in_tcpdump() {
 
 #[test]
 fn tunnels_are_verified_inside_as_tcpdump_does() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let mut cases = Vec::new();
     let kinds = [
         (Tunnel::Ipip, false),

@@ -644,7 +644,35 @@ fn conclusion(d: &Diagnosis, hosts: &[(IpAddr, u64)]) -> String {
     line
 }
 
+/// What a check or a capture concluded, for exit codes and result codes.
+///
+/// Precedence: corruption seen in what was read wins over a file that could
+/// not be read to its end (the corrupted checksums are a fact whatever else is
+/// in the file); an incomplete read wins over "no corruption" (the rest of the
+/// file might have held some).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything was read and no checksum was really incorrect.
+    NoCorruption,
+    /// At least one checksum was really incorrect (offload-pending ones do not count).
+    Corruption,
+    /// No corruption in what was read, but something could not be read.
+    Incomplete,
+}
+
 impl Summary {
+    /// The outcome, with corruption taking precedence over errors.
+    pub fn outcome(&self) -> Outcome {
+        if self.corruption {
+            Outcome::Corruption
+        } else if !self.errors.is_empty() {
+            Outcome::Incomplete
+        } else {
+            Outcome::NoCorruption
+        }
+    }
+
     /// The summary as text, the way `offloadctl check` prints it.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -706,9 +734,8 @@ impl Summary {
                 let _ = writeln!(out, "  {:>10}  {}", thousands(h.incorrect), h.host);
             }
         }
-        for e in &self.errors {
-            let _ = writeln!(out, "error: {e}");
-        }
+        // `errors` are not repeated here: front-ends print each one once, as it
+        // happens (the JSON form keeps them).
         let _ = writeln!(out, "conclusion: {}", self.conclusion);
         out
     }

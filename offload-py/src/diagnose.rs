@@ -90,7 +90,7 @@ impl PyCapture {
     ) -> PyResult<PyCapture> {
         let (interfaces, all) = interface_list(interfaces)?;
         for name in &interfaces {
-            offload_ethtool::features::validate_ifname(name).map_err(Error::from)?;
+            offload_ethtool::IfName::new(name).map_err(Error::from)?;
         }
         let config = CaptureConfig {
             interfaces,
@@ -99,6 +99,7 @@ impl PyCapture {
             duration: duration(seconds)?,
             count,
             write,
+            ..CaptureConfig::default()
         };
         let capture = py.detach(|| Capture::start(&config)).map_err(Error::from)?;
         Ok(PyCapture {
