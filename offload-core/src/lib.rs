@@ -4,8 +4,11 @@
 //!   long names, XAPI `other-config` keys and the kernel feature strings they cover.
 //! * [`presets`]: the named presets (`seed`, `tx-only`) every front-end applies.
 //! * [`checksum`]: RFC 1071 Internet checksum math, pseudo-headers, RFC 1624 updates.
+//! * [`wire`]: typed zero-copy views of packet headers (Ethernet and VLAN tags,
+//!   IPv4, IPv6 and its extension headers, TCP, UDP, ICMP, GRE, VXLAN, Geneve)
+//!   that read and write through field ranges, never bare offsets.
 //! * [`verdict`]: per-packet checksum verdicts (correct, incorrect, offload-pending,
-//!   not verified), computed over zero-copy packet views.
+//!   not verified), computed over those views, tunnels' inner packets included.
 //!
 //! The crate is `no_std` and never allocates, so the same code runs in capture
 //! threads, the C ABI and the Python module.
