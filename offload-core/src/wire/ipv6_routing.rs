@@ -82,7 +82,7 @@ impl<T: AsRef<[u8]>> Header<T> {
     }
 
     /// The address of the final destination as the list carries it: the last
-    /// address for types 0 and 2, segment list [0] for segment routing. None for
+    /// address for types 0 and 2, segment list `[0]` for segment routing. None for
     /// other types or when the list is not all there.
     pub fn final_destination(&self) -> Option<[u8; 16]> {
         match self.routing_type() {
