@@ -254,8 +254,10 @@ fn pytest_py() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
     let target = root.join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()));
+    // offloadctl and liboffload: test_frontends.py runs one operation through
+    // the CLI, the C ABI and the module and compares the answers.
     let mut build = cargo();
-    build.args(["build", "-p", "offload-cli"]);
+    build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let mut path = std::ffi::OsString::from(venv.join("bin"));
     path.push(":");
@@ -282,6 +284,7 @@ fn pytest_py() -> Result<Outcome, String> {
         .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .args(&tests)
         .env("OFFLOADCTL", target.join("debug/offloadctl"))
+        .env("OFFLOAD_LIB", target.join("debug/liboffload.so"))
         .env("XAPI_SIM_BIN", exe);
     util::run(pytest)?;
     let mut stubtest = Command::new(venv.join("bin/python"));
