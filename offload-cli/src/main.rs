@@ -46,7 +46,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are not errors; every usage error exits 64
+        // (EX_USAGE), as each --help says, not clap's 2.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(ethtool_common::code::USAGE);
+        }
+    };
     match cli.command {
         Command::Show(args) => show::run(args),
         Command::Set(args) => set::run(args),

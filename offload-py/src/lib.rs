@@ -79,6 +79,7 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(features::restore, m)?)?;
     m.add_function(wrap_pyfunction!(features::list_interfaces, m)?)?;
     m.add_function(wrap_pyfunction!(features::features_json, m)?)?;
+    m.add_function(wrap_pyfunction!(features::interfaces_json, m)?)?;
     m.add_function(wrap_pyfunction!(features::apply_json, m)?)?;
 
     m.add_class::<diagnose::PyCapture>()?;

@@ -307,8 +307,9 @@ fn pytest_py() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
     let target = util::target_dir();
+    // offloadctl and liboffload: test_xapi and test_frontends.py run one
+    // operation through the CLI, the C ABI and the module and compare.
     let mut build = cargo();
-    // offloadctl and liboffload: test_xapi asks the CLI, C and Python alike.
     build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let mut path = std::ffi::OsString::from(venv.join("bin"));
