@@ -611,7 +611,6 @@ fn is_xapi_class(name: &str) -> bool {
         "vdi",
         "vbd",
         "pbd",
-        "bond",
         "vlan",
         "vm_metrics",
         "vm_guest_metrics",
@@ -836,29 +835,20 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
         return Some(fail("PIF_UNMANAGED", &[pif]));
     }
     if method == "plug" {
+        // Xapi_pif.plug: a bond slave comes up only through its master.
         if obj.str("bond_slave_of") != NULL_REF {
             return Some(fail("CANNOT_PLUG_BOND_SLAVE", &[pif]));
         }
-        // Bringing a bond up brings its slaves up with it.
-        let bond = obj.refs("bond_master_of");
-        let host = obj.str("host").to_string();
-        let slaves: Vec<String> = if bond.is_empty() {
-            Vec::new()
-        } else {
-            db.all(Class::Pif)
-                .iter()
-                .filter(|r| {
-                    db.get(r).is_some_and(|o| {
-                        o.str("host") == host && bond.iter().any(|b| b == o.str("bond_slave_of"))
-                    })
-                })
-                .cloned()
-                .collect()
-        };
+        // Nm.bring_pif_up → create_bond: the master brings its slaves up.
+        let slaves: Vec<String> = obj
+            .refs("bond_master_of")
+            .iter()
+            .flat_map(|bond| db.get(bond).map(|b| b.refs("slaves")).unwrap_or_default())
+            .collect();
         for target in slaves.iter().map(String::as_str).chain([pif]) {
             db.set_field(target, "currently_attached", Value::Bool(true));
-            db.apply_pif(target);
         }
+        db.apply_pif(pif);
         return Some(ok());
     }
     if obj.bool("management") {

@@ -47,8 +47,13 @@
 //!   seeded probability), sessions invalidated after N calls, slow requests,
 //!   per-method call counters.
 //!
-//! Not modelled: Bond/VLAN/task/SR objects (bond and VLAN refs on PIFs point
-//! at nothing), `Async.` calls, RBAC, session limits.
+//! * Bonds as xapi has them: `Bond` objects, slaves with their own PIF and
+//!   network, `CANNOT_PLUG_BOND_SLAVE`, the slaves' keys applied when the
+//!   master is plugged; bond and VLAN PIFs get a device of their own only with
+//!   `"network_backend": "bridge"` (xapi's default is openvswitch).
+//!
+//! Not modelled: VLAN/tunnel/task/SR/VM_guest_metrics objects (their refs on
+//! PIFs and VMs point at nothing), `Async.` calls, RBAC, session limits.
 
 mod db;
 mod dispatch;

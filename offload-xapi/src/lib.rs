@@ -34,6 +34,7 @@
 //! ```
 
 pub mod client;
+pub mod effect;
 pub mod error;
 pub mod object;
 pub mod ops;

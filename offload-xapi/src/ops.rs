@@ -15,6 +15,7 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
+use crate::effect::{no_effect, plug_targets, with_bond_slaves, NoEffect};
 use crate::error::{Error, Result};
 use crate::object::class_name;
 use crate::policy::{
@@ -44,7 +45,8 @@ impl Selection {
         match self {
             Selection::Pifs(filter) => {
                 let view = PoolView::fetch_classes(client, true, false)?;
-                let targets = select_pifs(&view, filter)?;
+                // Keys on a bond master without a device go to its slaves.
+                let targets = with_bond_slaves(&view, select_pifs(&view, filter)?);
                 Ok((view, targets))
             }
             Selection::Vifs(filter) => {
@@ -127,6 +129,9 @@ pub enum Status {
     Failed,
     /// Not attempted (interrupted, or an earlier fatal error).
     NotAttempted,
+    /// Not written: the keys would change nothing here (`effect` says why
+    /// and where they belong).
+    NoEffect,
 }
 
 /// One object's outcome.
@@ -144,6 +149,9 @@ pub struct ObjectOutcome {
     /// Why the running device does not use the new value yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// Why keys on this object change nothing on the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<NoEffect>,
     /// The device is up (attached PIF, attached VIF of a running VM): a
     /// replug or reboot would make the host re-read its keys.
     #[serde(skip)]
@@ -220,11 +228,21 @@ fn run(
     let mut outcomes: Vec<ObjectOutcome> = targets
         .into_iter()
         .map(|target| {
-            let changes = plan(other_config_of(&view, &target).unwrap_or(&empty));
-            let status = match (changes.is_empty(), options.dry_run) {
-                (true, _) => Status::Unchanged,
-                (false, true) => Status::WouldChange,
-                (false, false) => Status::NotAttempted,
+            let effect = no_effect(&view, &target);
+            // PIF keys without a device are not written (the slaves of a
+            // selected bond are selected instead); VIF keys are, for the day
+            // the guest gets PV drivers.
+            let skip = effect.is_some() && target.class == XapiObject::Pif;
+            let changes = if skip {
+                Vec::new()
+            } else {
+                plan(other_config_of(&view, &target).unwrap_or(&empty))
+            };
+            let status = match (skip, changes.is_empty(), options.dry_run) {
+                (true, _, _) => Status::NoEffect,
+                (false, true, _) => Status::Unchanged,
+                (false, false, true) => Status::WouldChange,
+                (false, false, false) => Status::NotAttempted,
             };
             ObjectOutcome {
                 target,
@@ -233,6 +251,7 @@ fn run(
                 written: Vec::new(),
                 error: None,
                 pending: None,
+                effect,
                 live: false,
             }
         })
@@ -341,6 +360,9 @@ pub struct ListedObject {
     #[serde(flatten)]
     pub target: Target,
     pub keys: Vec<ListedKey>,
+    /// Why keys on this object change nothing on the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<NoEffect>,
 }
 
 /// One `ethtool-*` entry of other_config with the host's reading of it.
@@ -384,7 +406,12 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
                     verdict: audit_key(selection.object(), k, v),
                 })
                 .collect();
-            ListedObject { target, keys }
+            let effect = no_effect(&view, &target);
+            ListedObject {
+                target,
+                keys,
+                effect,
+            }
         })
         .collect())
 }
@@ -394,11 +421,12 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
 pub struct VerifiedObject {
     #[serde(flatten)]
     pub target: Target,
+    /// The keys are as the policy wants and the host applies them here.
     pub ok: bool,
     pub keys: Vec<KeyCheck>,
-    /// Set when the stored keys are right but the running device may not use them yet.
+    /// Why keys on this object change nothing on the host (then `ok` is false).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub effect: Option<NoEffect>,
 }
 
 /// Checks the selected objects against `policy` as the host will read their keys.
@@ -419,12 +447,13 @@ pub fn verify(
                 other_config_of(&view, &target).unwrap_or(&empty),
                 settings,
             );
-            let ok = keys.iter().all(|k| k.ok);
+            let effect = no_effect(&view, &target);
+            let ok = effect.is_none() && keys.iter().all(|k| k.ok);
             VerifiedObject {
                 target,
                 ok,
                 keys,
-                note: None,
+                effect,
             }
         })
         .collect())
@@ -502,16 +531,15 @@ pub fn take_effect(
     };
     if report.class == XapiObject::Pif {
         if replug {
-            for o in pending {
+            // A bond slave's keys are applied by plugging its master, once;
+            // PIF.plug on a slave is CANNOT_PLUG_BOND_SLAVE (Xapi_pif.plug).
+            let view = PoolView::fetch_classes(client, true, false)?;
+            let targets: Vec<&Target> = pending.iter().map(|o| &o.target).collect();
+            for target in plug_targets(&view, &targets) {
                 let r = client
-                    .call("PIF.plug", &[Value::str(o.target.reference.as_str())])
+                    .call("PIF.plug", &[Value::str(target.reference.as_str())])
                     .map(drop);
-                actions.push(record(
-                    FollowUp::PifPlug,
-                    &o.target.uuid,
-                    &o.target.label,
-                    r,
-                ));
+                actions.push(record(FollowUp::PifPlug, &target.uuid, &target.label, r));
             }
         }
         return Ok(actions);

@@ -44,6 +44,9 @@ pub fn list_text(objects: &[ListedObject], verbose: bool) -> String {
             object.target.uuid,
             object.target.label
         );
+        if let Some(effect) = &object.effect {
+            let _ = writeln!(out, "    NO EFFECT: {effect}");
+        }
         for key in &object.keys {
             let verdict = match &key.verdict {
                 KeyVerdict::Applied { on } => {
@@ -74,6 +77,14 @@ pub fn verify_text(objects: &[VerifiedObject], policy: &str, verbose: bool) -> S
         if o.ok && !verbose {
             continue;
         }
+        if let Some(effect) = &o.effect {
+            let _ = writeln!(
+                out,
+                "  NO EFFECT {} {}  {effect}",
+                o.target.uuid, o.target.label
+            );
+            continue;
+        }
         let problems = o
             .keys
             .iter()
@@ -93,14 +104,23 @@ pub fn verify_text(objects: &[VerifiedObject], policy: &str, verbose: bool) -> S
             problems
         );
     }
-    let differ = objects.iter().filter(|o| !o.ok).count();
+    let differ = differing(objects);
+    let without = objects.iter().filter(|o| o.effect.is_some()).count();
     let _ = writeln!(
         out,
-        "{} objects checked against policy {policy}: {} match, {differ} differ",
+        "{} objects checked against policy {policy}: {} match, {differ} differ, {without} where keys have no effect",
         objects.len(),
-        objects.len() - differ
+        objects.len() - differ - without
     );
     out
+}
+
+/// Objects whose keys differ from the policy where keys do take effect.
+pub fn differing(objects: &[VerifiedObject]) -> usize {
+    objects
+        .iter()
+        .filter(|o| !o.ok && o.effect.is_none())
+        .count()
 }
 
 /// `apply` / `clear`: changed and failed objects, a summary, and what still
@@ -152,6 +172,21 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
                     "  {verb:<10} {} {}  {keys}",
                     o.target.uuid, o.target.label
                 );
+                if let Some(effect) = &o.effect {
+                    let _ = writeln!(out, "             ({effect})");
+                }
+            }
+            Status::NoEffect => {
+                let effect = o
+                    .effect
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  no effect  {} {}  not written: {effect}",
+                    o.target.uuid, o.target.label
+                );
             }
             Status::Unchanged if verbose => {
                 let _ = writeln!(out, "  unchanged  {} {}", o.target.uuid, o.target.label);
@@ -163,11 +198,12 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
     let changed = report.count(Status::Changed) + report.count(Status::WouldChange);
     let _ = writeln!(
         out,
-        "{class} {} (policy {}): {} objects, {changed} {verb}, {} unchanged, {} failed, {} not done; {} calls in {:.2} s",
+        "{class} {} (policy {}): {} objects, {changed} {verb}, {} unchanged, {} without effect, {} failed, {} not done; {} calls in {:.2} s",
         if report.dry_run { "dry run" } else { "done" },
         report.policy,
         report.objects.len(),
         report.count(Status::Unchanged),
+        report.count(Status::NoEffect),
         report.count(Status::Failed),
         report.count(Status::NotAttempted),
         report.calls,
@@ -243,6 +279,7 @@ mod tests {
             written: Vec::new(),
             error: None,
             pending,
+            effect: None,
             live: pending.is_some(),
         }
     }
@@ -278,7 +315,7 @@ mod tests {
             text.contains("  not done   uuid-h1/eth2 h1/eth2  (interrupted)"),
             "{text}"
         );
-        assert!(text.contains("PIF done (policy seed): 3 objects, 2 changed, 0 unchanged, 0 failed, 1 not done; 7 calls"), "{text}");
+        assert!(text.contains("PIF done (policy seed): 3 objects, 2 changed, 0 unchanged, 0 without effect, 0 failed, 1 not done; 7 calls"), "{text}");
         assert!(
             text.contains("2 PIFs still run with the old settings"),
             "{text}"
