@@ -411,6 +411,28 @@ fn clear_removes_only_what_was_asked() {
     let out = pool.run(&["vif", "clear", "--all-keys"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(pool.vif_other_config("web-01").iter().all(|c| c.is_empty()));
+    assert!(
+        stdout(&out).contains("Not undone: running VMs keep the removed settings"),
+        "{}",
+        stdout(&out)
+    );
+
+    // PIFs: networkd runs ethtool -K only for keys present, so clearing
+    // switches nothing back on; clear says so and offers no replug hint.
+    assert_eq!(code(&pool.run(&["pif", "apply", "--preset", "seed"])), 0);
+    let out = pool.run(&["pif", "clear", "--preset", "seed"]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}");
+    assert!(
+        text.contains("Not undone: removing PIF keys switches nothing back on"),
+        "{text}"
+    );
+    assert!(!text.contains("Use --replug"), "{text}");
+    let out = pool.run(&["pif", "clear", "--preset", "seed", "--json"]);
+    assert!(json(&out)["report"]["clear_leaves"]
+        .as_str()
+        .unwrap()
+        .contains("until a host reboot or a driver reload"));
 }
 
 #[test]
@@ -1065,4 +1087,106 @@ fn a_selected_bond_master_writes_its_slaves() {
         .map(|p| p.device.as_str())
         .collect();
     assert_eq!(with_tx, ["eth2", "eth3"]);
+}
+
+/// Running guests on one host, for the follow-up tests.
+fn running_guests(vms: usize) -> PoolDesc {
+    PoolDesc::generate(GenSpec {
+        hosts: 1,
+        pifs_per_host: 1,
+        // Every fifth generated VM is an HVM guest without hotplug: stay below.
+        vms,
+        vifs_per_vm: 1,
+        seed: 11,
+    })
+}
+
+#[test]
+fn reboots_that_outlive_the_timeout_stay_within_the_limit() {
+    // Each reboot takes 1.5 s on the host, longer than the 1 s read timeout:
+    // a synchronous VM.clean_reboot would time out and the next one start.
+    let config = SimConfig {
+        lifecycle_duration: Duration::from_millis(1500),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&running_guests(4), config);
+    let out = pool.run(&[
+        "--timeout",
+        "1",
+        "vif",
+        "apply",
+        "--preset",
+        "tx-only",
+        "--reboot",
+        "--reboot-limit",
+        "2",
+        "--json",
+    ]);
+    let report = json(&out);
+    let reboots: Vec<_> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "VM.clean_reboot")
+        .collect();
+    assert_eq!(reboots.len(), 4, "{report:#}");
+    assert!(reboots.iter().all(|a| a["ok"] == true), "{report:#}");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(pool.sim.max_tasks_in_flight("VM.clean_reboot"), 2);
+    let calls = pool.sim.calls();
+    assert_eq!(calls.get("VM.clean_reboot"), None, "only Async. calls");
+    assert_eq!(calls["Async.VM.clean_reboot"], 4);
+    assert_eq!(calls["task.destroy"], 4, "every finished task is destroyed");
+}
+
+fn replug_with_failing_plugs(failures: u32) -> (Pool, Output) {
+    let mut faults = Faults::default();
+    faults.fail_calls.insert("VIF.plug".into(), failures);
+    let pool = Pool::start(
+        &running_guests(1),
+        SimConfig {
+            faults,
+            ..SimConfig::default()
+        },
+    );
+    let out = pool.run(&["vif", "apply", "--preset", "tx-only", "--replug"]);
+    (pool, out)
+}
+
+#[test]
+fn a_plug_failing_after_the_unplug_is_retried() {
+    let (pool, out) = replug_with_failing_plugs(1);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let state = pool.sim.state();
+    let guest = state
+        .vifs
+        .iter()
+        .find(|v| v.other_config.contains_key("ethtool-tx"))
+        .unwrap();
+    assert!(guest.currently_attached);
+    assert_eq!(guest.applied.as_ref().unwrap().get("tx"), Some(&false));
+}
+
+#[test]
+fn a_vif_left_unplugged_is_reported_with_the_command_that_fixes_it() {
+    let (pool, out) = replug_with_failing_plugs(2);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    let state = pool.sim.state();
+    let guest = state
+        .vifs
+        .iter()
+        .find(|v| v.other_config.contains_key("ethtool-tx"))
+        .unwrap();
+    assert!(
+        !guest.currently_attached,
+        "the simulated host refused both plugs"
+    );
+    assert!(
+        text.contains(&format!(
+            "needs attention; run: xe vif-plug uuid={}",
+            guest.uuid
+        )),
+        "{text}"
+    );
 }

@@ -23,10 +23,12 @@ pub enum Class {
     Vif,
     /// xapi's `Bond`: master PIF, slave PIFs (datamodel_bond.ml).
     Bond,
+    /// An `Async.` call's task (datamodel.ml's `task` class).
+    Task,
 }
 
 impl Class {
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 8] = [
         Class::Pool,
         Class::Host,
         Class::Network,
@@ -34,6 +36,7 @@ impl Class {
         Class::Vm,
         Class::Vif,
         Class::Bond,
+        Class::Task,
     ];
 
     /// The wire (and database table) name: `VM`, `PIF`, `network`, ...
@@ -46,6 +49,7 @@ impl Class {
             Class::Vm => "VM",
             Class::Vif => "VIF",
             Class::Bond => "Bond",
+            Class::Task => "task",
         }
     }
 
@@ -59,6 +63,7 @@ impl Class {
             Class::Vm => "vm",
             Class::Vif => "vif",
             Class::Bond => "bond",
+            Class::Task => "task",
         }
     }
 
@@ -184,7 +189,7 @@ pub struct VmSim {
 #[derive(Debug)]
 pub struct Db {
     objects: HashMap<String, Obj>,
-    order: [Vec<String>; 7],
+    order: [Vec<String>; 8],
     by_uuid: HashMap<String, String>,
     generation: u64,
     pub applied: HashMap<String, Applied>,
@@ -296,6 +301,15 @@ impl Db {
         if let Some(obj) = self.objects.get_mut(reference) {
             change(&mut obj.fields);
             obj.modified = generation;
+        }
+    }
+
+    /// Deletes an object (`task.destroy`).
+    pub fn remove(&mut self, reference: &str) {
+        if let Some(obj) = self.objects.remove(reference) {
+            self.generation += 1;
+            self.order[obj.class.index()].retain(|r| r != reference);
+            self.by_uuid.remove(obj.str("uuid"));
         }
     }
 

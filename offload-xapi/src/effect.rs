@@ -58,6 +58,53 @@ impl Serialize for NoEffect {
     }
 }
 
+/// What removing keys (`clear`) does not undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearLeaves {
+    /// `Nm.determine_ethtool_settings` passes only keys that are present,
+    /// and networkd runs `ethtool -K` for those only: a removed key leaves
+    /// the NIC as it is (gro comes back from `PIF.properties`, lro is always
+    /// set off).
+    PifFeaturesAsTheyAre,
+    /// A VIF's keys are read when its backend comes online; a running VM
+    /// keeps the old settings until then, after which netback's defaults apply.
+    VifUntilBackendRestarts,
+}
+
+impl ClearLeaves {
+    pub fn of(object: XapiObject) -> ClearLeaves {
+        match object {
+            XapiObject::Pif => ClearLeaves::PifFeaturesAsTheyAre,
+            XapiObject::Vif => ClearLeaves::VifUntilBackendRestarts,
+        }
+    }
+}
+
+impl fmt::Display for ClearLeaves {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClearLeaves::PifFeaturesAsTheyAre => {
+                "removing PIF keys switches nothing back on: the host runs ethtool -K only for keys \
+                 that are present, so each NIC keeps rx, tx, sg, tso, ufo and gso as they are now \
+                 until a host reboot or a driver reload (gro comes back from PIF.properties at the \
+                 next PIF.plug; lro stays off). To switch them on now, apply them as on \
+                 (e.g. pif apply --set tx=on,sg=on --replug), then clear."
+            }
+            ClearLeaves::VifUntilBackendRestarts => {
+                "running VMs keep the removed settings until their VIF is plugged again or the VM \
+                 is restarted through the API (vif apply --replug or --reboot with a policy); \
+                 then netback's defaults apply."
+            }
+        })
+    }
+}
+
+impl Serialize for ClearLeaves {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 fn backend_of(view: &PoolView, pif: &Pif) -> NetworkBackend {
     view.hosts
         .get(&pif.host)

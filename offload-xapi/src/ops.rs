@@ -15,8 +15,9 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::effect::{no_effect, plug_targets, with_bond_slaves, NoEffect};
+use crate::effect::{no_effect, with_bond_slaves, ClearLeaves, NoEffect};
 use crate::error::{Error, Result};
+pub use crate::follow_up::{take_effect, ActionOutcome, FollowUp};
 use crate::object::class_name;
 use crate::policy::{
     audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
@@ -166,6 +167,9 @@ pub struct BulkReport {
     pub policy: String,
     pub dry_run: bool,
     pub objects: Vec<ObjectOutcome>,
+    /// For `clear`: what removing the keys does not undo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear_leaves: Option<ClearLeaves>,
     /// HTTP calls made by the whole operation (reads included).
     pub calls: u64,
     pub seconds: f64,
@@ -209,9 +213,11 @@ pub fn clear(
         .map(|p| p.settings_for(selection.object()).to_vec())
         .unwrap_or_default();
     let name = policy.map_or("all ethtool offload keys".to_string(), |p| p.name.clone());
-    run(client, &name, selection, options, |current| {
+    let mut report = run(client, &name, selection, options, |current| {
         plan_clear(current, &settings, policy.is_none())
-    })
+    })?;
+    report.clear_leaves = Some(ClearLeaves::of(selection.object()));
+    Ok(report)
 }
 
 fn run(
@@ -271,6 +277,7 @@ fn run(
         policy: policy_name.to_string(),
         dry_run: options.dry_run,
         objects: outcomes,
+        clear_leaves: None,
         calls: client.calls_made() - calls_before,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -457,151 +464,6 @@ pub fn verify(
             }
         })
         .collect())
-}
-
-/// A call that makes the host re-read changed keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FollowUp {
-    /// `PIF.plug` on an attached PIF.
-    PifPlug,
-    /// `VIF.unplug` then `VIF.plug` on a VIF of a running VM.
-    VifReplug,
-    /// `VM.clean_reboot` of a running VM.
-    VmCleanReboot,
-}
-
-impl FollowUp {
-    /// The XAPI call(s), as reports name them.
-    pub fn name(self) -> &'static str {
-        match self {
-            FollowUp::PifPlug => "PIF.plug",
-            FollowUp::VifReplug => "VIF.unplug+plug",
-            FollowUp::VmCleanReboot => "VM.clean_reboot",
-        }
-    }
-}
-
-impl Serialize for FollowUp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-/// The outcome of one follow-up action (replug, reboot, plug).
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionOutcome {
-    pub action: FollowUp,
-    pub uuid: String,
-    pub label: String,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
-}
-
-/// Makes the host re-read what `report` changed:
-/// - PIFs: `PIF.plug` (re-applies ethtool settings on an attached PIF);
-/// - VIFs with `replug`: `VIF.unplug` + `VIF.plug` on running VMs;
-/// - VIFs with `reboot`: `VM.clean_reboot` of each running VM, `reboot_limit` at a time.
-///
-/// It acts on every live object that carries the policy after this run, also
-/// those an earlier run changed (so `apply` then `apply --replug` works), but
-/// never on objects whose write failed.
-pub fn take_effect(
-    client: &Client,
-    report: &BulkReport,
-    replug: bool,
-    reboot: bool,
-    reboot_limit: usize,
-) -> Result<Vec<ActionOutcome>> {
-    let pending: Vec<&ObjectOutcome> = report
-        .objects
-        .iter()
-        .filter(|o| matches!(o.status, Status::Changed | Status::Unchanged) && o.live)
-        .collect();
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut actions = Vec::new();
-    let record = |action: FollowUp, uuid: &str, label: &str, result: Result<()>| ActionOutcome {
-        action,
-        uuid: uuid.to_string(),
-        label: label.to_string(),
-        ok: result.is_ok(),
-        error: result.err().as_ref().map(ErrorInfo::from),
-    };
-    if report.class == XapiObject::Pif {
-        if replug {
-            // A bond slave's keys are applied by plugging its master, once;
-            // PIF.plug on a slave is CANNOT_PLUG_BOND_SLAVE (Xapi_pif.plug).
-            let view = PoolView::fetch_classes(client, true, false)?;
-            let targets: Vec<&Target> = pending.iter().map(|o| &o.target).collect();
-            for target in plug_targets(&view, &targets) {
-                let r = client
-                    .call("PIF.plug", &[Value::str(target.reference.as_str())])
-                    .map(drop);
-                actions.push(record(FollowUp::PifPlug, &target.uuid, &target.label, r));
-            }
-        }
-        return Ok(actions);
-    }
-    if replug {
-        for o in &pending {
-            let vif = Value::str(o.target.reference.as_str());
-            let r = client
-                .call("VIF.unplug", std::slice::from_ref(&vif))
-                .and_then(|_| client.call("VIF.plug", std::slice::from_ref(&vif)))
-                .map(drop);
-            actions.push(record(
-                FollowUp::VifReplug,
-                &o.target.uuid,
-                &o.target.label,
-                r,
-            ));
-        }
-    }
-    if reboot {
-        // One reboot per VM, whatever its number of changed VIFs; skip VMs
-        // whose VIFs were all replugged successfully.
-        let view = PoolView::fetch_classes(client, false, true)?;
-        let replugged: Vec<&str> = actions
-            .iter()
-            .filter(|a| a.ok)
-            .map(|a| a.uuid.as_str())
-            .collect();
-        let mut vms: Vec<(String, String, String)> = Vec::new();
-        for o in &pending {
-            if replugged.contains(&o.target.uuid.as_str()) {
-                continue;
-            }
-            if let Some(vm_ref) = crate::policy::running_vm_of(&view, &o.target.reference) {
-                if !vms.iter().any(|(r, _, _)| *r == vm_ref) {
-                    let vm = &view.vms[&vm_ref];
-                    vms.push((vm_ref, vm.uuid.clone(), vm.name_label.clone()));
-                }
-            }
-        }
-        let next = AtomicUsize::new(0);
-        let results = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for _ in 0..reboot_limit.max(1).min(vms.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((vm_ref, uuid, name)) = vms.get(i) else {
-                        break;
-                    };
-                    let r = client
-                        .call("VM.clean_reboot", &[Value::str(vm_ref.as_str())])
-                        .map(drop);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(record(FollowUp::VmCleanReboot, uuid, name, r));
-                });
-            }
-        });
-        actions.extend(results.into_inner().unwrap_or_else(|p| p.into_inner()));
-    }
-    Ok(actions)
 }
 
 /// One host's answer to a plugin call.

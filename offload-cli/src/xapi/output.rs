@@ -209,6 +209,11 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
         report.calls,
         report.seconds
     );
+    if let Some(leaves) = &report.clear_leaves {
+        // `clear` has no --replug, and for PIFs a replug would undo nothing.
+        let _ = writeln!(out, "Not undone: {leaves}");
+        return out;
+    }
     let pending: Vec<Pending> = report.objects.iter().filter_map(|o| o.pending).collect();
     if !pending.is_empty() && !report.dry_run {
         let (when, hint) = match report.class {
@@ -252,6 +257,13 @@ pub fn actions_text(actions: &[ActionOutcome]) -> String {
                 a.uuid, a.label, e.message
             ),
         };
+        if let Some(repair) = &a.repair {
+            let _ = writeln!(
+                out,
+                "  !!! {} {} needs attention; run: {repair}",
+                a.uuid, a.label
+            );
+        }
     }
     out
 }
@@ -303,6 +315,7 @@ mod tests {
                 ),
                 outcome("h1/eth2", Status::NotAttempted, None),
             ],
+            clear_leaves: None,
             calls: 7,
             seconds: 0.5,
         };
@@ -337,6 +350,7 @@ mod tests {
                 Status::WouldChange,
                 Some(Pending::VifOfRunningVm),
             )],
+            clear_leaves: None,
             calls: 5,
             seconds: 0.1,
         };
