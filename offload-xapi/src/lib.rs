@@ -34,13 +34,16 @@
 //! ```
 
 pub mod client;
+pub mod effect;
 pub mod error;
+pub mod follow_up;
 pub mod object;
 pub mod ops;
 pub mod policy;
 pub mod records;
 pub mod session;
 pub mod spec;
+pub mod task;
 pub mod tls;
 pub mod transport;
 pub mod watch;
