@@ -49,6 +49,7 @@
 //!
 //! Not modelled: Bond/VLAN/task/SR objects (bond and VLAN refs on PIFs point
 //! at nothing), `Async.` calls, RBAC, session limits.
+#![forbid(unsafe_code)]
 
 mod db;
 mod dispatch;
