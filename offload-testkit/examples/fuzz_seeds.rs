@@ -1,9 +1,7 @@
-//! Writes the synthetic half of the committed fuzz corpus (`fuzz/corpus/`):
-//! small frames from [`offload_testkit::synth`] for `classify_frame` (a
-//! selector byte, then the frame) and tiny classic pcap files of the same
-//! frames, in both byte orders and both time resolutions, for
-//! `capture_reader`. The real captures beside them come from `tcpdump -w` and
-//! `offloadctl capture --write` (see `fuzz/corpus/README.md`).
+//! Writes the synthetic seeds of the `classify_frame` fuzz target
+//! (`fuzz/corpus/classify_frame/`): small frames from
+//! [`offload_testkit::synth`], each behind the target's selector byte. The
+//! other seeds (capture files) are listed in `fuzz/corpus/README.md`.
 //!
 //! usage: cargo run -p offload-testkit --example fuzz_seeds -- fuzz/corpus
 
@@ -81,41 +79,6 @@ fn specs() -> Vec<(&'static str, Spec)> {
     ]
 }
 
-/// A classic pcap file (Ethernet) holding `frames`.
-fn classic_pcap(frames: &[Vec<u8>], big_endian: bool, nanosecond: bool) -> Vec<u8> {
-    let u32b = |v: u32| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let u16b = |v: u16| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let magic = if nanosecond { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-    let mut out = Vec::new();
-    out.extend(u32b(magic));
-    out.extend(u16b(2));
-    out.extend(u16b(4));
-    out.extend(u32b(0)); // thiszone
-    out.extend(u32b(0)); // sigfigs
-    out.extend(u32b(262_144)); // snaplen
-    out.extend(u32b(1)); // LINKTYPE_ETHERNET
-    for (i, frame) in frames.iter().enumerate() {
-        out.extend(u32b(1_700_000_000 + i as u32));
-        out.extend(u32b(i as u32 * 1000));
-        out.extend(u32b(frame.len() as u32));
-        out.extend(u32b(frame.len() as u32));
-        out.extend(frame);
-    }
-    out
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(name), bytes)
@@ -127,7 +90,6 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "fuzz/corpus".into());
     let out = Path::new(&out);
     let classify = out.join("classify_frame");
-    let mut frames = Vec::new();
     for (name, spec) in specs() {
         let frame = ethernet_frame(&spec);
         write(
@@ -142,18 +104,6 @@ fn main() -> std::io::Result<()> {
             &format!("synth-raw-{name}"),
             &[&[RAW | 0x80][..], &packet].concat(),
         )?;
-        frames.push(frame);
     }
-    let reader = out.join("capture_reader");
-    write(
-        &reader,
-        "synth-le-usec.pcap",
-        &classic_pcap(&frames, false, false),
-    )?;
-    write(
-        &reader,
-        "synth-be-nsec.pcap",
-        &classic_pcap(&frames[..3], true, true),
-    )?;
     Ok(())
 }
