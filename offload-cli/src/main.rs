@@ -1,5 +1,6 @@
 //! `offloadctl`: find checksum offload problems and switch offloads off on NICs,
 //! PIFs and VIFs. Each subcommand lives in its own module with its `Args` and `run`.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -11,6 +11,7 @@
 //! | `error.rs` | every crate's `Error` → one exception hierarchy |
 //!
 //! Calls that block (syscalls, files, captures, XAPI) run without the GIL.
+#![forbid(unsafe_code)]
 
 use pyo3::prelude::*;
 

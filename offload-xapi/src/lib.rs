@@ -32,6 +32,7 @@
 //! let typo = Policy::from_settings("sgo=off").unwrap_err();
 //! assert!(typo.to_string().contains("did you mean sg?"));
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod client;
 pub mod effect;

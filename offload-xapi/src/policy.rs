@@ -141,7 +141,7 @@ fn suggestion(name: &str) -> String {
     for f in LEGACY.iter() {
         for candidate in [Some(f.short_name), f.xapi_key].into_iter().flatten() {
             let d = edit_distance(name, candidate);
-            if d <= 2 && best.map_or(true, |(bd, _)| d < bd) {
+            if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, candidate));
             }
         }
