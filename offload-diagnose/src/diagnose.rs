@@ -159,7 +159,9 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
     let threads = threads.max(1);
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    // One batch queued per worker: enough to keep them busy, few enough buffers
+    // in flight that they stay in cache.
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads);
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
     std::thread::scope(|scope| {
