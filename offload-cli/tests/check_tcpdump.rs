@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use offload_diagnose::pcap::{linktype, LegacyPcapWriter, PcapNgWriter};
+use offload_testkit::require_program;
 use offload_testkit::synth::{ethernet_frame, Fill, Spec};
 
 /// What tcpdump said about one packet's checksums.
@@ -84,10 +85,6 @@ pub fn parse_tcpdump(output: &str) -> Vec<(String, TcpdumpSays)> {
             (ts, says)
         })
         .collect()
-}
-
-fn have_tcpdump() -> bool {
-    Command::new("tcpdump").arg("--version").output().is_ok()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -331,10 +328,7 @@ fn compare(path: &Path, specs: &[(Spec, Option<usize>)]) {
 
 #[test]
 fn classic_pcap_both_byte_orders_agree_with_tcpdump() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let specs = cases();
     for (big_endian, nanosecond) in [(false, false), (true, true)] {
         let path = scratch(&format!("mix-{big_endian}-{nanosecond}.pcap"));
@@ -364,10 +358,7 @@ fn classic_pcap_both_byte_orders_agree_with_tcpdump() {
 
 #[test]
 fn pcapng_with_two_interfaces_agrees_with_tcpdump() {
-    if !have_tcpdump() {
-        eprintln!("SKIP: tcpdump not installed");
-        return;
-    }
+    require_program!("tcpdump");
     let specs = cases();
     let path = scratch("mix.pcapng");
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();

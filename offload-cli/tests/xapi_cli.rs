@@ -429,7 +429,20 @@ fn dry_run_writes_nothing() {
 #[test]
 fn bad_input_gets_one_line_and_a_distinct_exit_code() {
     let pool = Pool::lab();
-    let cases: [(&[&str], i32, &str); 5] = [
+    let pin = format!("--fingerprint={}", "ab".repeat(32));
+    let cases: [(&[&str], i32, &str); 8] = [
+        // Resolved by offload-xapi's PolicySpec / TrustSpec, as in C and Python.
+        (&["vif", "apply"], 64, "no policy"),
+        (
+            &["vif", "apply", "--preset", "seed", "--set", "tx=off"],
+            64,
+            "either a preset or settings",
+        ),
+        (
+            &["pif", "verify", "--preset", "seed", "--insecure", &pin],
+            64,
+            "either a fingerprint to pin or insecure",
+        ),
         (
             &["vif", "apply", "--set", "sgo=off"],
             64,

@@ -2,6 +2,7 @@
 //!
 //! * [`features`]: the legacy ethtool offload groups (`rx`, `tx`, `sg`, ...), their
 //!   long names, XAPI `other-config` keys and the kernel feature strings they cover.
+//! * [`presets`]: the named presets (`seed`, `tx-only`) every front-end applies.
 //! * [`checksum`]: RFC 1071 Internet checksum math, pseudo-headers, RFC 1624 updates.
 //! * [`verdict`]: per-packet checksum verdicts (correct, incorrect, offload-pending,
 //!   not verified), computed over zero-copy packet views.
@@ -34,6 +35,8 @@ pub mod checksum;
 pub mod counters;
 pub mod features;
 pub mod glob;
+pub mod presets;
 mod sync;
 pub mod tcpdump;
 pub mod verdict;
+pub mod wire;

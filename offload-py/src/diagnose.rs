@@ -90,7 +90,7 @@ impl PyCapture {
     ) -> PyResult<PyCapture> {
         let (interfaces, all) = interface_list(interfaces)?;
         for name in &interfaces {
-            offload_ethtool::features::validate_ifname(name).map_err(Error::from)?;
+            offload_ethtool::IfName::new(name).map_err(Error::from)?;
         }
         let config = CaptureConfig {
             interfaces,

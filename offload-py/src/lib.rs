@@ -47,7 +47,7 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (name, value) in LINK_TYPES {
         m.add(*name, *value)?;
     }
-    m.add("SEED_FEATURES", features::SEED_FEATURES.to_vec())?;
+    m.add("SEED_FEATURES", features::seed_features())?;
 
     let classes = error::classes(py)?;
     m.add("OffloadError", classes.offload.bind(py))?;

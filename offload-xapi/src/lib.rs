@@ -35,16 +35,20 @@
 
 pub mod client;
 pub mod error;
+pub mod object;
 pub mod ops;
 pub mod policy;
 pub mod records;
 pub mod session;
+pub mod spec;
 pub mod tls;
 pub mod transport;
 pub mod watch;
 pub mod wire;
 
 pub use client::{Client, ConnectOptions, Protocol};
-pub use error::{Error, Result};
+pub use error::{Error, Result, SpecError};
+pub use offload_core::features::XapiObject;
+pub use spec::{PolicySpec, TrustSpec};
 pub use tls::Trust;
 pub use transport::Endpoint;

@@ -16,9 +16,10 @@ use serde::Serialize;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::object::class_name;
 use crate::policy::{
     audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
-    verify_keys, KeyChange, KeyCheck, KeyVerdict, PifFilter, Policy, Target, VifFilter,
+    verify_keys, KeyChange, KeyCheck, KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
 };
 use crate::records::PoolView;
 use crate::wire::Value;
@@ -35,13 +36,6 @@ impl Selection {
         match self {
             Selection::Pifs(_) => XapiObject::Pif,
             Selection::Vifs(_) => XapiObject::Vif,
-        }
-    }
-
-    fn class(&self) -> &'static str {
-        match self {
-            Selection::Pifs(_) => "PIF",
-            Selection::Vifs(_) => "VIF",
         }
     }
 
@@ -149,7 +143,7 @@ pub struct ObjectOutcome {
     pub error: Option<ErrorInfo>,
     /// Why the running device does not use the new value yet.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<Pending>,
     /// The device is up (attached PIF, attached VIF of a running VM): a
     /// replug or reboot would make the host re-read its keys.
     #[serde(skip)]
@@ -159,7 +153,8 @@ pub struct ObjectOutcome {
 /// The outcome of a bulk write.
 #[derive(Debug, Clone, Serialize)]
 pub struct BulkReport {
-    pub class: &'static str,
+    #[serde(serialize_with = "crate::object::serialize_class")]
+    pub class: XapiObject,
     pub policy: String,
     pub dry_run: bool,
     pub objects: Vec<ObjectOutcome>,
@@ -243,7 +238,7 @@ fn run(
         })
         .collect();
     if !options.dry_run {
-        write_all(client, selection.class(), &mut outcomes, options);
+        write_all(client, selection.object(), &mut outcomes, options);
     }
     for outcome in &mut outcomes {
         let reason = pending_reason(&view, &outcome.target);
@@ -253,7 +248,7 @@ fn run(
         }
     }
     Ok(BulkReport {
-        class: selection.class(),
+        class: selection.object(),
         policy: policy_name.to_string(),
         dry_run: options.dry_run,
         objects: outcomes,
@@ -263,7 +258,12 @@ fn run(
 }
 
 /// Writes every planned change with `workers` threads, one object per task.
-fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], options: &RunOptions) {
+fn write_all(
+    client: &Client,
+    object: XapiObject,
+    outcomes: &mut [ObjectOutcome],
+    options: &RunOptions,
+) {
     let work: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes[i].status == Status::NotAttempted)
         .collect();
@@ -280,7 +280,7 @@ fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], optio
                     continue;
                 }
                 let mut outcome = slots[index].lock().unwrap_or_else(|p| p.into_inner());
-                write_object(client, class, &mut outcome);
+                write_object(client, object, &mut outcome);
                 drop(outcome);
                 let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Some(progress) = &options.progress {
@@ -293,7 +293,8 @@ fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], optio
 
 /// Sets keys the way `xe ...-param-set other-config:k=v` does: remove, then
 /// add (`add_to_other_config` refuses an existing key).
-fn write_object(client: &Client, class: &str, outcome: &mut ObjectOutcome) {
+fn write_object(client: &Client, object: XapiObject, outcome: &mut ObjectOutcome) {
+    let class = class_name(object);
     let reference = Value::str(outcome.target.reference.as_str());
     for change in outcome.changes.clone() {
         let key = Value::str(change.key.as_str());
@@ -429,11 +430,38 @@ pub fn verify(
         .collect())
 }
 
+/// A call that makes the host re-read changed keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUp {
+    /// `PIF.plug` on an attached PIF.
+    PifPlug,
+    /// `VIF.unplug` then `VIF.plug` on a VIF of a running VM.
+    VifReplug,
+    /// `VM.clean_reboot` of a running VM.
+    VmCleanReboot,
+}
+
+impl FollowUp {
+    /// The XAPI call(s), as reports name them.
+    pub fn name(self) -> &'static str {
+        match self {
+            FollowUp::PifPlug => "PIF.plug",
+            FollowUp::VifReplug => "VIF.unplug+plug",
+            FollowUp::VmCleanReboot => "VM.clean_reboot",
+        }
+    }
+}
+
+impl Serialize for FollowUp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// The outcome of one follow-up action (replug, reboot, plug).
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionOutcome {
-    pub action: String,
-    pub class: &'static str,
+    pub action: FollowUp,
     pub uuid: String,
     pub label: String,
     pub ok: bool,
@@ -465,26 +493,21 @@ pub fn take_effect(
         return Ok(Vec::new());
     }
     let mut actions = Vec::new();
-    let record =
-        |action: &str, class: &'static str, uuid: &str, label: &str, result: Result<()>| {
-            ActionOutcome {
-                action: action.to_string(),
-                class,
-                uuid: uuid.to_string(),
-                label: label.to_string(),
-                ok: result.is_ok(),
-                error: result.err().as_ref().map(ErrorInfo::from),
-            }
-        };
-    if report.class == "PIF" {
+    let record = |action: FollowUp, uuid: &str, label: &str, result: Result<()>| ActionOutcome {
+        action,
+        uuid: uuid.to_string(),
+        label: label.to_string(),
+        ok: result.is_ok(),
+        error: result.err().as_ref().map(ErrorInfo::from),
+    };
+    if report.class == XapiObject::Pif {
         if replug {
             for o in pending {
                 let r = client
                     .call("PIF.plug", &[Value::str(o.target.reference.as_str())])
                     .map(drop);
                 actions.push(record(
-                    "PIF.plug",
-                    "PIF",
+                    FollowUp::PifPlug,
                     &o.target.uuid,
                     &o.target.label,
                     r,
@@ -501,8 +524,7 @@ pub fn take_effect(
                 .and_then(|_| client.call("VIF.plug", std::slice::from_ref(&vif)))
                 .map(drop);
             actions.push(record(
-                "VIF.unplug+plug",
-                "VIF",
+                FollowUp::VifReplug,
                 &o.target.uuid,
                 &o.target.label,
                 r,
@@ -545,7 +567,7 @@ pub fn take_effect(
                     results
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(record("VM.clean_reboot", "VM", uuid, name, r));
+                        .push(record(FollowUp::VmCleanReboot, uuid, name, r));
                 });
             }
         });
@@ -585,7 +607,7 @@ pub fn call_plugin_on_hosts(
     };
     for name in host_names {
         if !hosts.values().any(|h| names_host(name, h)) {
-            return Err(Error::invalid(
+            return Err(Error::no_match(
                 format!("--host {name:?}"),
                 "matches no host of this pool",
             ));

@@ -35,6 +35,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The cargo target directory: `CARGO_TARGET_DIR` (relative to the workspace
+/// root, where cargo runs) or `target/`.
+pub fn target_dir() -> PathBuf {
+    workspace_root().join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
+}
+
 /// The cargo binary that runs us, so nested builds use the same toolchain.
 pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -49,6 +55,40 @@ pub fn run(mut command: Command) -> Result<(), String> {
         .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
     if status.success() {
         Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(&command)))
+    }
+}
+
+/// Runs a command like [`run`], passing its stderr through line by line, and
+/// returns the stderr lines that start with `prefix` (without it).
+pub fn run_collecting(mut command: Command, prefix: &str) -> Result<Vec<String>, String> {
+    use std::io::BufRead;
+    command
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::piped());
+    eprintln!("$ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
+    let mut found = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        // Bytes, not `lines()`: one non-UTF-8 line must not stop the reading
+        // (the child would then block on a full pipe).
+        for line in std::io::BufReader::new(stderr).split(b'\n') {
+            let Ok(line) = line else { break };
+            let line = String::from_utf8_lossy(&line);
+            eprintln!("{line}");
+            if let Some(rest) = line.strip_prefix(prefix) {
+                found.push(rest.to_string());
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{}`: {e}", describe(&command)))?;
+    if status.success() {
+        Ok(found)
     } else {
         Err(format!("`{}` failed ({status})", describe(&command)))
     }
