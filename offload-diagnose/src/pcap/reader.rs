@@ -52,7 +52,7 @@ pub struct Interface {
 }
 
 /// Packet bytes per batch for [`CaptureReader::next_batch`] (pcapng).
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 
 /// One packet of a batch: where its bytes lie in the batch buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
