@@ -657,6 +657,21 @@ offload_result offload_packet_verdicts(uint16_t linktype,
                                        struct offload_verdict *verdicts_out);
 
 /**
+ * The interfaces of `targets` ("all": every one but loopback, "nics": the
+ * host's own, "vifs": guest backends vifD.N/tapD.N; NULL for "all") inside
+ * `netns` (NULL: the caller's namespace), as JSON `{"interfaces": [{"name",
+ * "ifindex", "kind", "role"}]}` into `buf`; buffer rule as
+ * `offload_features_render`. Errors: `NULL_PARAMETER` (len_out),
+ * `INVALID_UTF8`, `INVALID_ARGUMENT` (unknown targets), `NETNS`, `OS_ERROR`.
+ */
+offload_result offload_interfaces_json(const char *netns,
+                                       const char *targets,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *len_out,
+                                       int *errno_out);
+
+/**
  * Switches `features` off on `count` interfaces `ifnames` (count 0 and
  * ifnames NULL: every interface of the namespace but loopback, like the
  * seed's loop), inside `netns` (NULL: the caller's namespace). `features`:
@@ -845,7 +860,8 @@ offload_result offload_changes_render(const struct offload_changes *changes,
 void offload_changes_free(struct offload_changes *changes);
 
 /**
- * `offload_features_apply` with a JSON report: `{"ifname": "...", "changes":
+ * `offload_features_apply` with a JSON report: `{"ifname": "...", "status":
+ * "changed"|"unchanged"|"partial"|"refused", "changes":
  * [{"feature": ..., "active": ..., "requested": ..., "refused": ...}, ...]}`
  * into `buf` (buffer rule as `offload_features_json`). The change is made
  * once: on `INSUFFICIENT_SIZE` the features HAVE been changed and `*len_out`

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, CString};
 
 use offload_ethtool::disable::{self, Disable, Features};
-use offload_ethtool::iface::{Selection, Targets};
+use offload_ethtool::iface::{self, Selection, Targets};
 use offload_ethtool::outcome::Report;
 use offload_ethtool::IfName;
 
@@ -21,6 +21,39 @@ pub(crate) fn selection(names: Vec<IfName>) -> Selection {
     } else {
         Selection::names(names)
     }
+}
+
+/// The interfaces of `targets` ("all": every one but loopback, "nics": the
+/// host's own, "vifs": guest backends vifD.N/tapD.N; NULL for "all") inside
+/// `netns` (NULL: the caller's namespace), as JSON `{"interfaces": [{"name",
+/// "ifindex", "kind", "role"}]}` into `buf`; buffer rule as
+/// `offload_features_render`. Errors: `NULL_PARAMETER` (len_out),
+/// `INVALID_UTF8`, `INVALID_ARGUMENT` (unknown targets), `NETNS`, `OS_ERROR`.
+#[no_mangle]
+pub extern "C" fn offload_interfaces_json(
+    netns: *const c_char,
+    targets: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    len_out: *mut usize,
+    errno_out: *mut c_int,
+) -> offload_result {
+    panic::guard(|| {
+        let run = || -> Result<(), Failure> {
+            Out::new(len_out)?;
+            let netns = ffi::opt_str_arg(netns)?;
+            let targets = match ffi::opt_str_arg(targets)? {
+                None => Targets::All,
+                Some(t) => Targets::from_name(t).ok_or(offload_result::InvalidArgument)?,
+            };
+            let selected =
+                iface::select(netns, &Selection::targets(targets)).map_err(|e| of_ethtool(&e))?;
+            let text = serde_json::to_string(&selected).unwrap_or_default();
+            ffi::write_text(&text, buf, len, len_out)?;
+            Ok(())
+        };
+        ffi::finish(run(), errno_out)
+    })
 }
 
 /// The outcome of `offload_disable` on every interface (opaque). Free with
@@ -100,6 +133,7 @@ pub extern "C" fn offload_disable(
                 features,
                 dry_run,
                 save: None,
+                stop: None,
             })
             .map_err(|e| of_ethtool(&e))?;
             let strings = report

@@ -491,10 +491,11 @@ pub extern "C" fn offload_changes_free(changes: *mut offload_changes) {
 }
 
 fn changes_json_text(report: &ChangeReport) -> String {
-    serde_json::json!({ "ifname": report.after.ifname, "changes": report.changes() }).to_string()
+    serde_json::to_string(&report.json()).unwrap_or_default()
 }
 
-/// `offload_features_apply` with a JSON report: `{"ifname": "...", "changes":
+/// `offload_features_apply` with a JSON report: `{"ifname": "...", "status":
+/// "changed"|"unchanged"|"partial"|"refused", "changes":
 /// [{"feature": ..., "active": ..., "requested": ..., "refused": ...}, ...]}`
 /// into `buf` (buffer rule as `offload_features_json`). The change is made
 /// once: on `INSUFFICIENT_SIZE` the features HAVE been changed and `*len_out`

@@ -88,6 +88,7 @@ fn command(args: Args) -> offload_ethtool::Result<Disable> {
             path,
             force: args.force,
         }),
+        stop: Some(ethtool_common::interrupt_flag()),
     })
 }
 
@@ -129,5 +130,5 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         print_text(&report);
     }
-    ethtool_common::tally(report.successes(), report.interfaces.len())
+    ethtool_common::report_exit(&report)
 }

@@ -37,6 +37,7 @@ pub fn run(args: Args) -> ExitCode {
         allow_other_host: args.force_other_host,
         netns: args.netns,
         all_features: args.all_features,
+        stop: Some(ethtool_common::interrupt_flag()),
     };
     let report = snapshot::load(&args.file).and_then(|snap| {
         if snap.interfaces.is_empty() {
@@ -71,5 +72,5 @@ pub fn run(args: Args) -> ExitCode {
             ethtool_common::print_line(&format!("{}: {line}", o.ifname));
         }
     }
-    ethtool_common::tally(report.successes(), report.interfaces.len())
+    ethtool_common::report_exit(&report)
 }

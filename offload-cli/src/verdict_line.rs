@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use offload_core::tcpdump;
-use offload_core::verdict::Verdict;
+use offload_core::verdict::{Checksum, Endpoints, Verdict};
 use offload_diagnose::diagnose::Observation;
 use offload_diagnose::pcap::Record;
 
@@ -49,7 +49,46 @@ fn endpoint(out: &mut impl Write, addr: std::net::IpAddr, port: Option<u16>) -> 
     }
 }
 
-/// Writes the line for one packet.
+/// The verdicts of one IP layer: the transport in tcpdump's words with our class
+/// in brackets, then a bad or unverified IPv4 header.
+fn layer(
+    out: &mut impl Write,
+    transport: Option<(Checksum, Verdict)>,
+    field: Option<u16>,
+    ip_header: Option<Verdict>,
+) -> io::Result<()> {
+    match transport {
+        Some((protocol, verdict)) => {
+            words(out, |t| {
+                tcpdump::write_transport(t, protocol, verdict, field)
+            })?;
+            write!(out, " [{}]", class(verdict))?;
+        }
+        None => write!(out, "no transport checksum [not verified]")?,
+    }
+    match ip_header {
+        Some(v @ Verdict::Incorrect { .. }) => {
+            write!(out, ", IP ")?;
+            words(out, |t| tcpdump::write_ipv4_header(t, v))?;
+            write!(out, " [{}]", class(v))?;
+        }
+        Some(v @ Verdict::NotVerified(_)) => write!(out, ", IP header [{}]", class(v))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `IP 10.0.0.1.46455 > 10.0.0.2.80: ` (tcpdump's address part).
+fn addresses(out: &mut impl Write, e: &Endpoints) -> io::Result<()> {
+    write!(out, "{} ", if e.src.is_ipv4() { "IP" } else { "IP6" })?;
+    endpoint(out, e.src, e.src_port)?;
+    write!(out, " > ")?;
+    endpoint(out, e.dst, e.dst_port)?;
+    write!(out, ": ")
+}
+
+/// Writes the line for one packet; a tunnel's inner packet follows ` | ` and
+/// the encapsulation's name.
 pub fn write(
     out: &mut impl Write,
     record: &Record<'_>,
@@ -63,26 +102,18 @@ pub fn write(
             record.link_type, record.orig_len
         );
     };
-    write!(out, " {} ", if e.src.is_ipv4() { "IP" } else { "IP6" })?;
-    endpoint(out, e.src, e.src_port)?;
-    write!(out, " > ")?;
-    endpoint(out, e.dst, e.dst_port)?;
-    write!(out, ": ")?;
-    match observation.transport {
-        Some((protocol, verdict)) => {
-            words(out, |t| tcpdump::write_transport(t, protocol, verdict))?;
-            write!(out, " [{}]", class(verdict))?;
-        }
-        None => write!(out, "no transport checksum [not verified]")?,
-    }
-    match observation.ip_header {
-        Some(v @ Verdict::Incorrect { .. }) => {
-            write!(out, ", IP ")?;
-            words(out, |t| tcpdump::write_ipv4_header(t, v))?;
-            write!(out, " [{}]", class(v))?;
-        }
-        Some(v @ Verdict::NotVerified(_)) => write!(out, ", IP header [{}]", class(v))?,
-        _ => {}
+    write!(out, " ")?;
+    addresses(out, &e)?;
+    layer(
+        out,
+        observation.transport,
+        observation.transport_field,
+        observation.ip_header,
+    )?;
+    if let Some(inner) = &observation.tunnel {
+        write!(out, " | {} ", inner.encapsulation.label())?;
+        addresses(out, &inner.endpoints)?;
+        layer(out, inner.transport, inner.transport_field, inner.ip_header)?;
     }
     writeln!(out)
 }

@@ -13,8 +13,8 @@ use core::net::IpAddr;
 
 use crate::checksum;
 use crate::wire::{
-    ethernet, ethertype, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment, loopback, sll,
-    tcp, udp, vlan,
+    ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
+    ipv6_routing, loopback, sll, tcp, udp, vlan, vxlan,
 };
 
 /// What one checksum field says about its packet.
@@ -253,6 +253,55 @@ pub struct Observation {
     pub ip_header: Option<Verdict>,
     /// The transport checksum and its verdict (None for protocols without one we check).
     pub transport: Option<(Checksum, Verdict)>,
+    /// The transport checksum field as captured, when its header was: tcpdump
+    /// prints it for correct checksums too (`cksum 0xf4d7 (correct)`).
+    pub transport_field: Option<u16>,
+    /// The packet a tunnel carries, verified by the same rules.
+    pub tunnel: Option<Tunnel>,
+}
+
+/// How a tunnel carries its inner packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encapsulation {
+    /// IPv4 directly in IP (protocol 4, RFC 2003).
+    Ipip,
+    /// IPv6 directly in IP (protocol 41, RFC 4213).
+    SixInFour,
+    /// GRE (protocol 47) carrying IP or Ethernet.
+    Gre,
+    /// VXLAN on UDP port 4789.
+    Vxlan,
+    /// Geneve on UDP port 6081.
+    Geneve,
+}
+
+impl Encapsulation {
+    /// The name reports print.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encapsulation::Ipip => "IPIP",
+            Encapsulation::SixInFour => "6in4",
+            Encapsulation::Gre => "GRE",
+            Encapsulation::Vxlan => "VXLAN",
+            Encapsulation::Geneve => "Geneve",
+        }
+    }
+}
+
+/// The verdicts of the IP packet inside a tunnel (one level deep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnel {
+    /// How it was carried.
+    pub encapsulation: Encapsulation,
+    /// The inner addresses and ports.
+    pub endpoints: Endpoints,
+    /// The inner IPv4 header checksum verdict (None for IPv6).
+    pub ip_header: Option<Verdict>,
+    /// The inner transport checksum and its verdict.
+    pub transport: Option<(Checksum, Verdict)>,
+    /// The inner transport checksum field as captured.
+    pub transport_field: Option<u16>,
 }
 
 /// Why a frame could not be decoded down to an IP header.
@@ -395,16 +444,25 @@ struct Transport<'a> {
     captured: &'a [u8],
     /// The L4 length the IP header declares.
     len: usize,
+    /// Any fragment: the checksum covers data in other fragments.
     fragment: bool,
+    /// A fragment other than the first: its bytes are the middle of the
+    /// datagram, so there are no ports or headers to read in them.
+    later_fragment: bool,
     v6: bool,
     /// Sum of the pseudo-header's addresses.
     pseudo: u64,
 }
 
-/// A transport checksum verdict and the ports, if the protocol has them.
-type TransportVerdict = (Checksum, Verdict, Option<(u16, u16)>);
+/// A transport's verdict, its checksum field and its ports, if it has them.
+struct TransportVerdict {
+    kind: Checksum,
+    verdict: Verdict,
+    field: Option<u16>,
+    ports: Option<(u16, u16)>,
+}
 
-fn classify_transport(t: Transport<'_>, hint: ChecksumHint) -> Option<TransportVerdict> {
+fn classify_transport(t: &Transport<'_>, hint: ChecksumHint) -> Option<TransportVerdict> {
     let (kind, has_pseudo) = match (t.protocol, t.v6) {
         (ip_protocol::TCP, false) => (Checksum::Tcp4, true),
         (ip_protocol::TCP, true) => (Checksum::Tcp6, true),
@@ -414,8 +472,9 @@ fn classify_transport(t: Transport<'_>, hint: ChecksumHint) -> Option<TransportV
         (ip_protocol::ICMPV6, true) => (Checksum::Icmp6, true),
         _ => return None,
     };
-    // The header, when captured: (ports, checksum field).
+    // The header, when captured and not the middle of a datagram: (ports, checksum field).
     let header = match t.protocol {
+        _ if t.later_fragment => None,
         ip_protocol::TCP => tcp::Segment::new_checked(t.captured)
             .ok()
             .map(|s| (Some((s.src_port(), s.dst_port())), s.checksum())),
@@ -441,7 +500,12 @@ fn classify_transport(t: Transport<'_>, hint: ChecksumHint) -> Option<TransportV
         }
         _ => Verdict::NotVerified(NotVerifiedReason::Truncated),
     };
-    Some((kind, verdict, header.and_then(|h| h.0)))
+    Some(TransportVerdict {
+        kind,
+        verdict,
+        field: header.map(|h| h.1),
+        ports: header.and_then(|h| h.0),
+    })
 }
 
 /// An IP layer read: its addresses, its header verdict (IPv4) and where its
@@ -468,6 +532,7 @@ fn ipv4_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         captured: packet.payload(),
         len,
         fragment: packet.is_fragment(),
+        later_fragment: packet.fragment_offset() != 0,
         v6: false,
         pseudo: u64::from(packet.addresses_sum()),
     });
@@ -489,11 +554,30 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     let mut next = packet.next_header();
     let mut at = 0usize;
     let mut fragment = false;
+    let mut later_fragment = false;
+    let mut routed = false;
+    // The pseudo-header's destination is the final one (RFC 8200 §8.1).
+    let mut dst_sum = checksum::data(packet.dst_slice());
     // Walk the extension headers we can see; a chain that runs off the
     // captured bytes leaves the transport undecided.
     let transport = loop {
         let rest = payload.get(at..).unwrap_or(&[]);
-        if ipv6_ext::has_length_field(next) {
+        if next == ip_protocol::ROUTING && !routed {
+            let Ok(header) = ipv6_routing::Header::new_checked(rest) else {
+                break None;
+            };
+            // Nodes still to visit: the IPv6 destination is the next hop, the
+            // list holds the final one. With none left the destination is final
+            // (tcpdump uses the list even then; RFC 8200 does not).
+            if header.segments_left() > 0 {
+                if let Some(last) = header.final_destination() {
+                    dst_sum = checksum::data(&last);
+                }
+            }
+            routed = true;
+            next = header.next_header();
+            at += header.header_len();
+        } else if ipv6_ext::has_length_field(next) {
             let Ok(header) = ipv6_ext::Header::new_checked(rest) else {
                 break None;
             };
@@ -505,6 +589,7 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 break None;
             };
             fragment = true;
+            later_fragment |= header.offset() != 0;
             next = header.next_header();
             at += ipv6_fragment::HEADER_LEN;
         } else {
@@ -516,9 +601,9 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 captured: rest,
                 len,
                 fragment,
+                later_fragment,
                 v6: true,
-                pseudo: u64::from(checksum::data(packet.src_slice()))
-                    + u64::from(checksum::data(packet.dst_slice())),
+                pseudo: u64::from(checksum::data(packet.src_slice())) + u64::from(dst_sum),
             });
         }
     };
@@ -527,6 +612,126 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         dst: IpAddr::V6(packet.dst_addr()),
         header: None,
         transport,
+    })
+}
+
+/// What a tunnel carries: an Ethernet frame or a bare IP packet (by EtherType).
+#[derive(Clone, Copy)]
+enum Carried<'a> {
+    Ethernet(Encapsulation, &'a [u8]),
+    Ip(Encapsulation, u16, &'a [u8]),
+}
+
+/// The inner packet of a tunnel whose outer transport is `t`, if it is one:
+/// IPIP and 6in4 by protocol, GRE by its protocol type, VXLAN and Geneve by
+/// their IANA UDP ports. Later fragments carry no headers to read.
+fn carried<'a>(t: &Transport<'a>, ports: Option<(u16, u16)>) -> Option<Carried<'a>> {
+    if t.later_fragment {
+        return None;
+    }
+    let by_ethertype = |encapsulation, ethertype: u16, bytes| match ethertype {
+        ethertype::TEB => Some(Carried::Ethernet(encapsulation, bytes)),
+        ethertype::IPV4 | ethertype::IPV6 => Some(Carried::Ip(encapsulation, ethertype, bytes)),
+        _ => None,
+    };
+    match t.protocol {
+        ip_protocol::IPIP => Some(Carried::Ip(
+            Encapsulation::Ipip,
+            ethertype::IPV4,
+            t.captured,
+        )),
+        ip_protocol::IPV6 => Some(Carried::Ip(
+            Encapsulation::SixInFour,
+            ethertype::IPV6,
+            t.captured,
+        )),
+        ip_protocol::GRE => {
+            let gre = gre::Header::new_checked(t.captured).ok()?;
+            if gre.version() != 0 {
+                return None;
+            }
+            by_ethertype(Encapsulation::Gre, gre.protocol(), gre.payload())
+        }
+        ip_protocol::UDP => {
+            let payload = udp::Datagram::new_checked(t.captured).ok()?.payload();
+            match ports?.1 {
+                vxlan::PORT => {
+                    let vxlan = vxlan::Header::new_checked(payload).ok()?;
+                    Some(Carried::Ethernet(Encapsulation::Vxlan, vxlan.payload()))
+                }
+                geneve::PORT => {
+                    let geneve = geneve::Header::new_checked(payload).ok()?;
+                    by_ethertype(Encapsulation::Geneve, geneve.protocol(), geneve.payload())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One IP layer's verdicts, and what it carries if it is a tunnel.
+struct LayerVerdicts<'a> {
+    endpoints: Endpoints,
+    ip_header: Option<Verdict>,
+    transport: Option<(Checksum, Verdict)>,
+    transport_field: Option<u16>,
+    carried: Option<Carried<'a>>,
+}
+
+fn layer_verdicts(
+    ethertype: u16,
+    ip: &[u8],
+    hint: ChecksumHint,
+) -> Result<LayerVerdicts<'_>, DecodeError> {
+    let layer = match ethertype {
+        ethertype::IPV4 => ipv4_layer(ip)?,
+        ethertype::IPV6 => ipv6_layer(ip)?,
+        other => return Err(DecodeError::NotIp(other)),
+    };
+    let mut out = LayerVerdicts {
+        endpoints: Endpoints {
+            src: layer.src,
+            dst: layer.dst,
+            src_port: None,
+            dst_port: None,
+        },
+        ip_header: layer.header,
+        transport: None,
+        transport_field: None,
+        carried: None,
+    };
+    if let Some(t) = &layer.transport {
+        let verdict = classify_transport(t, hint);
+        let ports = verdict.as_ref().and_then(|v| v.ports);
+        if let Some(v) = verdict {
+            out.endpoints.src_port = ports.map(|p| p.0);
+            out.endpoints.dst_port = ports.map(|p| p.1);
+            out.transport = Some((v.kind, v.verdict));
+            out.transport_field = v.field;
+        }
+        out.carried = carried(t, ports);
+    }
+    Ok(out)
+}
+
+/// The verdicts of a tunnel's inner packet; None when it does not decode.
+/// The kernel's hint is about the outer packet, so the inner one gets none.
+fn tunnel(carried: Carried<'_>) -> Option<Tunnel> {
+    let (encapsulation, ethertype, ip) = match carried {
+        Carried::Ethernet(encapsulation, frame) => {
+            let (ethertype, ip) = network_layer(linktype::ETHERNET, frame).ok()?;
+            (encapsulation, ethertype, ip)
+        }
+        Carried::Ip(encapsulation, ethertype, ip) => (encapsulation, ethertype, ip),
+    };
+    let inner = layer_verdicts(ethertype, ip, ChecksumHint::None).ok()?;
+    Some(Tunnel {
+        encapsulation,
+        endpoints: inner.endpoints,
+        ip_header: inner.ip_header,
+        transport: inner.transport,
+        transport_field: inner.transport_field,
     })
 }
 
@@ -558,31 +763,14 @@ pub fn classify(
     hint: ChecksumHint,
 ) -> Result<Observation, DecodeError> {
     let (ethertype, ip) = network_layer(link_type, frame)?;
-    let layer = match ethertype {
-        ethertype::IPV4 => ipv4_layer(ip)?,
-        ethertype::IPV6 => ipv6_layer(ip)?,
-        other => return Err(DecodeError::NotIp(other)),
-    };
-    let mut observation = Observation {
-        ip_header: layer.header,
-        ..Observation::default()
-    };
-    let mut endpoints = Endpoints {
-        src: layer.src,
-        dst: layer.dst,
-        src_port: None,
-        dst_port: None,
-    };
-    if let Some((kind, verdict, ports)) = layer.transport.and_then(|t| classify_transport(t, hint))
-    {
-        if let Some((sp, dp)) = ports {
-            endpoints.src_port = Some(sp);
-            endpoints.dst_port = Some(dp);
-        }
-        observation.transport = Some((kind, verdict));
-    }
-    observation.endpoints = Some(endpoints);
-    Ok(observation)
+    let outer = layer_verdicts(ethertype, ip, hint)?;
+    Ok(Observation {
+        endpoints: Some(outer.endpoints),
+        ip_header: outer.ip_header,
+        transport: outer.transport,
+        transport_field: outer.transport_field,
+        tunnel: outer.carried.and_then(tunnel),
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! classic pcap in both byte orders with micro- or nanosecond timestamps, and pcapng
 //! with several sections, several interfaces and a link type per interface.
 //!
-//! Damaged input is an [`Error`] that says where the damage is (byte offset and the
+//! Damaged input is an [`Error`](crate::Error) that says where the damage is (byte offset and the
 //! number of records read before it), so callers can still report what they read.
 //!
 //! [`PcapNgWriter`] writes what `offloadctl capture --write` saves, and

@@ -6,6 +6,8 @@
 //! kernels without ETHTOOL_GFEATURES.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use offload_core::features::legacy_by_name;
 use offload_core::presets::{self, Preset};
@@ -14,9 +16,9 @@ use crate::error::{Error, Result};
 use crate::features::{legacy, Ethtool, FeatureState, Request};
 use crate::iface::{Interface, Selection};
 use crate::ifname::IfName;
-use crate::netns;
 use crate::outcome::{Outcome, Report, Status};
 use crate::snapshot::{self, SavedInterface, Snapshot};
+use crate::{lock, netns};
 
 /// The schema tag of a disable report.
 pub const SCHEMA: &str = "offload.disable/2";
@@ -96,7 +98,7 @@ pub struct SaveTo {
 }
 
 /// One disable command.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Disable {
     /// The network namespace (None: the caller's).
     pub netns: Option<String>,
@@ -108,6 +110,9 @@ pub struct Disable {
     pub dry_run: bool,
     /// Save a snapshot first.
     pub save: Option<SaveTo>,
+    /// Set (by a SIGINT handler) to stop after the interface being changed;
+    /// the report then holds what was done.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// One interface's state, read once.
@@ -207,13 +212,7 @@ impl Prepared {
                         return Ok(outcome);
                     }
                     let report = ethtool.apply(state, request)?;
-                    for change in report.changes().into_iter().filter(|c| c.requested) {
-                        if change.refused {
-                            outcome.refused.push(change.feature);
-                        } else {
-                            outcome.changed.push(change.feature);
-                        }
-                    }
+                    (outcome.changed, outcome.refused) = report.requested_outcome();
                 }
                 State::Legacy(state) => {
                     if dry_run {
@@ -250,6 +249,12 @@ pub fn run(command: Disable) -> Result<Report> {
 }
 
 fn run_here(command: Disable) -> Result<Report> {
+    // A dry run changes nothing and needs no lock.
+    let _lock = if command.dry_run {
+        None
+    } else {
+        Some(lock::lock_here(lock::DEFAULT_WAIT, command.stop.as_ref())?)
+    };
     let ethtool = Ethtool::open()?;
     let chosen = command.selection.resolve_here(&ethtool)?;
     if chosen.is_empty() {
@@ -293,12 +298,26 @@ fn run_here(command: Disable) -> Result<Report> {
             snapshot::save(&save.path, snap, save.force)?;
         }
     }
-    let mut interfaces: Vec<Outcome> = prepared
-        .into_iter()
-        .map(|p| p.run(&ethtool, command.dry_run))
-        .collect();
+    let stopped = || {
+        command
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    };
+    let mut interrupted = false;
+    let mut interfaces: Vec<Outcome> = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        if stopped() {
+            interrupted = true;
+            break;
+        }
+        interfaces.push(p.run(&ethtool, command.dry_run));
+    }
     // Named interfaces that are not there keep their place in the report.
     for (at, name) in missing {
+        if at > interfaces.len() {
+            break; // interrupted before reaching it
+        }
         let error = Error::NoSuchInterface {
             ifname: name.to_string(),
         };
@@ -308,6 +327,6 @@ fn run_here(command: Disable) -> Result<Report> {
         schema: SCHEMA,
         dry_run: command.dry_run,
         interfaces,
-        interrupted: false,
+        interrupted,
     })
 }

@@ -74,6 +74,20 @@ pub enum Error {
         /// This machine's host name.
         here: String,
     },
+    /// Another disable or restore holds this namespace's lock.
+    Busy {
+        /// The lock file.
+        path: String,
+        /// How long this run waited.
+        waited: std::time::Duration,
+    },
+    /// The lock file could not be opened or locked.
+    Lock {
+        /// The lock file.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
     /// A SIOCETHTOOL (or socket) call failed.
     Ethtool {
         /// The operation (`ETHTOOL_SFEATURES`, ...).
@@ -91,7 +105,8 @@ impl Error {
         match self {
             Error::Ethtool { source, .. }
             | Error::Netns { source, .. }
-            | Error::SnapshotWrite { source, .. } => source.raw_os_error(),
+            | Error::SnapshotWrite { source, .. }
+            | Error::Lock { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -125,6 +140,13 @@ impl std::fmt::Display for Error {
             Error::SnapshotWrite { path, source } => {
                 write!(f, "cannot save the snapshot {path}: {source}; nothing changed")
             }
+            Error::Busy { path, waited } => write!(
+                f,
+                "another offloadctl disable or restore is running in this network namespace \
+                 (lock {path} still held after {:.1}s); nothing changed",
+                waited.as_secs_f64()
+            ),
+            Error::Lock { path, source } => write!(f, "lock {path}: {source}; nothing changed"),
             Error::OtherHost { hostname, here } => write!(
                 f,
                 "the snapshot was taken on host {hostname}, this is {here} (machine-id differs); nothing changed"
@@ -146,7 +168,8 @@ impl std::error::Error for Error {
         match self {
             Error::Netns { source, .. }
             | Error::Ethtool { source, .. }
-            | Error::SnapshotWrite { source, .. } => Some(source),
+            | Error::SnapshotWrite { source, .. }
+            | Error::Lock { source, .. } => Some(source),
             _ => None,
         }
     }

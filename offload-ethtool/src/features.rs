@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ifname::IfName;
+use crate::outcome::Status;
 
 /// Every offload feature of one interface: names by bit, and the four masks
 /// (offload-core's fixed-capacity [`FeatureMasks`]).
@@ -328,7 +329,47 @@ pub struct Change {
     pub refused: bool,
 }
 
+/// A change as JSON: `{"ifname", "status", "changes"}`, what
+/// `offload_features_apply_json` and the pyo3 `apply_json` return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeJson<'a> {
+    /// The interface.
+    pub ifname: &'a IfName,
+    /// The outcome in the one vocabulary.
+    pub status: Status,
+    /// Every line of "Actual changes:".
+    pub changes: Vec<Change>,
+}
+
 impl ChangeReport {
+    /// (moved, refused) feature names among those the request named.
+    pub fn requested_outcome(&self) -> (Vec<String>, Vec<String>) {
+        let (mut moved, mut refused) = (Vec::new(), Vec::new());
+        for change in self.changes().into_iter().filter(|c| c.requested) {
+            if change.refused {
+                refused.push(change.feature);
+            } else {
+                moved.push(change.feature);
+            }
+        }
+        (moved, refused)
+    }
+
+    /// The outcome of this change: changed, unchanged, partial or refused.
+    pub fn status(&self) -> Status {
+        let (moved, refused) = self.requested_outcome();
+        Status::of(moved.len(), refused.len())
+    }
+
+    /// The JSON view.
+    pub fn json(&self) -> ChangeJson<'_> {
+        ChangeJson {
+            ifname: &self.after.ifname,
+            status: self.status(),
+            changes: self.changes(),
+        }
+    }
+
     /// Every feature that changed or did not reach its requested value, in bit order.
     pub fn changes(&self) -> Vec<Change> {
         let (before, after, req) = (&self.before, &self.after, &self.request);

@@ -322,6 +322,55 @@ pub struct Interface {
     pub kind: Kind,
 }
 
+impl Interface {
+    /// The side it is on ([`Kind::role`]).
+    pub fn role(&self) -> Role {
+        self.kind.role()
+    }
+}
+
+/// An interface as JSON: `{"name", "ifindex", "kind", "role"}`, what
+/// `offload_interfaces_json` and the pyo3 `interfaces_json` return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterfaceEntry {
+    /// The name (escaped).
+    pub name: IfName,
+    /// Its index.
+    pub ifindex: u32,
+    /// What it is.
+    pub kind: Kind,
+    /// Which preset groups it gets.
+    pub role: Role,
+}
+
+/// `{"interfaces": [...]}` of the interfaces `selection` picks, in `netns`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Selected {
+    /// The interfaces, in ifindex order.
+    pub interfaces: Vec<InterfaceEntry>,
+}
+
+/// The interfaces `selection` picks in `netns` (named ones that are absent
+/// are left out).
+pub fn select(netns: Option<&str>, selection: &Selection) -> Result<Selected> {
+    let selection = selection.clone();
+    crate::netns::run_in(netns, move || {
+        let chosen = selection.resolve_here(&Ethtool::open()?)?;
+        Ok(Selected {
+            interfaces: chosen
+                .into_iter()
+                .flatten()
+                .map(|i| InterfaceEntry {
+                    name: i.name,
+                    ifindex: i.ifindex,
+                    kind: i.kind,
+                    role: i.role(),
+                })
+                .collect(),
+        })
+    })
+}
+
 /// Every interface of the caller's network namespace (use with
 /// [`crate::netns::run_in`] for another one), in ifindex order.
 pub fn list() -> Result<Vec<Interface>> {

@@ -28,6 +28,7 @@ pub mod error;
 pub mod features;
 pub mod iface;
 pub mod ifname;
+pub mod lock;
 pub mod netns;
 pub mod outcome;
 pub mod snapshot;

@@ -13,6 +13,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use offload_core::features::{legacy_by_name, FeatureBits};
 use serde::{Deserialize, Serialize};
@@ -21,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::features::{legacy, Ethtool, FeatureState, Request};
 use crate::iface::Selection;
 use crate::ifname::IfName;
-use crate::netns;
 use crate::outcome::{Outcome, Report, Status};
+use crate::{lock, netns};
 
 /// The schema tag written into every snapshot.
 pub const SCHEMA: &str = "offload.snapshot/2";
@@ -38,28 +40,69 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 pub struct Host {
     /// The host name when the snapshot was taken.
     pub hostname: String,
-    /// /etc/machine-id (stable across reboots and renames).
+    /// HMAC-SHA256 of /etc/machine-id (stable across reboots and renames),
+    /// keyed by it and naming this application, as machine-id(5) asks: the
+    /// raw id is never written. Schema 1 snapshots hold the raw id.
     pub machine_id: String,
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// HMAC-SHA256 (RFC 2104), for the application-specific machine id.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// The application-specific id of a raw machine-id ("" for an empty one).
+fn app_machine_id(raw: &str) -> String {
+    if raw.is_empty() {
+        return String::new();
+    }
+    hmac_sha256(raw.as_bytes(), b"offload.snapshot")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Host {
     /// This machine.
     pub fn this() -> Host {
-        let read = |path: &str| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default()
-        };
         Host {
-            hostname: read("/proc/sys/kernel/hostname"),
-            machine_id: read("/etc/machine-id"),
+            hostname: read_trimmed("/proc/sys/kernel/hostname"),
+            machine_id: app_machine_id(&read_trimmed("/etc/machine-id")),
         }
     }
 
-    /// Whether a snapshot recorded on `self` may be restored on `here`: the
-    /// same, non-empty machine-id.
-    pub fn is(&self, here: &Host) -> bool {
-        !here.machine_id.is_empty() && self.machine_id == here.machine_id
+    /// Whether a snapshot of `schema` recorded on `self` belongs to this
+    /// machine: the same machine id, never an empty one.
+    fn is_this_machine(&self, schema: &str) -> bool {
+        let raw = read_trimmed("/etc/machine-id");
+        let here = if schema == SCHEMA_V1 {
+            raw
+        } else {
+            app_machine_id(&raw)
+        };
+        !here.is_empty() && self.machine_id == here
     }
 }
 
@@ -126,9 +169,8 @@ impl SavedInterface {
 
     /// (feature, saved value) for what a restore writes back.
     fn wanted(&self, all_features: bool) -> Vec<(&str, bool)> {
-        let chosen = |name: &String| {
-            all_features || self.changed.as_ref().map_or(true, |c| c.contains(name))
-        };
+        let chosen =
+            |name: &String| all_features || self.changed.as_ref().is_none_or(|c| c.contains(name));
         self.requested_on
             .iter()
             .filter(|n| chosen(n))
@@ -186,6 +228,7 @@ impl Snapshot {
             }
         }
         older.schema = SCHEMA.to_string();
+        older.host = self.host;
         older
     }
 }
@@ -323,7 +366,7 @@ pub fn take(netns: Option<&str>, selection: &Selection) -> Result<Snapshot> {
 }
 
 /// How to restore.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Restore {
     /// Restore even if the snapshot was taken on another machine.
     pub allow_other_host: bool,
@@ -331,34 +374,41 @@ pub struct Restore {
     pub netns: Option<String>,
     /// Put back every saved feature, not only those the run changed.
     pub all_features: bool,
+    /// Set (by a SIGINT handler) to stop after the interface being restored.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// Puts the saved features back: checks the host, then in one thread in the
 /// snapshot's namespace reads each interface once, writes its saved
 /// requested bits, and reports what moved. `Err` means nothing was changed.
 pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
-    let here = Host::this();
-    if !options.allow_other_host && !snapshot.host.is(&here) {
+    if !options.allow_other_host && !snapshot.host.is_this_machine(&snapshot.schema) {
         return Err(Error::OtherHost {
             hostname: snapshot.host.hostname.clone(),
-            here: here.hostname,
+            here: Host::this().hostname,
         });
     }
     let saved = snapshot.interfaces.clone();
     let all = options.all_features;
     let netns = options.netns.clone().or_else(|| snapshot.netns.clone());
-    let interfaces = netns::run_in(netns.as_deref(), move || {
+    let stop = options.stop.clone();
+    netns::run_in(netns.as_deref(), move || {
+        let _lock = lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?;
         let ethtool = Ethtool::open()?;
-        Ok(saved
-            .iter()
-            .map(|s| restore_interface(&ethtool, s, all))
-            .collect::<Vec<_>>())
-    })?;
-    Ok(Report {
-        schema: REPORT_SCHEMA,
-        dry_run: false,
-        interfaces,
-        interrupted: false,
+        let mut report = Report {
+            schema: REPORT_SCHEMA,
+            dry_run: false,
+            interfaces: Vec::with_capacity(saved.len()),
+            interrupted: false,
+        };
+        for s in &saved {
+            if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                report.interrupted = true;
+                break;
+            }
+            report.interfaces.push(restore_interface(&ethtool, s, all));
+        }
+        Ok(report)
     })
 }
 
@@ -426,4 +476,33 @@ fn restore_legacy(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> R
     }
     outcome.status = Status::of(outcome.changed.len(), outcome.refused.len());
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(app_machine_id(""), "");
+    }
+
+    #[test]
+    fn a_snapshot_from_another_machine_or_an_empty_id_is_not_this_one() {
+        let mut host = Host::this();
+        if host.machine_id.is_empty() {
+            return; // no /etc/machine-id here: nothing is "this host"
+        }
+        assert!(host.is_this_machine(SCHEMA));
+        host.machine_id = String::new();
+        assert!(!host.is_this_machine(SCHEMA));
+        host.machine_id = app_machine_id("another-machine");
+        assert!(!host.is_this_machine(SCHEMA));
+    }
 }

@@ -263,7 +263,7 @@ impl PyChangeReport {
 }
 
 fn change_json(report: &ChangeReport) -> String {
-    serde_json::json!({ "ifname": report.after.ifname, "changes": report.changes() }).to_string()
+    serde_json::to_string(&report.json()).unwrap_or_default()
 }
 
 /// `"tx off sg off"`, `["tx", "off"]` or `{"tx": False}` → ethtool -K words.
@@ -368,6 +368,7 @@ pub fn disable<'py>(
         features,
         dry_run,
         save: None,
+        stop: None,
     };
     let report = py
         .detach(move || engine::run(command))
@@ -517,11 +518,29 @@ pub fn restore<'py>(
         allow_other_host,
         netns,
         all_features,
+        stop: None,
     };
     let report = py
         .detach(move || snapshot::restore(&snap, &options))
         .map_err(Error::from)?;
     to_python(py, &report)
+}
+
+/// `interfaces_json(targets="all", netns=None)`: `{"interfaces": [{"name",
+/// "ifindex", "kind", "role"}]}` as text, as liboffload's
+/// `offload_interfaces_json` (the dom0 plugin's listing).
+#[pyfunction]
+#[pyo3(signature = (targets = None, netns = None))]
+pub fn interfaces_json(
+    py: Python<'_>,
+    targets: Option<String>,
+    netns: Option<String>,
+) -> PyResult<String> {
+    let selection = selection(None, targets.as_deref())?;
+    let selected = py
+        .detach(move || iface::select(netns.as_deref(), &selection))
+        .map_err(Error::from)?;
+    Ok(serde_json::to_string(&selected).unwrap_or_default())
 }
 
 /// `features_json(ifname, netns=None)`: one `offloadctl show --json` entry as

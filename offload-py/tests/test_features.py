@@ -93,7 +93,7 @@ def test_apply_changes_what_ethtool_sees(ns):
     # Kernel names and the list form; the same request twice changes nothing.
     offload.apply_features(A, ["rx-gro-list", "off"], netns=ns)
     again = json.loads(offload.apply_json(A, "rx-gro-list off", ns))
-    assert again == {"ifname": A, "changes": []}
+    assert again == {"ifname": A, "status": "unchanged", "changes": []}
 
 
 def test_disable_snapshot_restore(ns, tmp_path):

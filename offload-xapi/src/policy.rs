@@ -141,7 +141,7 @@ fn suggestion(name: &str) -> String {
     for f in LEGACY.iter() {
         for candidate in [Some(f.short_name), f.xapi_key].into_iter().flatten() {
             let d = edit_distance(name, candidate);
-            if d <= 2 && best.map_or(true, |(bd, _)| d < bd) {
+            if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, candidate));
             }
         }
@@ -289,12 +289,7 @@ pub fn select_pifs(view: &PoolView, filter: &PifFilter) -> Result<Vec<Target>> {
                 )
                 && (filter.kinds.is_empty() || filter.kinds.contains(&p.kind()))
         })
-        .map(|(r, p)| Target {
-            class: XapiObject::Pif,
-            reference: r.clone(),
-            uuid: p.uuid.clone(),
-            label: format!("{}/{}", view.host_name(&p.host), pif_device_label(p)),
-        })
+        .map(|(r, p)| pif_target(view, r, p))
         .collect();
     if selected.is_empty()
         && (!filter.hosts.is_empty() || !filter.devices.is_empty() || !filter.networks.is_empty())
@@ -303,6 +298,16 @@ pub fn select_pifs(view: &PoolView, filter: &PifFilter) -> Result<Vec<Target>> {
     }
     selected.sort_by(|a, b| a.label.cmp(&b.label));
     Ok(selected)
+}
+
+/// The target for one PIF, labelled `host/device` (`host/eth1.100` for a VLAN).
+pub fn pif_target(view: &PoolView, reference: &str, p: &crate::records::Pif) -> Target {
+    Target {
+        class: XapiObject::Pif,
+        reference: reference.to_string(),
+        uuid: p.uuid.clone(),
+        label: format!("{}/{}", view.host_name(&p.host), pif_device_label(p)),
+    }
 }
 
 fn pif_device_label(p: &crate::records::Pif) -> String {

@@ -24,6 +24,7 @@ pub const STAGES: &[(&str, StageFn)] = &[
     // First, as the README orders it: a fresh clone's first command.
     ("demo", first_run_demo),
     ("fmt", fmt),
+    ("deny", deny),
     ("clippy", clippy),
     ("test", workspace_tests),
     ("pytest_py", pytest_py),
@@ -106,7 +107,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn bootstrap() -> Result<Outcome, String> {
     util::ensure_debian_packages()?;
     util::ensure_venv()?;
+    util::ensure_cargo_deny()?;
     Ok(Outcome::Passed)
+}
+
+/// Every dependency's licence is one `deny.toml` allows, no banned crate, and
+/// every crate comes from crates.io (`cargo deny check licenses bans sources`).
+fn deny() -> Result<Outcome, String> {
+    let mut c = Command::new(util::ensure_cargo_deny()?);
+    c.args(["deny", "--locked", "check", "licenses", "bans", "sources"]);
+    util::run(c).map(|()| Outcome::Passed)
 }
 
 fn fmt() -> Result<Outcome, String> {
@@ -307,8 +317,9 @@ fn pytest_py() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
     let target = util::target_dir();
+    // offloadctl and liboffload: test_xapi and test_frontends.py run one
+    // operation through the CLI, the C ABI and the module and compare.
     let mut build = cargo();
-    // offloadctl and liboffload: test_xapi asks the CLI, C and Python alike.
     build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let mut path = std::ffi::OsString::from(venv.join("bin"));

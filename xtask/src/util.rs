@@ -27,6 +27,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("rpmbuild", "rpm"),
 ];
 
+/// The cargo-deny release the `deny` stage runs, built from crates.io into
+/// `target/tools` the first time (`cargo install --locked`: 6 CPU-minutes of
+/// compiling, measured; later runs reuse it).
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -162,6 +167,33 @@ pub fn ensure_debian_packages() -> Result<(), String> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing);
     run(install)
+}
+
+/// `target/tools/bin/cargo-deny` at [`CARGO_DENY_VERSION`], installed when
+/// absent or of another version.
+pub fn ensure_cargo_deny() -> Result<PathBuf, String> {
+    let root = workspace_root().join("target/tools");
+    let binary = root.join("bin/cargo-deny");
+    let mut version = Command::new(&binary);
+    version.arg("--version");
+    let installed = output(version).unwrap_or_default();
+    if installed.split_whitespace().nth(1) == Some(CARGO_DENY_VERSION) {
+        return Ok(binary);
+    }
+    let mut install = cargo();
+    install
+        .args([
+            "install",
+            "--locked",
+            "--quiet",
+            "--version",
+            CARGO_DENY_VERSION,
+        ])
+        .arg("--root")
+        .arg(&root)
+        .arg("cargo-deny");
+    run(install)?;
+    Ok(binary)
 }
 
 /// The Python venv under `target/venv`, created and filled with the pinned packages.

@@ -64,7 +64,7 @@ pub fn for_report(report: &BulkReport) -> u8 {
     let attempted = report
         .objects
         .iter()
-        .filter(|o| o.status != Status::Unchanged)
+        .filter(|o| !matches!(o.status, Status::Unchanged | Status::NoEffect))
         .count();
     let failed = report
         .objects

@@ -12,7 +12,9 @@ use offload_xapi::{Client, Error};
 use serde_json::json;
 
 use super::exit::{self, code};
-use super::output::{actions_text, list_text, print_json, report_text, verify_text, Output};
+use super::output::{
+    actions_text, differing, list_text, print_json, report_text, verify_text, Output,
+};
 use super::policy_args::PolicyArgs;
 
 /// `pif ...` and `vif ...`: the same four actions over their own selection
@@ -72,6 +74,7 @@ pub(super) enum KindArg {
     Physical,
     Bond,
     Vlan,
+    Tunnel,
 }
 
 impl PifSelect {
@@ -87,6 +90,7 @@ impl PifSelect {
                     KindArg::Physical => PifKind::Physical,
                     KindArg::Bond => PifKind::Bond,
                     KindArg::Vlan => PifKind::Vlan,
+                    KindArg::Tunnel => PifKind::Tunnel,
                 })
                 .collect(),
         })
@@ -483,7 +487,7 @@ fn verify(
     } else {
         print!("{}", verify_text(&objects, &policy.name, output.verbose));
     }
-    Ok(if objects.iter().all(|o| o.ok) {
+    Ok(if differing(&objects) == 0 {
         code::OK
     } else {
         code::SOME

@@ -44,6 +44,9 @@ pub fn list_text(objects: &[ListedObject], verbose: bool) -> String {
             object.target.uuid,
             object.target.label
         );
+        if let Some(effect) = &object.effect {
+            let _ = writeln!(out, "    NO EFFECT: {effect}");
+        }
         for key in &object.keys {
             let verdict = match &key.verdict {
                 KeyVerdict::Applied { on } => {
@@ -74,6 +77,14 @@ pub fn verify_text(objects: &[VerifiedObject], policy: &str, verbose: bool) -> S
         if o.ok && !verbose {
             continue;
         }
+        if let Some(effect) = &o.effect {
+            let _ = writeln!(
+                out,
+                "  NO EFFECT {} {}  {effect}",
+                o.target.uuid, o.target.label
+            );
+            continue;
+        }
         let problems = o
             .keys
             .iter()
@@ -93,14 +104,23 @@ pub fn verify_text(objects: &[VerifiedObject], policy: &str, verbose: bool) -> S
             problems
         );
     }
-    let differ = objects.iter().filter(|o| !o.ok).count();
+    let differ = differing(objects);
+    let without = objects.iter().filter(|o| o.effect.is_some()).count();
     let _ = writeln!(
         out,
-        "{} objects checked against policy {policy}: {} match, {differ} differ",
+        "{} objects checked against policy {policy}: {} match, {differ} differ, {without} where keys have no effect",
         objects.len(),
-        objects.len() - differ
+        objects.len() - differ - without
     );
     out
+}
+
+/// Objects whose keys differ from the policy where keys do take effect.
+pub fn differing(objects: &[VerifiedObject]) -> usize {
+    objects
+        .iter()
+        .filter(|o| !o.ok && o.effect.is_none())
+        .count()
 }
 
 /// `apply` / `clear`: changed and failed objects, a summary, and what still
@@ -152,6 +172,21 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
                     "  {verb:<10} {} {}  {keys}",
                     o.target.uuid, o.target.label
                 );
+                if let Some(effect) = &o.effect {
+                    let _ = writeln!(out, "             ({effect})");
+                }
+            }
+            Status::NoEffect => {
+                let effect = o
+                    .effect
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  no effect  {} {}  not written: {effect}",
+                    o.target.uuid, o.target.label
+                );
             }
             Status::Unchanged if verbose => {
                 let _ = writeln!(out, "  unchanged  {} {}", o.target.uuid, o.target.label);
@@ -163,16 +198,22 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
     let changed = report.count(Status::Changed) + report.count(Status::WouldChange);
     let _ = writeln!(
         out,
-        "{class} {} (policy {}): {} objects, {changed} {verb}, {} unchanged, {} failed, {} not done; {} calls in {:.2} s",
+        "{class} {} (policy {}): {} objects, {changed} {verb}, {} unchanged, {} without effect, {} failed, {} not done; {} calls in {:.2} s",
         if report.dry_run { "dry run" } else { "done" },
         report.policy,
         report.objects.len(),
         report.count(Status::Unchanged),
+        report.count(Status::NoEffect),
         report.count(Status::Failed),
         report.count(Status::NotAttempted),
         report.calls,
         report.seconds
     );
+    if let Some(leaves) = &report.clear_leaves {
+        // `clear` has no --replug, and for PIFs a replug would undo nothing.
+        let _ = writeln!(out, "Not undone: {leaves}");
+        return out;
+    }
     let pending: Vec<Pending> = report.objects.iter().filter_map(|o| o.pending).collect();
     if !pending.is_empty() && !report.dry_run {
         let (when, hint) = match report.class {
@@ -216,6 +257,13 @@ pub fn actions_text(actions: &[ActionOutcome]) -> String {
                 a.uuid, a.label, e.message
             ),
         };
+        if let Some(repair) = &a.repair {
+            let _ = writeln!(
+                out,
+                "  !!! {} {} needs attention; run: {repair}",
+                a.uuid, a.label
+            );
+        }
     }
     out
 }
@@ -243,6 +291,7 @@ mod tests {
             written: Vec::new(),
             error: None,
             pending,
+            effect: None,
             live: pending.is_some(),
         }
     }
@@ -266,6 +315,7 @@ mod tests {
                 ),
                 outcome("h1/eth2", Status::NotAttempted, None),
             ],
+            clear_leaves: None,
             calls: 7,
             seconds: 0.5,
         };
@@ -278,7 +328,7 @@ mod tests {
             text.contains("  not done   uuid-h1/eth2 h1/eth2  (interrupted)"),
             "{text}"
         );
-        assert!(text.contains("PIF done (policy seed): 3 objects, 2 changed, 0 unchanged, 0 failed, 1 not done; 7 calls"), "{text}");
+        assert!(text.contains("PIF done (policy seed): 3 objects, 2 changed, 0 unchanged, 0 without effect, 0 failed, 1 not done; 7 calls"), "{text}");
         assert!(
             text.contains("2 PIFs still run with the old settings"),
             "{text}"
@@ -300,6 +350,7 @@ mod tests {
                 Status::WouldChange,
                 Some(Pending::VifOfRunningVm),
             )],
+            clear_leaves: None,
             calls: 5,
             seconds: 0.1,
         };

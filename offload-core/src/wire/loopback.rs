@@ -55,3 +55,16 @@ impl<'a> Header<&'a [u8]> {
         &self.buffer[HEADER_LEN..]
     }
 }
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Header<T> {
+    /// Writes the address family little-endian (LINKTYPE_NULL as Linux and the
+    /// BSDs on x86 write it) or big-endian (LINKTYPE_LOOP).
+    pub fn set_family(&mut self, family: u32, big_endian: bool) {
+        let bytes = if big_endian {
+            family.to_be_bytes()
+        } else {
+            family.to_le_bytes()
+        };
+        self.buffer.as_mut()[field::FAMILY].copy_from_slice(&bytes);
+    }
+}
