@@ -117,22 +117,43 @@ fn shell(script: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// `offloadctl check --json FILE`, best of `runs`: the time and the JSON.
-fn check_best_of(offloadctl: &Path, path: &str, runs: u32) -> Result<(Duration, String), String> {
-    best_of(runs, || {
-        let out = Command::new(offloadctl)
-            .args(["check", "--json", path])
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", offloadctl.display()))?;
-        // Exit 1 is expected: the file contains 1 % corrupt checksums.
-        if out.status.code() == Some(2) {
-            return Err(format!(
-                "offloadctl check failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+/// `offloadctl check --json FILE` once: the time and the JSON.
+fn check_once(offloadctl: &Path, path: &str) -> Result<(Duration, String), String> {
+    let start = Instant::now();
+    let out = Command::new(offloadctl)
+        .args(["check", "--json", path])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", offloadctl.display()))?;
+    let took = start.elapsed();
+    // Exit 1 is expected: the file contains 1 % corrupt checksums.
+    if out.status.code() == Some(2) {
+        return Err(format!(
+            "offloadctl check failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((took, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// The best of `runs` for each binary, run in turn (ours, baseline, ours, ...)
+/// so that a busy moment on a shared host does not favour one of them.
+fn check_interleaved(
+    binaries: &[&Path],
+    path: &str,
+    runs: u32,
+) -> Result<Vec<(Duration, String)>, String> {
+    let mut best: Vec<Option<(Duration, String)>> = vec![None; binaries.len()];
+    for _ in 0..runs {
+        for (bin, slot) in binaries.iter().zip(best.iter_mut()) {
+            let (took, json) = check_once(bin, path)?;
+            if slot.as_ref().is_none_or(|(fastest, _)| took < *fastest) {
+                *slot = Some((took, json));
+            }
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    })
+    }
+    best.into_iter()
+        .map(|b| b.ok_or_else(|| "no run".to_string()))
+        .collect()
 }
 
 fn rate(packets: u64, took: Duration) -> f64 {
@@ -186,18 +207,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Ok(total)
     })?;
 
-    let (ours_time, json) = check_best_of(&offloadctl, &path, o.runs)?;
+    let mut binaries = vec![offloadctl.as_path()];
+    binaries.extend(o.baseline.as_deref());
+    let mut measured = check_interleaved(&binaries, &path, o.runs)?.into_iter();
+    let (ours_time, json) = measured.next().ok_or("no run")?;
     let ours_packets = util::json_number(&json, "packets").ok_or("no packet count in --json")?;
     let ours_incorrect = util::json_number(&json, "incorrect").unwrap_or(0);
     let ours_pending = util::json_number(&json, "offload_pending").unwrap_or(0);
-    let baseline = match &o.baseline {
-        Some(bin) => {
-            let (took, json) = check_best_of(bin, &path, o.runs)?;
+    let baseline = match (&o.baseline, measured.next()) {
+        (Some(bin), Some((took, json))) => {
             let same = util::json_number(&json, "incorrect") == Some(ours_incorrect)
                 && util::json_number(&json, "offload_pending") == Some(ours_pending);
             Some((bin.clone(), took, same))
         }
-        None => None,
+        _ => None,
     };
 
     let (tcpdump_time, tcpdump_out) = best_of(o.runs, || {
