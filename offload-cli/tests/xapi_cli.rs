@@ -242,15 +242,16 @@ fn replug_applies_now_where_the_guest_allows_and_reboot_covers_the_rest() {
     ]);
     let report = json(&out);
     let actions = report["actions"].as_array().unwrap();
-    // win-hvm cannot hotplug: its replug fails and it gets a clean reboot
-    // instead, which xapi refuses for an HVM guest without PV drivers; the
-    // report names the VM and the error (a hard reboot needs a human).
+    // win-hvm has no PV drivers: its replug fails (VM_MISSING_PV_DRIVERS,
+    // xapi_vif_helpers.ml) and it gets a clean reboot instead, which xapi
+    // refuses too; the report names the VM and the error (a hard reboot
+    // needs a human).
     let failed_replug: Vec<_> = actions
         .iter()
         .filter(|a| a["action"] == "VIF.unplug+plug" && a["ok"] == false)
         .collect();
     assert_eq!(failed_replug.len(), 1, "{report:#}");
-    assert_eq!(failed_replug[0]["error"]["code"], "OPERATION_NOT_ALLOWED");
+    assert_eq!(failed_replug[0]["error"]["code"], "VM_MISSING_PV_DRIVERS");
     let reboots: Vec<_> = actions
         .iter()
         .filter(|a| a["action"] == "VM.clean_reboot")
