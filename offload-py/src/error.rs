@@ -199,9 +199,12 @@ fn ethtool_error(py: Python<'_>, c: &Classes, e: &offload_ethtool::Error) -> PyR
     let errno = e.raw_os_error().unwrap_or(0);
     let none = || py.None().into_bound(py);
     match e {
-        E::InvalidIfname { .. } | E::InvalidRequest { .. } => {
-            raise(&c.invalid_argument, py, (message,), &[])
-        }
+        E::InvalidIfname { .. }
+        | E::InvalidRequest { .. }
+        | E::InvalidSelection { .. }
+        | E::BadSnapshot { .. }
+        | E::SnapshotExists { .. }
+        | E::OtherHost { .. } => raise(&c.invalid_argument, py, (message,), &[]),
         E::NoSuchInterface { ifname } => raise(
             &c.no_such_interface,
             py,

@@ -654,7 +654,7 @@ impl State {
         let wanted = |class: Class, r: &str| {
             subscriptions
                 .iter()
-                .any(|(c, only)| *c == class && only.as_deref().map_or(true, |o| o == r))
+                .any(|(c, only)| *c == class && only.as_deref().is_none_or(|o| o == r))
         };
         let mut db = self.db();
         loop {

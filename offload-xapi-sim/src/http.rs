@@ -392,7 +392,7 @@ impl Shared {
     fn delay(&self, n: u64) {
         let mut pause = self.latency;
         if let Some(every) = self.faults.slow_every.filter(|e| *e > 0) {
-            if n % every == 0 {
+            if n.is_multiple_of(every) {
                 pause += self.faults.slow_by;
             }
         }

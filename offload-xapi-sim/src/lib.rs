@@ -58,6 +58,7 @@
 //!
 //! Not modelled: VLAN/tunnel/SR/VM_guest_metrics objects (their refs on
 //! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
+#![forbid(unsafe_code)]
 
 mod db;
 mod dispatch;

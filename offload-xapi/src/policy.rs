@@ -11,7 +11,7 @@ use std::fmt;
 use offload_core::features::{
     legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, XapiObject, LEGACY,
 };
-use offload_core::glob;
+use offload_core::{glob, presets};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -34,18 +34,16 @@ pub struct Policy {
     pub vif: Vec<Setting>,
 }
 
-/// The seed's six keys, in the seed's order.
-const SEED_KEYS: [&str; 6] = [
-    "ethtool-gso",
-    "ethtool-ufo",
-    "ethtool-tso",
-    "ethtool-sg",
-    "ethtool-tx",
-    "ethtool-rx",
-];
-
-/// The names `--preset` accepts.
-pub const PRESETS: [&str; 2] = ["seed", "tx-only"];
+/// The names `--preset` accepts (offload-core's preset table).
+pub const PRESETS: [&str; presets::PRESETS.len()] = {
+    let mut names = [""; presets::PRESETS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = presets::PRESETS[i].name;
+        i += 1;
+    }
+    names
+};
 
 fn off(key: &str) -> Setting {
     Setting {
@@ -59,22 +57,18 @@ impl Policy {
     /// `tx-only` (XCP-ng's advice for pfSense/OPNsense guests: `ethtool-tx=off`
     /// on VIFs only).
     pub fn preset(name: &str) -> Result<Policy> {
-        match name {
-            "seed" => Ok(Policy {
-                name: name.to_string(),
-                pif: SEED_KEYS.iter().map(|k| off(k)).collect(),
-                vif: SEED_KEYS.iter().map(|k| off(k)).collect(),
-            }),
-            "tx-only" | "pfsense" => Ok(Policy {
-                name: "tx-only".to_string(),
-                pif: Vec::new(),
-                vif: vec![off("ethtool-tx")],
-            }),
-            other => Err(Error::invalid(
-                format!("--preset {other:?}"),
+        let preset = presets::by_name(name).ok_or_else(|| {
+            Error::invalid(
+                format!("--preset {name:?}"),
                 format!("unknown preset (known: {})", PRESETS.join(", ")),
-            )),
-        }
+            )
+        })?;
+        let settings = |groups| presets::xapi_keys(groups).map(off).collect();
+        Ok(Policy {
+            name: preset.name.to_string(),
+            pif: settings(preset.pif_keys),
+            vif: settings(preset.vifs),
+        })
     }
 
     /// `tx=off,sg=off`: ethtool short or long names or XAPI keys, values
@@ -147,7 +141,7 @@ fn suggestion(name: &str) -> String {
     for f in LEGACY.iter() {
         for candidate in [Some(f.short_name), f.xapi_key].into_iter().flatten() {
             let d = edit_distance(name, candidate);
-            if d <= 2 && best.map_or(true, |(bd, _)| d < bd) {
+            if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, candidate));
             }
         }

@@ -98,6 +98,9 @@ struct Binaries {
     liboffload: PathBuf,
 }
 
+/// Builds what the demo runs: `offloadctl` and liboffload (the plugin loads
+/// the cdylib). No `--bins` filter: it applies to every `-p` and would leave
+/// liboffload.so unbuilt on a fresh clone.
 fn build() -> Result<Binaries, String> {
     let mut c = cargo();
     c.args([
@@ -105,14 +108,11 @@ fn build() -> Result<Binaries, String> {
         "--quiet",
         "-p",
         "offload-cli",
-        "--bins",
         "-p",
         "offload-capi",
     ]);
     util::run(c)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join("target"));
+    let target = util::target_dir();
     Ok(Binaries {
         offloadctl: target.join("debug/offloadctl"),
         liboffload: target.join("debug/liboffload.so"),
@@ -364,6 +364,8 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
     }
     // Keep a snapshot for the undo in step 5 (dry run: nothing changes yet).
     let saved = work.join("before.json");
+    // A snapshot left by an earlier run is never this lab's state.
+    let _ = std::fs::remove_file(&saved);
     let mut snapshot = Command::new(&bins.offloadctl);
     snapshot
         .args([
