@@ -51,7 +51,7 @@ pub struct Spec {
 /// An IPv6 routing header to put in a packet. With segments left the IPv6
 /// destination is an intermediate node (`fd00::99`) and the list carries the
 /// final one where its type keeps it (the last address for types 0 and 2,
-/// segment list [0] for type 4); with none left the destination is final and
+/// segment list `[0]` for type 4); with none left the destination is final and
 /// the list holds nodes already visited. The transport checksum always covers
 /// the final destination (RFC 8200 §8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
