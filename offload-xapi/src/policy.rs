@@ -263,6 +263,18 @@ pub struct Target {
     pub label: String,
 }
 
+impl Target {
+    /// A target known only by class and ref (tests, lookups).
+    pub fn unlabelled(class: XapiObject, reference: &str) -> Target {
+        Target {
+            class,
+            reference: reference.to_string(),
+            uuid: String::new(),
+            label: String::new(),
+        }
+    }
+}
+
 /// The PIFs a filter selects, in a stable order (host, device).
 pub fn select_pifs(view: &PoolView, filter: &PifFilter) -> Result<Vec<Target>> {
     let mut selected: Vec<Target> = view
@@ -763,17 +775,7 @@ mod tests {
                 },
             );
         }
-        let pending = |r: &str| {
-            pending_reason(
-                &view,
-                &Target {
-                    class: XapiObject::Vif,
-                    reference: r.into(),
-                    uuid: String::new(),
-                    label: String::new(),
-                },
-            )
-        };
+        let pending = |r: &str| pending_reason(&view, &Target::unlabelled(XapiObject::Vif, r));
         assert_eq!(pending("run"), Some(Pending::VifOfRunningVm));
         assert_eq!(pending("pause"), Some(Pending::VifOfPausedVm));
         assert!(!Pending::VifOfPausedVm.actionable());

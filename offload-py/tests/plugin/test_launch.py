@@ -41,6 +41,17 @@ def wrapper(bin_dir, name, exe, has_xenapiplugin, log):
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
+def dom0(tmp_path, python3_has, python2_has):
+    """A bin directory with python3 (3.6.15) and python2 (2.7.18) wrappers,
+    and the file where they record running the plugin."""
+    bin_dir = str(tmp_path / "bin")
+    os.mkdir(bin_dir)
+    log = str(tmp_path / "ran")
+    wrapper(bin_dir, "python3", pyenv_python("3.6.15"), python3_has, log)
+    wrapper(bin_dir, "python2", pyenv_python("2.7.18"), python2_has, log)
+    return bin_dir, log
+
+
 def run_as_xapi(bin_dir, function, args):
     request = xmlrpc.client.dumps((SESSION, args), function)
     env = {"PATH": bin_dir + ":/usr/sbin:/sbin:/usr/bin:/bin"}
@@ -61,11 +72,7 @@ def run_as_xapi(bin_dir, function, args):
 def test_the_first_interpreter_that_imports_xenapiplugin_runs_the_plugin(
     tmp_path, python3_has, python2_has, expected
 ):
-    bin_dir = str(tmp_path / "bin")
-    os.mkdir(bin_dir)
-    log = str(tmp_path / "ran")
-    wrapper(bin_dir, "python3", pyenv_python("3.6.15"), python3_has, log)
-    wrapper(bin_dir, "python2", pyenv_python("2.7.18"), python2_has, log)
+    bin_dir, log = dom0(tmp_path, python3_has, python2_has)
     # No liboffload anywhere: the plugin answers a well-formed failure, exit 0.
     proc = run_as_xapi(bin_dir, "report", {})
     assert proc.returncode == 0, proc
@@ -79,11 +86,7 @@ def test_the_first_interpreter_that_imports_xenapiplugin_runs_the_plugin(
 
 
 def test_without_any_xenapiplugin_the_import_error_is_the_failure(tmp_path):
-    bin_dir = str(tmp_path / "bin")
-    os.mkdir(bin_dir)
-    log = str(tmp_path / "ran")
-    wrapper(bin_dir, "python3", pyenv_python("3.6.15"), False, log)
-    wrapper(bin_dir, "python2", pyenv_python("2.7.18"), False, log)
+    bin_dir, log = dom0(tmp_path, False, False)
     proc = run_as_xapi(bin_dir, "report", {})
     # xapi turns this into XENAPI_PLUGIN_FAILURE ["non-zero exit", stdout, stderr].
     assert proc.returncode != 0
