@@ -1191,3 +1191,50 @@ fn a_vif_left_unplugged_is_reported_with_the_command_that_fixes_it() {
         "{text}"
     );
 }
+
+/// xapi writes XML-RPC member names unescaped (rpclib's add_member): one
+/// other_config key with `&` anywhere makes VIF.get_all_records invalid XML.
+/// The client reads it again over JSON-RPC and carries on.
+#[test]
+fn a_key_that_breaks_xml_rpc_records_does_not_break_the_run() {
+    let pool = Pool::start(
+        &running_guests(2),
+        SimConfig {
+            unescaped_member_names: true,
+            ..SimConfig::default()
+        },
+    );
+    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
+        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
+        "root",
+        "secret",
+    ))
+    .unwrap();
+    let vifs = client.call("VIF.get_all", &[]).unwrap();
+    let vif = vifs.as_array().unwrap()[0].clone();
+    let key = offload_xapi::wire::Value::str("ethtool-tx&rx");
+    let off = offload_xapi::wire::Value::str("off");
+    client
+        .call("VIF.add_to_other_config", &[vif, key, off])
+        .unwrap();
+    let before = pool
+        .sim
+        .calls()
+        .get("VIF.get_all_records")
+        .copied()
+        .unwrap_or(0);
+    let out = pool.run(&["vif", "list"]);
+    let text = stdout(&out);
+    assert_eq!(
+        code(&out),
+        1,
+        "a key the host ignores: {text}{}",
+        stderr(&out)
+    );
+    assert!(text.contains("ethtool-tx&rx=\"off\"  IGNORED"), "{text}");
+    assert_eq!(
+        pool.sim.calls()["VIF.get_all_records"] - before,
+        2,
+        "once over XML-RPC (invalid XML), once over JSON-RPC"
+    );
+}
