@@ -105,6 +105,16 @@ impl Pool {
     }
 
     /// `offloadctl xapi --url .. --password-file .. <args>`.
+    /// A logged-in client, for setting up what a test needs.
+    fn client(&self) -> offload_xapi::Client {
+        offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
+            offload_xapi::Endpoint::parse(&self.sim.url()).unwrap(),
+            "root",
+            "secret",
+        ))
+        .unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.run_at(&self.sim.url(), args)
     }
@@ -323,12 +333,7 @@ fn pif_apply_then_replug_reapplies_on_the_host() {
 fn list_and_verify_read_keys_as_the_host_does() {
     let pool = Pool::lab();
     // What copy-pasting from a blog leaves behind.
-    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
-        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
-        "root",
-        "secret",
-    ))
-    .unwrap();
+    let client = pool.client();
     let vifs = client.call("VIF.get_all_records", &[]).unwrap();
     let web_vif = vifs
         .as_struct()
@@ -840,12 +845,7 @@ fn watch_keeps_the_policy_applied_until_stopped() {
     wait_for("apply the policy at start", &all_tx_off);
 
     // Someone removes the key (a new VIF would arrive the same way, as an event).
-    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
-        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
-        "root",
-        "secret",
-    ))
-    .unwrap();
+    let client = pool.client();
     let vifs = client.call("VIF.get_all", &[]).unwrap();
     for vif in vifs.as_array().unwrap() {
         client
@@ -1204,12 +1204,7 @@ fn a_key_that_breaks_xml_rpc_records_does_not_break_the_run() {
             ..SimConfig::default()
         },
     );
-    let client = offload_xapi::Client::connect(offload_xapi::ConnectOptions::new(
-        offload_xapi::Endpoint::parse(&pool.sim.url()).unwrap(),
-        "root",
-        "secret",
-    ))
-    .unwrap();
+    let client = pool.client();
     let vifs = client.call("VIF.get_all", &[]).unwrap();
     let vif = vifs.as_array().unwrap()[0].clone();
     let key = offload_xapi::wire::Value::str("ethtool-tx&rx");
