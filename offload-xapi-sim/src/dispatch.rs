@@ -540,6 +540,10 @@ impl State {
             "add_to_other_config" => {
                 let key = text(&args[1]);
                 let value = text(&args[2]);
+                // db_cache_types.ml: an empty map key raises Empty_key_in_map.
+                if key.is_empty() {
+                    return fail("INTERNAL_ERROR", &["Db_exn.Empty_key_in_map"]);
+                }
                 let exists = db
                     .get(&target)
                     .is_some_and(|o| o.string_map("other_config").contains_key(&key));
@@ -817,13 +821,18 @@ fn vm_lifecycle(db: &mut Db, method: &str, vm: &str, args: &[Value]) -> Option<R
         _ => return None,
     };
     let obj = db.get(vm)?;
+    // Xapi_vm_lifecycle.check_operation_error: an operation the user
+    // blocked is refused before anything else.
+    if let Some(reason) = obj.string_map("blocked_operations").get(op) {
+        return Some(fail("OPERATION_BLOCKED", &[vm, reason]));
+    }
     if obj.bool("is_a_template") {
         return Some(fail("VM_IS_TEMPLATE", &[vm, op]));
     }
     if obj.bool("is_control_domain") {
         return Some(fail(
             "OPERATION_NOT_ALLOWED",
-            &["This operation is not allowed on the control domain"],
+            &["This operation is not allowed on a control domain"],
         ));
     }
     let state = lower_state(db, vm);
@@ -913,32 +922,39 @@ fn vif_plug(db: &mut Db, method: &str, vif: &str) -> Option<Reply> {
     let vm = obj.str("VM").to_string();
     let attached = obj.bool("currently_attached");
     let state = lower_state(db, &vm);
-    if state != "running" {
-        return Some(fail("VM_BAD_POWER_STATE", &[&vm, "running", &state]));
-    }
     let vm_obj = db.get(&vm)?;
-    if vm_obj.bool("is_control_domain") {
+    // Xapi_vif_helpers.valid_operations: checks in this order, the first
+    // error found for an operation wins.
+    if method == "plug" && vm_obj.bool("is_control_domain") {
         return Some(fail(
             "OPERATION_NOT_ALLOWED",
             &["Control domain does not support hotplug"],
         ));
     }
-    if !db.vm_sim.get(&vm).is_some_and(|s| s.hotplug) {
-        return Some(fail(
-            "OPERATION_NOT_ALLOWED",
-            &["VM states it does not support VIF hotplug."],
-        ));
+    match (state.as_str(), attached, method) {
+        ("running", true, "plug") => return Some(fail("DEVICE_ALREADY_ATTACHED", &[vif])),
+        ("running", false, "unplug") => return Some(fail("DEVICE_ALREADY_DETACHED", &[vif])),
+        ("running", _, _) => {}
+        _ => return Some(fail("VM_BAD_POWER_STATE", &[&vm, "running", &state])),
+    }
+    // HVM guests: no guest metrics means no PV drivers
+    // (Xapi_pv_driver_version.make_error_opt); drivers that say no hotplug
+    // give OPERATION_NOT_ALLOWED.
+    if vm_obj.str("domain_type") == "hvm" {
+        if vm_obj.str("guest_metrics") == NULL_REF {
+            return Some(fail("VM_MISSING_PV_DRIVERS", &[&vm]));
+        }
+        if !db.vm_sim.get(&vm).is_some_and(|s| s.hotplug) {
+            return Some(fail(
+                "OPERATION_NOT_ALLOWED",
+                &["VM states it does not support VIF hotplug."],
+            ));
+        }
     }
     if method == "plug" {
-        if attached {
-            return Some(fail("DEVICE_ALREADY_ATTACHED", &[vif]));
-        }
         db.set_field(vif, "currently_attached", Value::Bool(true));
         db.apply_vif(vif);
     } else {
-        if !attached {
-            return Some(fail("DEVICE_ALREADY_DETACHED", &[vif]));
-        }
         db.set_field(vif, "currently_attached", Value::Bool(false));
         db.remove_device(vif);
     }

@@ -41,6 +41,8 @@ pub struct Faults {
 pub(super) struct Shared {
     pub state: Arc<State>,
     pub latency: Duration,
+    /// XML-RPC member names as xapi writes them (unescaped).
+    pub unescaped_member_names: bool,
     pub faults: Faults,
     pub rng: Mutex<Rng>,
     pub requests: AtomicU64,
@@ -411,7 +413,14 @@ fn xml_call(shared: &Shared, origin: Origin, body: &[u8]) -> (u16, &'static str,
         ),
         Ok((method, params)) => {
             let body = match shared.state.call(origin, &method, &params) {
-                Reply::Success(v) => xmlrpc::encode_success(&v),
+                Reply::Success(v) => {
+                    let names = if shared.unescaped_member_names {
+                        xmlrpc::MemberNames::Verbatim
+                    } else {
+                        xmlrpc::MemberNames::Escaped
+                    };
+                    xmlrpc::encode_success_with(&v, names)
+                }
                 Reply::Failure(d) => xmlrpc::encode_failure(&d),
                 Reply::Raw(v) => xmlrpc::encode_raw_response(&v),
             };

@@ -116,6 +116,10 @@ pub struct SimConfig {
     /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
     /// stay pending for it (default 0).
     pub lifecycle_duration: Duration,
+    /// Write XML-RPC struct member names unescaped, as xapi does (rpclib's
+    /// `add_member`): an `other_config` key with `&` or `<` then makes every
+    /// records answer that contains it invalid XML (default: escaped).
+    pub unescaped_member_names: bool,
 }
 
 impl Default for SimConfig {
@@ -132,6 +136,7 @@ impl Default for SimConfig {
             plugin_dir: None,
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
+            unescaped_member_names: false,
         }
     }
 }
@@ -238,6 +243,7 @@ impl Simulator {
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
             latency: config.latency,
+            unescaped_member_names: config.unescaped_member_names,
             rng: Mutex::new(rng::Rng::new(config.faults.seed)),
             faults: config.faults.clone(),
             requests: AtomicU64::new(0),

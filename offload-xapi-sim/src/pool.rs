@@ -111,6 +111,9 @@ pub struct VmDesc {
     pub domain_type: String,
     #[serde(default)]
     pub other_config: BTreeMap<String, String>,
+    /// Operation → reason, as `xe vm-param-set blocked-operations:clean_reboot=..`.
+    #[serde(default)]
+    pub blocked_operations: BTreeMap<String, String>,
     #[serde(default)]
     pub vifs: Vec<VifDesc>,
 }
@@ -202,6 +205,7 @@ impl PoolDesc {
                     "pv".into()
                 },
                 other_config: BTreeMap::new(),
+                blocked_operations: BTreeMap::new(),
                 vifs: (0..spec.vifs_per_vm)
                     .map(|j| VifDesc {
                         network: networks[j % networks.len()].name_label.clone(),
@@ -488,6 +492,7 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
         let vm = insert_vm(db, &v.name_label, kind, &host);
         db.update(&vm, |f| {
             f.insert("other_config".into(), map(&v.other_config));
+            f.insert("blocked_operations".into(), map(&v.blocked_operations));
             f.insert("domain_type".into(), s(&v.domain_type));
         });
         let running = matches!(

@@ -7,8 +7,10 @@
 //! value := "<literal>" | field "<column>"
 //! ```
 //!
-//! `and`/`or` share one precedence and associate to the left; `not` binds
-//! tighter. Literals are double-quoted without escapes. Comparison is string
+//! `and`/`or` share one precedence and associate to the left; `not` has the
+//! lowest precedence (`%right LNOT` is declared before `%left LAND LOR` in
+//! ocaml/database/db_filter_parse.mly), so it covers everything to its right:
+//! `not A and B` is `not (A and B)`. Literals are double-quoted without escapes. Comparison is string
 //! equality on the database's text form of the column.
 
 /// A parsed expression.
@@ -123,7 +125,8 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
         match self.bump() {
-            Some(Token::Not) => Ok(Expr::Not(Box::new(self.unary()?))),
+            // db_filter_parse.mly: LNOT is the lowest precedence.
+            Some(Token::Not) => Ok(Expr::Not(Box::new(self.expr()?))),
             Some(Token::True) => Ok(Expr::True),
             Some(Token::False) => Ok(Expr::False),
             Some(Token::Open) => {
@@ -221,8 +224,27 @@ mod tests {
     }
 
     #[test]
-    fn not_binds_tighter_than_and() {
+    fn not_has_the_lowest_precedence() {
         let e = parse(r#"not field "a"="1" and true"#).unwrap();
+        assert_eq!(
+            e,
+            Expr::Not(Box::new(Expr::And(
+                Box::new(eq_field("a", "1")),
+                Box::new(Expr::True)
+            )))
+        );
+        let e = parse(r#"true and not false or true"#).unwrap();
+        assert_eq!(
+            e,
+            Expr::And(
+                Box::new(Expr::True),
+                Box::new(Expr::Not(Box::new(Expr::Or(
+                    Box::new(Expr::False),
+                    Box::new(Expr::True)
+                ))))
+            )
+        );
+        let e = parse(r#"(not field "a"="1") and true"#).unwrap();
         assert_eq!(
             e,
             Expr::And(

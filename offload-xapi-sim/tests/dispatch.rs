@@ -294,3 +294,82 @@ fn async_calls_answer_a_task_that_carries_the_outcome() {
         ])
     );
 }
+
+/// A lab with one HVM guest without PV drivers, one PV guest whose
+/// clean_reboot is blocked, both running.
+fn guests() -> (SimHandle, String) {
+    let pool = PoolDesc::from_json(
+        r#"{"networks": [{"name_label": "n", "bridge": "xenbr0"}],
+            "hosts": [{"name_label": "h", "address": "10.0.0.1",
+                       "pifs": [{"device": "eth0", "network": "n", "management": true}]}],
+            "vms": [
+              {"name_label": "bare-hvm", "power_state": "Running", "hotplug": false,
+               "domain_type": "hvm", "vifs": [{"network": "n"}]},
+              {"name_label": "pv", "power_state": "Running",
+               "blocked_operations": {"clean_reboot": "change window closed"},
+               "vifs": [{"network": "n"}]}
+            ]}"#,
+    )
+    .unwrap();
+    let sim = Simulator::start(&pool, SimConfig::default()).expect("simulator starts");
+    let session = login(&sim);
+    (sim, session)
+}
+
+fn vm_and_vif(sim: &SimHandle, session: &str, name: &str) -> (String, String) {
+    let vm = ok(sim.call(
+        Origin::Network,
+        "VM.get_by_name_label",
+        &[s(session), s(name)],
+    ));
+    let vm = vm.as_array().unwrap()[0].as_str().unwrap().to_string();
+    let vifs = ok(sim.call(Origin::Network, "VM.get_VIFs", &[s(session), s(&vm)]));
+    let vif = vifs.as_array().unwrap()[0].as_str().unwrap().to_string();
+    (vm, vif)
+}
+
+/// ocaml/xapi/xapi_vif_helpers.ml `valid_operations`: attached/detached is
+/// decided before the PV-driver check, and an HVM guest without guest
+/// metrics gets VM_MISSING_PV_DRIVERS (Xapi_pv_driver_version.make_error_opt).
+#[test]
+fn vif_errors_come_in_xapis_order() {
+    let (sim, session) = guests();
+    let (vm, vif) = vm_and_vif(&sim, &session, "bare-hvm");
+    let call = |m: &str| sim.call(Origin::Network, m, &[s(&session), s(&vif)]);
+    assert_eq!(
+        failure(call("VIF.plug")),
+        strings(&["DEVICE_ALREADY_ATTACHED", &vif])
+    );
+    assert_eq!(
+        failure(call("VIF.unplug")),
+        strings(&["VM_MISSING_PV_DRIVERS", &vm])
+    );
+}
+
+/// ocaml/xapi/xapi_vm_lifecycle.ml `check_operation_error`: a blocked
+/// operation is refused first, with the reason the user gave.
+#[test]
+fn blocked_operations_are_refused_with_their_reason() {
+    let (sim, session) = guests();
+    let (vm, _) = vm_and_vif(&sim, &session, "pv");
+    assert_eq!(
+        failure(sim.call(Origin::Network, "VM.clean_reboot", &[s(&session), s(&vm)])),
+        strings(&["OPERATION_BLOCKED", &vm, "change window closed"])
+    );
+    ok(sim.call(Origin::Network, "VM.hard_reboot", &[s(&session), s(&vm)]));
+}
+
+/// ocaml/database/db_cache_types.ml: an empty map key raises Empty_key_in_map.
+#[test]
+fn an_empty_map_key_is_an_internal_error() {
+    let (sim, session) = guests();
+    let (_, vif) = vm_and_vif(&sim, &session, "pv");
+    assert_eq!(
+        failure(sim.call(
+            Origin::Network,
+            "VIF.add_to_other_config",
+            &[s(&session), s(&vif), s(""), s("x")]
+        )),
+        strings(&["INTERNAL_ERROR", "Db_exn.Empty_key_in_map"])
+    );
+}

@@ -20,6 +20,9 @@ elif fn == "number":
     print(xmlrpc.client.dumps(({"Status": "Success", "Value": 5},), "", True))
 elif fn == "garbage":
     print("not xml")
+elif fn == "kill":
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
 elif fn == "env":
     print(xmlrpc.client.dumps(({"Status": "Success", "Value": __import__("os").environ.get("HOME", "")},), "", True))
 else:
@@ -110,21 +113,24 @@ fn plugin_results_and_errors_follow_xapi() {
         failure(call(&sim, "probe", "fault").1),
         ["XENAPI_PLUGIN_FAILURE", "fault", "7", "bad things"]
     );
+    // xapi_plugins.ml: XMLRPC.From.string raises on a non-string Value and
+    // nothing catches it, so xapi answers INTERNAL_ERROR.
     let d = failure(call(&sim, "probe", "number").1);
-    assert_eq!(
-        &d[..2],
-        ["XENAPI_PLUGIN_FAILURE", "unexpected XMLRPC result"]
-    );
+    assert_eq!(d[0], "INTERNAL_ERROR", "{d:?}");
+    // ["failed to parse plugin output"; output; Xml.error e]: the parse error, not stderr.
     let d = failure(call(&sim, "probe", "garbage").1);
     assert_eq!(
-        d,
+        &d[..3],
         [
             "XENAPI_PLUGIN_FAILURE",
             "failed to parse plugin output",
-            "not xml\n",
-            ""
+            "not xml\n"
         ]
     );
+    assert!(!d[3].is_empty(), "{d:?}");
+    // A signal is named as Debug.Pp.signal prints it.
+    let d = failure(call(&sim, "probe", "kill").1);
+    assert_eq!(&d[..2], ["XENAPI_PLUGIN_FAILURE", "signal: SIGKILL"]);
     let d = failure(call(&sim, "probe", "other").1);
     assert_eq!(
         d,
@@ -142,5 +148,10 @@ fn plugin_results_and_errors_follow_xapi() {
     assert_eq!(
         failure(call(&sim, "../probe", "echo").1),
         ["XENAPI_MISSING_PLUGIN", "../probe"]
+    );
+    // find_plugin: only names Sys.readdir lists ("." is not one).
+    assert_eq!(
+        failure(call(&sim, ".", "echo").1),
+        ["XENAPI_MISSING_PLUGIN", "."]
     );
 }

@@ -174,12 +174,15 @@ impl Client {
         let idempotent = is_idempotent(method);
         let mut relogged = false;
         let mut attempt = 0;
+        let mut protocol = self.inner.options.protocol;
+        // The XML-RPC answer that could not be read, while JSON-RPC is tried.
+        let mut unreadable: Option<Error> = None;
         loop {
             let (session, generation) = self.inner.session.current();
             let mut full = Vec::with_capacity(params.len() + 1);
             full.push(Value::String(session));
             full.extend_from_slice(params);
-            match self.inner.raw_call(method, &full, idempotent) {
+            match self.inner.raw_call(protocol, method, &full, idempotent) {
                 Err(Error::Api { code, .. }) if code == "SESSION_INVALID" && !relogged => {
                     relogged = true;
                     self.inner
@@ -191,6 +194,18 @@ impl Client {
                 {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(100 << attempt.min(5)));
+                }
+                // xapi writes struct member names unescaped: one other_config
+                // key with `&` or `<` makes an XML-RPC read invalid XML. The
+                // same read over JSON-RPC (same port, /jsonrpc) is unaffected.
+                Err(e @ Error::Decode { .. }) if idempotent && protocol == Protocol::XmlRpc => {
+                    protocol = Protocol::JsonRpc;
+                    unreadable = Some(e);
+                }
+                // A host that does not answer JSON-RPC either: its XML-RPC
+                // answer is the error to report. An API error is an answer.
+                Err(e) if unreadable.is_some() && !matches!(e, Error::Api { .. }) => {
+                    return Err(unreadable.unwrap_or(e));
                 }
                 other => return other,
             }
@@ -233,7 +248,12 @@ impl Inner {
         ];
         let mut attempt = 0;
         loop {
-            match self.raw_call("session.login_with_password", &params, true) {
+            match self.raw_call(
+                self.options.protocol,
+                "session.login_with_password",
+                &params,
+                true,
+            ) {
                 Ok(v) => {
                     return v.as_str().map(str::to_string).ok_or_else(|| Error::Decode {
                         target: self.target(),
@@ -255,7 +275,12 @@ impl Inner {
             return Ok(());
         }
         let session = self.session.replace(String::new());
-        match self.raw_call("session.logout", &[Value::String(session)], true) {
+        match self.raw_call(
+            self.options.protocol,
+            "session.logout",
+            &[Value::String(session)],
+            true,
+        ) {
             Ok(_) => Ok(()),
             // Already gone on the host: nothing left to clean up.
             Err(Error::Api { code, .. }) if code == "SESSION_INVALID" => Ok(()),
@@ -280,8 +305,14 @@ impl Inner {
 
     /// One HTTP exchange. A reused connection the server had closed is
     /// replaced once by a new one, for idempotent calls only.
-    fn raw_call(&self, method: &str, params: &[Value], idempotent: bool) -> Result<Value> {
-        let (path, content_type, body) = match self.options.protocol {
+    fn raw_call(
+        &self,
+        protocol: Protocol,
+        method: &str,
+        params: &[Value],
+        idempotent: bool,
+    ) -> Result<Value> {
+        let (path, content_type, body) = match protocol {
             Protocol::XmlRpc => ("/", "text/xml", xmlrpc::encode_call(method, params)),
             Protocol::JsonRpc => {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -340,7 +371,7 @@ impl Inner {
             method: method.to_string(),
             message,
         };
-        match self.options.protocol {
+        match protocol {
             Protocol::XmlRpc => {
                 let value =
                     xmlrpc::decode_response(&response.body).map_err(|e| decode_error(e.message))?;

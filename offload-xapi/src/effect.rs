@@ -328,17 +328,7 @@ mod tests {
                 },
             );
         }
-        let effect = |r: &str| {
-            no_effect(
-                &view,
-                &Target {
-                    class: XapiObject::Vif,
-                    reference: r.into(),
-                    uuid: String::new(),
-                    label: String::new(),
-                },
-            )
-        };
+        let effect = |r: &str| no_effect(&view, &Target::unlabelled(XapiObject::Vif, r));
         assert_eq!(effect("bare"), Some(NoEffect::EmulatedNic));
         assert_eq!(effect("tools"), None);
         assert_eq!(effect("pv"), None);

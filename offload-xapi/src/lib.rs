@@ -1,9 +1,11 @@
 //! `offload-xapi`: a XAPI client (XML-RPC and JSON-RPC over HTTPS, HTTP and the
 //! local unix socket) and pool-wide offload policies.
 //!
-//! It owns every decision about a pool: how policy and trust options resolve,
-//! which PIFs and VIFs a selection means, which keys to write, what a key does
-//! on the host. It must not carry server code (the simulator is the separate
+//! It owns every decision about a pool: how policy and trust options resolve
+//! ([`spec`]), which PIFs and VIFs a selection means, which keys to write,
+//! what a key does on the host and where it does nothing ([`effect`]), and
+//! how replugs and reboots run as polled tasks ([`follow_up`], [`task`]).
+//! Front-ends (CLI, C, Python) only translate. It must not carry server code (the simulator is the separate
 //! `offload-xapi-sim`) nor touch local interfaces (`offload-ethtool`).
 //!
 //! The seed procedure's `xe pif-param-set` / `xe vif-param-set` loops become

@@ -267,7 +267,7 @@ fn run(
     }
     for outcome in &mut outcomes {
         let reason = pending_reason(&view, &outcome.target);
-        outcome.live = reason.is_some();
+        outcome.live = reason.is_some_and(Pending::actionable);
         if matches!(outcome.status, Status::Changed | Status::WouldChange) {
             outcome.pending = reason;
         }

@@ -263,6 +263,18 @@ pub struct Target {
     pub label: String,
 }
 
+impl Target {
+    /// A target known only by class and ref (tests, lookups).
+    pub fn unlabelled(class: XapiObject, reference: &str) -> Target {
+        Target {
+            class,
+            reference: reference.to_string(),
+            uuid: String::new(),
+            label: String::new(),
+        }
+    }
+}
+
 /// The PIFs a filter selects, in a stable order (host, device).
 pub fn select_pifs(view: &PoolView, filter: &PifFilter) -> Result<Vec<Target>> {
     let mut selected: Vec<Target> = view
@@ -538,6 +550,16 @@ pub enum Pending {
     },
     /// An attached VIF of a running VM: the next VIF plug, VM start or API reboot.
     VifOfRunningVm,
+    /// A VIF of a paused VM: its backend exists and keeps the old settings;
+    /// nothing can be replugged or rebooted until the VM is unpaused.
+    VifOfPausedVm,
+}
+
+impl Pending {
+    /// Whether a replug or reboot can make the host re-read the keys now.
+    pub fn actionable(self) -> bool {
+        !matches!(self, Pending::VifOfPausedVm)
+    }
 }
 
 impl fmt::Display for Pending {
@@ -553,6 +575,9 @@ impl fmt::Display for Pending {
             Pending::VifOfRunningVm => {
                 f.write_str("VM is running: applies at the next VIF plug, VM start or API reboot")
             }
+            Pending::VifOfPausedVm => f.write_str(
+                "VM is paused: applies at the next VIF plug or API reboot once it is unpaused",
+            ),
         }
     }
 }
@@ -575,7 +600,15 @@ pub fn pending_reason(view: &PoolView, target: &Target) -> Option<Pending> {
         XapiObject::Vif => {
             let vif = view.vifs.get(&target.reference)?;
             let vm = view.vms.get(&vif.vm)?;
-            (vm.is_running() && vif.currently_attached).then_some(Pending::VifOfRunningVm)
+            if !vif.currently_attached {
+                None
+            } else if vm.is_running() {
+                Some(Pending::VifOfRunningVm)
+            } else if vm.power_state.eq_ignore_ascii_case("paused") {
+                Some(Pending::VifOfPausedVm)
+            } else {
+                None
+            }
         }
     }
 }
@@ -719,5 +752,33 @@ mod tests {
             serde_json::to_value(&checks[2]).unwrap()["problem"],
             "missing"
         );
+    }
+
+    #[test]
+    fn paused_vms_keep_old_settings_but_cannot_be_replugged() {
+        use crate::records::{Vif, Vm};
+        let mut view = PoolView::default();
+        for (name, state) in [("run", "Running"), ("pause", "Paused"), ("halt", "Halted")] {
+            view.vms.insert(
+                name.into(),
+                Vm {
+                    power_state: state.into(),
+                    ..Vm::default()
+                },
+            );
+            view.vifs.insert(
+                name.into(),
+                Vif {
+                    vm: name.into(),
+                    currently_attached: state != "Halted",
+                    ..Vif::default()
+                },
+            );
+        }
+        let pending = |r: &str| pending_reason(&view, &Target::unlabelled(XapiObject::Vif, r));
+        assert_eq!(pending("run"), Some(Pending::VifOfRunningVm));
+        assert_eq!(pending("pause"), Some(Pending::VifOfPausedVm));
+        assert!(!Pending::VifOfPausedVm.actionable());
+        assert_eq!(pending("halt"), None);
     }
 }

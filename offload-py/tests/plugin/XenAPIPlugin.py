@@ -1,3 +1,4 @@
+# -*- coding: utf-8 -*-
 """Test-only stand-in for dom0's XenAPIPlugin module (not shipped by the PyPI
 XenAPI wheel), written from the contract in research/xapi.md §5:
 

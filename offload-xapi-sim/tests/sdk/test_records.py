@@ -106,8 +106,11 @@ def test_where_uses_database_columns_and_text(session):
     found = session.xenapi.VM.get_all_records_where('field "name__label" = "router"')
     assert [v["name_label"] for v in found.values()] == ["router"]
     assert session.xenapi.VM.get_by_name_label("router") == list(found)
-    found = session.xenapi.PIF.get_all_records_where('not field "physical"="true" and field "VLAN"="-1"')
+    found = session.xenapi.PIF.get_all_records_where('(not field "physical"="true") and field "VLAN"="-1"')
     assert sorted(p["device"] for p in found.values()) == ["bond0", "tunnel0"]
+    # `not` has the lowest precedence (db_filter_parse.mly): not (physical and untagged).
+    found = session.xenapi.PIF.get_all_records_where('not field "physical"="true" and field "VLAN"="-1"')
+    assert sorted(p["device"] for p in found.values()) == ["bond0", "eth1", "tunnel0"]
     found = session.xenapi.VM.get_all_records_where('field "power_state"="Running" or false')
     assert len(found) == 3  # dom0, router and legacy-hvm
     assert session.xenapi.VIF.get_all_records_where("false") == {}

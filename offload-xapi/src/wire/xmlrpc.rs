@@ -25,12 +25,32 @@ pub fn encode_call(method: &str, params: &[Value]) -> String {
     out
 }
 
+/// How struct member names are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberNames {
+    /// As XML needs them.
+    Escaped,
+    /// As xapi writes them: rpclib's `add_member` (ocaml-rpc
+    /// src/lib/xmlrpc.ml) copies the name unescaped, so one `other_config`
+    /// key with `&` or `<` makes the whole body invalid XML.
+    Verbatim,
+}
+
 /// A successful API response: `{Status: Success, Value: v}`.
 pub fn encode_success(value: &Value) -> String {
+    encode_success_with(value, MemberNames::Escaped)
+}
+
+/// [`encode_success`] with member names written as `names` says.
+pub fn encode_success_with(value: &Value, names: MemberNames) -> String {
     let mut members = BTreeMap::new();
     members.insert("Status".to_string(), Value::str("Success"));
     members.insert("Value".to_string(), value.clone());
-    encode_raw_response(&Value::Struct(members))
+    let mut out = String::with_capacity(256);
+    out.push_str("<?xml version=\"1.0\"?><methodResponse><params><param>");
+    write_value_with(&mut out, &Value::Struct(members), names);
+    out.push_str("</param></params></methodResponse>");
+    out
 }
 
 /// A failed API response: `{Status: Failure, ErrorDescription: [code, params...]}`.
@@ -68,6 +88,10 @@ pub fn encode_fault(code: i32, message: &str) -> String {
 
 /// Appends one `<value>` element.
 pub fn write_value(out: &mut String, value: &Value) {
+    write_value_with(out, value, MemberNames::Escaped)
+}
+
+fn write_value_with(out: &mut String, value: &Value, names: MemberNames) {
     match value {
         // xapi sends strings and int64 untyped.
         Value::String(s) => {
@@ -99,7 +123,7 @@ pub fn write_value(out: &mut String, value: &Value) {
         Value::Array(items) => {
             out.push_str("<value><array><data>");
             for item in items {
-                write_value(out, item);
+                write_value_with(out, item, names);
             }
             out.push_str("</data></array></value>");
         }
@@ -107,9 +131,12 @@ pub fn write_value(out: &mut String, value: &Value) {
             out.push_str("<value><struct>");
             for (name, member) in members {
                 out.push_str("<member><name>");
-                escape_into(out, name);
+                match names {
+                    MemberNames::Escaped => escape_into(out, name),
+                    MemberNames::Verbatim => out.push_str(name),
+                }
                 out.push_str("</name>");
-                write_value(out, member);
+                write_value_with(out, member, names);
                 out.push_str("</member>");
             }
             out.push_str("</struct></value>");
@@ -578,5 +605,18 @@ mod tests {
             .unwrap_err()
             .message
             .contains("nested"));
+    }
+
+    #[test]
+    fn xapis_unescaped_member_names_make_invalid_xml() {
+        let record = Value::string_map([("ethtool-tx&rx", "off")]);
+        let escaped = encode_success(&record);
+        assert!(decode_response(escaped.as_bytes()).is_ok());
+        let verbatim = encode_success_with(&record, MemberNames::Verbatim);
+        assert!(
+            verbatim.contains("<name>ethtool-tx&rx</name>"),
+            "{verbatim}"
+        );
+        assert!(decode_response(verbatim.as_bytes()).is_err());
     }
 }
