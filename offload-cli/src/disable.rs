@@ -92,8 +92,9 @@ fn command(args: Args) -> offload_ethtool::Result<Disable> {
     })
 }
 
-/// One line per interface.
+/// One line per interface, written at once.
 fn print_text(report: &Report) {
+    let mut text = String::new();
     for o in &report.interfaces {
         let line = match o.status {
             Status::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("")),
@@ -114,8 +115,9 @@ fn print_text(report: &Report) {
                 off + &stayed
             }
         };
-        ethtool_common::print_line(&format!("{}: {line}", o.ifname));
+        text += &format!("{}: {line}\n", o.ifname);
     }
+    ethtool_common::print_text(&text);
 }
 
 /// Runs `offloadctl disable`.
