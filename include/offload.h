@@ -968,7 +968,9 @@ void offload_restore_report_free(struct offload_restore_report *report);
  * pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made
  * (re-run with `"dry_run": true` or `offload_xapi_verify_json` to read the
  * state). Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad
- * JSON or class, bad URL), `XAPI_INVALID_POLICY`, `XAPI_TRANSPORT` (errno in
+ * JSON or class, bad URL, neither or both of `preset` and `set`, both
+ * `fingerprint` and `insecure`), `XAPI_INVALID_POLICY` (also: a filter that
+ * matches nothing), `XAPI_TRANSPORT` (errno in
  * `*errno_out`), `XAPI_API`, `XAPI_DECODE`.
  */
 offload_result offload_xapi_apply_json(const char *url,

@@ -231,7 +231,8 @@ pub(crate) fn of_xapi(e: &offload_xapi::Error) -> Failure {
     let result = match e {
         E::Api { .. } => offload_result::XapiApi,
         E::Decode { .. } | E::Http { .. } => offload_result::XapiDecode,
-        E::InvalidArgument { .. } => offload_result::XapiInvalidPolicy,
+        E::InvalidArgument { .. } | E::NoMatch { .. } => offload_result::XapiInvalidPolicy,
+        E::Spec(_) => offload_result::InvalidArgument,
         E::Credentials { .. } => offload_result::InvalidArgument,
         _ => offload_result::XapiTransport,
     };

@@ -39,7 +39,7 @@ pub(crate) fn slice_arg<'a, T>(p: *const T, len: usize) -> Result<&'a [T], offlo
     }
     if len
         .checked_mul(std::mem::size_of::<T>())
-        .map_or(true, |n| n > isize::MAX as usize)
+        .is_none_or(|n| n > isize::MAX as usize)
     {
         return Err(offload_result::InvalidArgument);
     }

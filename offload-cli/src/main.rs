@@ -1,5 +1,10 @@
 //! `offloadctl`: find checksum offload problems and switch offloads off on NICs,
 //! PIFs and VIFs. Each subcommand lives in its own module with its `Args` and `run`.
+//!
+//! It owns the command line only (arguments, wording, exit codes) and
+//! translates to and from the engine crates; it must not decide what a preset
+//! means, which interfaces "all" is, or what a damaged file does.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

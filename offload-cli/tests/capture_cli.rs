@@ -4,13 +4,8 @@
 
 use std::process::Command;
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}
+use offload_testkit::guard::is_root;
+use offload_testkit::{require_program, require_root};
 
 fn offloadctl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_offloadctl"))
@@ -40,10 +35,7 @@ fn without_cap_net_raw_says_what_is_needed() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("CAP_NET_RAW"));
         return;
     }
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("SKIP: setpriv (util-linux) not installed");
-        return;
-    }
+    require_program!("setpriv");
     // Drop to nobody with no capabilities.
     let out = Command::new("setpriv")
         .args([
@@ -64,10 +56,7 @@ fn without_cap_net_raw_says_what_is_needed() {
 
 #[test]
 fn loopback_capture_writes_a_file_check_and_tcpdump_read() {
-    if !is_root() {
-        eprintln!("SKIP: needs root for AF_PACKET capture");
-        return;
-    }
+    require_root!();
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let file = dir.join(format!("capture_cli-{}.pcapng", std::process::id()));
     let child = offloadctl()
@@ -106,4 +95,18 @@ fn loopback_capture_writes_a_file_check_and_tcpdump_read() {
         assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
     }
     let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn seconds_that_are_no_duration_are_a_usage_error() {
+    for bad in ["1e30", "1e19", "inf", "nan", "0", "-1", "soon"] {
+        let out = offloadctl()
+            .args(["capture", "lo", &format!("--seconds={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--seconds {bad}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--seconds"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

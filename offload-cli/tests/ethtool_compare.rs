@@ -1,36 +1,25 @@
 //! `offloadctl show / set / disable / restore` against the real ethtool 6.1, on
 //! veth pairs in a namespace the test creates and always removes. Root only;
-//! without root or ethtool the tests print SKIP and pass.
+//! without root or ethtool the tests report themselves SKIPPED.
 
 use std::process::{Command, Output};
 
-struct Netns(String);
+use offload_testkit::guard;
+
+/// The namespace's name, and the test kit's guard that removes it on drop.
+struct Netns(String, #[allow(dead_code)] guard::Netns);
 
 impl Netns {
     /// A fresh namespace with veth pairs va/vb and vc/vd (twins).
     fn create(tag: &str) -> Option<Netns> {
-        let root = Command::new("id").arg("-u").output().ok()?;
-        if String::from_utf8_lossy(&root.stdout).trim() != "0" {
-            eprintln!("SKIP: {tag}: needs root (network namespaces, veth)");
+        if let Some(why) = guard::missing_root().or_else(|| guard::missing_program("ethtool")) {
+            guard::skip(&format!("{}::{tag}", module_path!()), &why);
             return None;
         }
-        if Command::new("ethtool").arg("--version").output().is_err() {
-            eprintln!("SKIP: {tag}: ethtool is not installed");
-            return None;
-        }
-        let name = format!("oftest-{tag}-{}", std::process::id());
-        let ns = Netns(name.clone());
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ip netns add {name} && ip -n {name} link add va type veth peer name vb && \
-                 ip -n {name} link add vc type veth peer name vd"
-            ))
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "could not create namespace {name}");
-        Some(ns)
+        let ns = guard::Netns::new(&format!("oftest-{tag}-"));
+        ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+        ns.ip(&["link", "add", "vc", "type", "veth", "peer", "name", "vd"]);
+        Some(Netns(ns.name().to_string(), ns))
     }
 
     fn ethtool(&self, args: &[&str]) -> Output {
@@ -49,12 +38,6 @@ impl Netns {
             .skip(1)
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
 
@@ -215,10 +198,8 @@ fn without_cap_net_admin_reading_works_and_changing_is_refused() {
             .arg(format!("{binary} {args}"))
             .output()
     };
-    let Ok(show) = run(&format!("show va --netns {}", ns.0)) else {
-        eprintln!("SKIP: capsh is not installed");
-        return;
-    };
+    offload_testkit::require_program!("capsh");
+    let show = run(&format!("show va --netns {}", ns.0)).unwrap();
     // setns itself needs CAP_SYS_ADMIN, not CAP_NET_ADMIN: reading still works.
     assert_eq!(
         show.status.code(),

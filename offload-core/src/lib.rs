@@ -10,6 +10,11 @@
 //! The crate is `no_std` and never allocates, so the same code runs in capture
 //! threads, the C ABI and the Python module.
 //!
+//! It owns every rule that needs no operating system: what a feature name or
+//! XAPI key means, what a preset switches, how a checksum is computed, how a
+//! packet is read ([`wire`]) and judged. It must not do I/O, allocate or hold
+//! policy that depends on a host; the crates above only apply these rules.
+//!
 //! ```
 //! use offload_core::checksum;
 //! use offload_core::features::{legacy_by_name, xapi_flag_value, xapi_key_applied, XapiObject};
@@ -39,3 +44,4 @@ pub mod presets;
 mod sync;
 pub mod tcpdump;
 pub mod verdict;
+pub mod wire;

@@ -15,36 +15,30 @@ use std::time::Duration;
 
 use offload_diagnose::capture::{Capture, CaptureConfig};
 use offload_diagnose::diagnose::{Protocol, Summary};
-use offload_testkit::inject_frame;
+use offload_testkit::guard::{ip, Netns};
 use offload_testkit::synth::{ethernet_frame, Fill, Spec};
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("ip runs");
-    assert!(status.success(), "ip {args:?} failed");
-}
+use offload_testkit::{inject_frame, require_program, require_root};
 
 /// Two namespaces and a veth pair, removed on drop (also when a test panics).
 struct Lab {
     a: String,
     b: String,
     va: String,
+    /// The test kit's guards: dropping them deletes the namespaces.
+    _namespaces: [Netns; 2],
 }
 
 impl Lab {
     fn new() -> Lab {
         let pid = std::process::id();
+        let namespaces = [Netns::new("pcapA"), Netns::new("pcapB")];
         let lab = Lab {
-            a: format!("pcapA{pid}"),
-            b: format!("pcapB{pid}"),
+            a: namespaces[0].name().to_string(),
+            b: namespaces[1].name().to_string(),
             va: format!("pca{pid}"),
+            _namespaces: namespaces,
         };
         let vb = format!("pcb{pid}");
-        ip(&["netns", "add", &lab.a]);
-        ip(&["netns", "add", &lab.b]);
         ip(&[
             "link", "add", &lab.va, "netns", &lab.a, "type", "veth", "peer", "name", &vb, "netns",
             &lab.b,
@@ -55,7 +49,6 @@ impl Lab {
         ] {
             ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
         lab
     }
@@ -120,14 +113,6 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        // Deleting a namespace deletes the veth pair in it.
-        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
-    }
-}
-
 fn counts(s: &Summary, p: Protocol) -> (u64, u64, u64) {
     s.protocols
         .iter()
@@ -137,9 +122,9 @@ fn counts(s: &Summary, p: Protocol) -> (u64, u64, u64) {
 
 #[test]
 fn veth_offload_pending_then_correct_and_injected_corruption_is_incorrect() {
-    if !is_root() {
-        eprintln!("SKIP: needs root (network namespaces, AF_PACKET capture)");
-        return;
+    require_root!();
+    for program in ["ethtool", "tcpdump", "python3"] {
+        require_program!(program);
     }
     let lab = Lab::new();
     let saved = std::env::temp_dir().join(format!("pcap-veth-{}.pcapng", std::process::id()));

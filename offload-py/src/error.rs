@@ -271,7 +271,7 @@ const fn libc_enodev() -> i32 {
 fn xapi_error(py: Python<'_>, c: &Classes, e: &offload_xapi::Error) -> PyResult<PyErr> {
     use offload_xapi::Error as E;
     let message = e.to_string();
-    if let E::InvalidArgument { .. } = e {
+    if let E::InvalidArgument { .. } | E::Spec(_) | E::NoMatch { .. } = e {
         return raise(&c.invalid_argument, py, (message,), &[]);
     }
     // offload-xapi's own report form names the code of every kind of failure.

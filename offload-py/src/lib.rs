@@ -6,11 +6,14 @@
 //! |---|---|
 //! | `verdict.rs` | offload-core `checksum`, `verdict::classify` |
 //! | `features.rs` | offload-ethtool `features`, `disable`, `snapshot`, `iface`, `netns` |
-//! | `diagnose.rs` | offload-ethtool `diagnose::diagnose_file`, `capture::Capture` |
+//! | `diagnose.rs` | offload-diagnose `diagnose::check_file`, `capture::Capture` |
 //! | `xapi.rs` | offload-xapi `Client`, `ops::{apply, verify}`, `policy::Policy` |
 //! | `error.rs` | every crate's `Error` → one exception hierarchy |
 //!
 //! Calls that block (syscalls, files, captures, XAPI) run without the GIL.
+//! It owns the Python contract (types, exceptions) and must not decide
+//! anything the engine crates decide: no defaults, no checks of its own.
+#![forbid(unsafe_code)]
 
 use pyo3::prelude::*;
 

@@ -5,10 +5,13 @@
 //! for tests, fuzz seeds and benchmarks ([`synth`]) and raw frame injection
 //! ([`inject`]). It is a dev-dependency only and is never published; no
 //! library crate may depend on it outside `[dev-dependencies]`.
+#![deny(unsafe_code)]
 
 pub mod guard;
 pub mod inject;
 pub mod synth;
+/// The only unsafe code: the raw AF_PACKET send.
+#[allow(unsafe_code)]
 mod sys;
 
 pub use inject::inject_frame;

@@ -92,14 +92,7 @@ fn failure(reply: Reply) -> Vec<String> {
 
 #[test]
 fn plugin_results_and_errors_follow_xapi() {
-    if std::process::Command::new("python3")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: python3 is not installed");
-        return;
-    }
+    offload_testkit::require_program!("python3");
     let (_dir, sim) = setup("all");
     let (session, reply) = call(&sim, "probe", "echo");
     assert_eq!(

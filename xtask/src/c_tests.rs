@@ -27,12 +27,6 @@ const CFLAGS: &[&str] = &[
     "-fno-sanitize-recover=undefined",
 ];
 
-/// Cargo's target dir (a relative CARGO_TARGET_DIR is relative to the workspace root).
-fn target_dir() -> PathBuf {
-    util::workspace_root()
-        .join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
-}
-
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
@@ -45,7 +39,7 @@ struct Prefix {
 
 impl Prefix {
     fn lay_out(built: &Path) -> Result<Prefix, String> {
-        let root = target_dir().join("capi-c");
+        let root = util::target_dir().join("capi-c");
         let _ = std::fs::remove_dir_all(&root);
         for dir in ["lib/pkgconfig", "lib-static", "include", "bin", "tmp"] {
             let d = root.join(dir);
@@ -239,7 +233,7 @@ fn compare_features_dump(dump: &Path) -> Result<String, String> {
 }
 
 fn compare_pcap_check(check: &Path, tmp: &Path) -> Result<String, String> {
-    let target = target_dir();
+    let target = util::target_dir();
     let pcap = tmp.join("imix.pcap");
     let mut gen = Command::new(target.join("debug/examples/imix_pcap"));
     gen.arg(&pcap).arg("3000");
@@ -353,7 +347,7 @@ pub fn stage() -> Result<Outcome, String> {
     let mut build = cargo();
     build.args(["build", "-p", "offload-diagnose", "--example", "imix_pcap"]);
     util::run(build)?;
-    let prefix = Prefix::lay_out(&target_dir().join("debug"))?;
+    let prefix = Prefix::lay_out(&util::target_dir().join("debug"))?;
     let tmp = prefix.root.join("tmp");
     let tmp_arg = tmp.display().to_string();
     let root = util::workspace_root().join("offload-capi");

@@ -83,9 +83,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--release", "--quiet", "-p", "offload-cli"]);
     util::run(build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join("target"));
+    let target = util::target_dir();
     let offloadctl = target.join("release/offloadctl");
 
     let ns = Namespace(format!("ofcmp-eth-{}", std::process::id()));

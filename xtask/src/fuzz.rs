@@ -1,5 +1,6 @@
 //! `cargo xtask fuzz [--secs N] [TARGET...]`: runs each cargo-fuzz target for N
-//! seconds (default 60) and prints its execution count. The toolchain here is
+//! seconds (default 60), starting from the committed corpus in
+//! `fuzz/corpus/<target>/`, and prints its execution count. The toolchain here is
 //! stable, so cargo-fuzz's nightly-only flags are unlocked with RUSTC_BOOTSTRAP=1.
 
 use crate::util;
@@ -37,13 +38,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let fuzz_dir = util::workspace_root().join("fuzz");
     for target in &targets {
-        let corpus = fuzz_dir.join("corpus").join(target);
-        std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        // libFuzzer writes what it finds into the first corpus directory only:
+        // a scratch one under fuzz/target, so the committed seeds in
+        // fuzz/corpus/<target> stay as reviewed.
+        let found = fuzz_dir.join("target/corpus").join(target);
+        std::fs::create_dir_all(&found).map_err(|e| format!("{}: {e}", found.display()))?;
+        let seeds = fuzz_dir.join("corpus").join(target);
         let mut c = util::cargo();
         c.current_dir(&fuzz_dir)
             .env("RUSTC_BOOTSTRAP", "1")
             .args(["fuzz", "run", target])
-            .arg(&corpus)
+            .arg(&found)
+            .arg(&seeds)
             .arg("--")
             .arg(format!("-max_total_time={secs}"))
             .arg("-print_final_stats=1");

@@ -27,12 +27,23 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("rpmbuild", "rpm"),
 ];
 
+/// The cargo-deny release the `deny` stage runs, built from crates.io into
+/// `target/tools` the first time (`cargo install --locked`: 6 CPU-minutes of
+/// compiling, measured; later runs reuse it).
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
+}
+
+/// The cargo target directory: `CARGO_TARGET_DIR` (relative to the workspace
+/// root, where cargo runs) or `target/`.
+pub fn target_dir() -> PathBuf {
+    workspace_root().join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
 }
 
 /// The cargo binary that runs us, so nested builds use the same toolchain.
@@ -49,6 +60,40 @@ pub fn run(mut command: Command) -> Result<(), String> {
         .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
     if status.success() {
         Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(&command)))
+    }
+}
+
+/// Runs a command like [`run`], passing its stderr through line by line, and
+/// returns the stderr lines that start with `prefix` (without it).
+pub fn run_collecting(mut command: Command, prefix: &str) -> Result<Vec<String>, String> {
+    use std::io::BufRead;
+    command
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::piped());
+    eprintln!("$ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(&command)))?;
+    let mut found = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        // Bytes, not `lines()`: one non-UTF-8 line must not stop the reading
+        // (the child would then block on a full pipe).
+        for line in std::io::BufReader::new(stderr).split(b'\n') {
+            let Ok(line) = line else { break };
+            let line = String::from_utf8_lossy(&line);
+            eprintln!("{line}");
+            if let Some(rest) = line.strip_prefix(prefix) {
+                found.push(rest.to_string());
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{}`: {e}", describe(&command)))?;
+    if status.success() {
+        Ok(found)
     } else {
         Err(format!("`{}` failed ({status})", describe(&command)))
     }
@@ -122,6 +167,33 @@ pub fn ensure_debian_packages() -> Result<(), String> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing);
     run(install)
+}
+
+/// `target/tools/bin/cargo-deny` at [`CARGO_DENY_VERSION`], installed when
+/// absent or of another version.
+pub fn ensure_cargo_deny() -> Result<PathBuf, String> {
+    let root = workspace_root().join("target/tools");
+    let binary = root.join("bin/cargo-deny");
+    let mut version = Command::new(&binary);
+    version.arg("--version");
+    let installed = output(version).unwrap_or_default();
+    if installed.split_whitespace().nth(1) == Some(CARGO_DENY_VERSION) {
+        return Ok(binary);
+    }
+    let mut install = cargo();
+    install
+        .args([
+            "install",
+            "--locked",
+            "--quiet",
+            "--version",
+            CARGO_DENY_VERSION,
+        ])
+        .arg("--root")
+        .arg(&root)
+        .arg("cargo-deny");
+    run(install)?;
+    Ok(binary)
 }
 
 /// The Python venv under `target/venv`, created and filled with the pinned packages.
