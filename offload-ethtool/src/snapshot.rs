@@ -169,9 +169,8 @@ impl SavedInterface {
 
     /// (feature, saved value) for what a restore writes back.
     fn wanted(&self, all_features: bool) -> Vec<(&str, bool)> {
-        let chosen = |name: &String| {
-            all_features || self.changed.as_ref().is_none_or(|c| c.contains(name))
-        };
+        let chosen =
+            |name: &String| all_features || self.changed.as_ref().is_none_or(|c| c.contains(name));
         self.requested_on
             .iter()
             .filter(|n| chosen(n))
