@@ -244,7 +244,7 @@ fn sigint_reports_what_was_done_and_exits_130() {
     for i in 0..150 {
         ns.add_veth(&format!("i{i}a"), &format!("i{i}b"));
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offloadctl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_offloadctl"))
         .args(["disable", "--netns", ns.name()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
