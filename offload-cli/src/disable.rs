@@ -54,7 +54,7 @@ pub struct Args {
     /// Network namespace (a name under /run/netns, or a path).
     #[arg(long)]
     netns: Option<String>,
-    /// JSON report (schema offload.disable/2).
+    /// JSON report (schema offload.disable/2); a failure is JSON too (offload.error/1, same exit code).
     #[arg(long)]
     json: bool,
 }
@@ -125,7 +125,7 @@ pub fn run(args: Args) -> ExitCode {
     let json = args.json;
     let report = match command(args).and_then(disable::run) {
         Ok(report) => report,
-        Err(e) => return ethtool_common::fail("disable", &e),
+        Err(e) => return ethtool_common::fail_as("disable", &e, json),
     };
     if json {
         ethtool_common::print_line(&report.to_json_pretty());

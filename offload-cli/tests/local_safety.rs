@@ -430,3 +430,20 @@ fn oversized_snapshots_are_refused_before_being_read_whole() {
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn with_json_a_failure_is_json_on_stdout_with_the_same_exit_code() {
+    for args in [
+        &["disable", "--json", "--netns", "offload-no-such-namespace"][..],
+        &["restore", "--json", "/nonexistent-snapshot.json"],
+    ] {
+        let out = offloadctl(args);
+        let code = out.status.code().unwrap();
+        assert!(code == 5 || code == 65, "{args:?}: {code}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+        assert_eq!(doc["schema"], "offload.error/1");
+        assert_eq!(doc["exit_code"], code);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+}
