@@ -54,7 +54,7 @@ pub struct Args {
     /// Network namespace (a name under /run/netns, or a path).
     #[arg(long)]
     netns: Option<String>,
-    /// JSON report (schema offload.disable/2).
+    /// JSON report (schema offload.disable/2); a failure is JSON too (offload.error/1, same exit code).
     #[arg(long)]
     json: bool,
 }
@@ -92,8 +92,9 @@ fn command(args: Args) -> offload_ethtool::Result<Disable> {
     })
 }
 
-/// One line per interface.
+/// One line per interface, written at once.
 fn print_text(report: &Report) {
+    let mut text = String::new();
     for o in &report.interfaces {
         let line = match o.status {
             Status::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("")),
@@ -114,8 +115,9 @@ fn print_text(report: &Report) {
                 off + &stayed
             }
         };
-        ethtool_common::print_line(&format!("{}: {line}", o.ifname));
+        text += &format!("{}: {line}\n", o.ifname);
     }
+    ethtool_common::print_text(&text);
 }
 
 /// Runs `offloadctl disable`.
@@ -123,7 +125,7 @@ pub fn run(args: Args) -> ExitCode {
     let json = args.json;
     let report = match command(args).and_then(disable::run) {
         Ok(report) => report,
-        Err(e) => return ethtool_common::fail("disable", &e),
+        Err(e) => return ethtool_common::fail_as("disable", &e, json),
     };
     if json {
         ethtool_common::print_line(&report.to_json_pretty());

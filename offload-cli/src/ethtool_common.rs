@@ -72,6 +72,22 @@ pub fn fail(command: &str, error: &Error) -> ExitCode {
     ExitCode::from(exit_code_for(error))
 }
 
+/// [`fail`], and with `--json` the failure as JSON on stdout too
+/// (`{"schema": "offload.error/1", "command", "error", "exit_code"}`), so a
+/// script reading stdout sees it; the exit code is the same.
+pub fn fail_as(command: &str, error: &Error, json: bool) -> ExitCode {
+    if json {
+        let doc = serde_json::json!({
+            "schema": "offload.error/1",
+            "command": command,
+            "error": error.to_string(),
+            "exit_code": exit_code_for(error),
+        });
+        print_line(&doc.to_string());
+    }
+    fail(command, error)
+}
+
 /// Prints a usage problem and returns [`code::USAGE`].
 pub fn usage(command: &str, message: &str) -> ExitCode {
     print_error(command, message);

@@ -26,13 +26,14 @@ pub struct Args {
     /// Network namespace to restore in (default: the one the snapshot names).
     #[arg(long)]
     netns: Option<String>,
-    /// JSON report (schema offload.restore/2).
+    /// JSON report (schema offload.restore/2); a failure is JSON too (offload.error/1, same exit code).
     #[arg(long)]
     json: bool,
 }
 
 /// Runs `offloadctl restore`.
 pub fn run(args: Args) -> ExitCode {
+    let json = args.json;
     let options = Restore {
         allow_other_host: args.force_other_host,
         netns: args.netns,
@@ -50,9 +51,9 @@ pub fn run(args: Args) -> ExitCode {
     });
     let report = match report {
         Ok(report) => report,
-        Err(e) => return ethtool_common::fail("restore", &e),
+        Err(e) => return ethtool_common::fail_as("restore", &e, json),
     };
-    if args.json {
+    if json {
         ethtool_common::print_line(&report.to_json_pretty());
     } else {
         for o in &report.interfaces {

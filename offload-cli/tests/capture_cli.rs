@@ -104,6 +104,7 @@ fn seconds_that_are_no_duration_are_a_usage_error() {
             .args(["capture", "lo", &format!("--seconds={bad}")])
             .output()
             .unwrap();
+        // A usage error: 64 (EX_USAGE), as every subcommand's --help says.
         assert_eq!(out.status.code(), Some(64), "--seconds {bad}: {out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--seconds"), "{err}");

@@ -4,7 +4,6 @@
 //! and ordinary events (a second run, ^C, a closed pipe, odd names, bad
 //! arguments) give a clear exit code. Root only; skipped visibly otherwise.
 
-use std::io::Read as _;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -245,7 +244,7 @@ fn sigint_reports_what_was_done_and_exits_130() {
     for i in 0..150 {
         ns.add_veth(&format!("i{i}a"), &format!("i{i}b"));
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offloadctl"))
+    let child = Command::new(env!("CARGO_BIN_EXE_offloadctl"))
         .args(["disable", "--netns", ns.name()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -257,14 +256,10 @@ fn sigint_reports_what_was_done_and_exits_130() {
         .status()
         .unwrap();
     assert!(sent.success());
-    let status = child.wait().unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    // Read while waiting: the report can be larger than a pipe holds.
+    let out = child.wait_with_output().unwrap();
+    let status = out.status;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if status.code() == Some(0) {
         // Finished before the signal arrived: nothing to judge on this machine.
         eprintln!("SKIPPED sigint: the run finished within 150 ms");
@@ -434,4 +429,21 @@ fn oversized_snapshots_are_refused_before_being_read_whole() {
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn with_json_a_failure_is_json_on_stdout_with_the_same_exit_code() {
+    for args in [
+        &["disable", "--json", "--netns", "offload-no-such-namespace"][..],
+        &["restore", "--json", "/nonexistent-snapshot.json"],
+    ] {
+        let out = offloadctl(args);
+        let code = out.status.code().unwrap();
+        assert!(code == 5 || code == 65, "{args:?}: {code}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+        assert_eq!(doc["schema"], "offload.error/1");
+        assert_eq!(doc["exit_code"], code);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
 }

@@ -10,7 +10,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use offload_core::features::{
-    legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, ParseError, SetTarget, LEGACY,
+    legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, LegacyFeatures, ParseError,
+    SetTarget, LEGACY,
 };
 use serde::Serialize;
 
@@ -270,14 +271,20 @@ impl Request {
             values: FeatureBits::EMPTY,
             not_present: Vec::new(),
         };
+        // Each kernel name's group, matched once (not once per legacy word).
+        let groups: Vec<Option<LegacyFeatures>> = state
+            .names
+            .iter()
+            .map(|name| legacy_group_of(name).map(|g| g.flag))
+            .collect();
         parse_set_args(
             args,
             |name| state.index_of(name),
             |target, on| match target {
                 SetTarget::Legacy(legacy) => {
                     let mut any = false;
-                    for (i, name) in state.names.iter().enumerate() {
-                        if legacy_group_of(name).is_some_and(|g| g.flag == legacy.flag) {
+                    for (i, group) in groups.iter().enumerate() {
+                        if *group == Some(legacy.flag) {
                             any = true;
                             request.name_bit(i, on);
                         }
