@@ -143,6 +143,11 @@ enum offload_result
    */
   OFFLOAD_RESULT_OTHER_HOST = 1211,
   /**
+   * The snapshot file exists; it is never replaced (save elsewhere, or
+   * restore it first).
+   */
+  OFFLOAD_RESULT_SNAPSHOT_EXISTS = 1212,
+  /**
    * XAPI could not be reached, or the connection or TLS failed.
    */
   OFFLOAD_RESULT_XAPI_TRANSPORT = 1301,
@@ -380,7 +385,8 @@ typedef struct offload_disable_outcome {
    */
   const char *ifname;
   /**
-   * "done", "partial" (some features stayed on), "failed" or "planned" (dry run).
+   * "changed", "unchanged", "partial" (some features stayed on),
+   * "refused", "planned" (dry run), "skipped" or "failed".
    */
   const char *status;
   /**
@@ -394,11 +400,11 @@ typedef struct offload_disable_outcome {
   /**
    * How many features were switched off (or would be, in a dry run).
    */
-  size_t switched_off;
+  size_t changed;
   /**
    * How many requested features stayed on (fixed or kept by the driver).
    */
-  size_t stayed_on;
+  size_t refused;
   /**
    * The error in one line, or "" when none.
    */
@@ -573,6 +579,10 @@ typedef struct offload_restored {
    */
   bool restored;
   /**
+   * "changed", "unchanged", "partial", "refused" or "failed".
+   */
+  const char *status;
+  /**
    * What could not be put back, "; "-separated, or "" when restored.
    */
   const char *problems;
@@ -647,11 +657,27 @@ offload_result offload_packet_verdicts(uint16_t linktype,
                                        struct offload_verdict *verdicts_out);
 
 /**
+ * The interfaces of `targets` ("all": every one but loopback, "nics": the
+ * host's own, "vifs": guest backends vifD.N/tapD.N; NULL for "all") inside
+ * `netns` (NULL: the caller's namespace), as JSON `{"interfaces": [{"name",
+ * "ifindex", "kind", "role"}]}` into `buf`; buffer rule as
+ * `offload_features_render`. Errors: `NULL_PARAMETER` (len_out),
+ * `INVALID_UTF8`, `INVALID_ARGUMENT` (unknown targets), `NETNS`, `OS_ERROR`.
+ */
+offload_result offload_interfaces_json(const char *netns,
+                                       const char *targets,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *len_out,
+                                       int *errno_out);
+
+/**
  * Switches `features` off on `count` interfaces `ifnames` (count 0 and
  * ifnames NULL: every interface of the namespace but loopback, like the
  * seed's loop), inside `netns` (NULL: the caller's namespace). `features`:
- * legacy or kernel names separated by spaces or commas; NULL for the seed's
- * `rx tx sg tso ufo gso gro lro`. With `dry_run` nothing changes and the
+ * legacy or kernel names separated by spaces or commas; NULL for the `seed`
+ * preset (`rx tx sg tso ufo gso gro lro` on the host's interfaces, the first
+ * six on guest backends vifD.N / tapD.N). With `dry_run` nothing changes and the
  * report says what would. Returns `OFFLOAD_RESULT_OK` with a new report in
  * `*report_out` even when some interfaces failed (each outcome has its own
  * code). Errors: `NULL_PARAMETER` (report_out, or a NULL name), `INVALID_UTF8`,
@@ -681,7 +707,7 @@ offload_result offload_disable_report_get(const struct offload_disable_report *r
 
 /**
  * The report as `offloadctl disable --json` prints it (schema
- * `offload.disable/1`, with the feature names per interface) into `buf`;
+ * `offload.disable/2`, with the feature names per interface) into `buf`;
  * buffer rule as `offload_features_render`.
  */
 offload_result offload_disable_report_json(const struct offload_disable_report *report,
@@ -834,7 +860,8 @@ offload_result offload_changes_render(const struct offload_changes *changes,
 void offload_changes_free(struct offload_changes *changes);
 
 /**
- * `offload_features_apply` with a JSON report: `{"ifname": "...", "changes":
+ * `offload_features_apply` with a JSON report: `{"ifname": "...", "status":
+ * "changed"|"unchanged"|"partial"|"refused", "changes":
  * [{"feature": ..., "active": ..., "requested": ..., "refused": ...}, ...]}`
  * into `buf` (buffer rule as `offload_features_json`). The change is made
  * once: on `INSUFFICIENT_SIZE` the features HAVE been changed and `*len_out`
@@ -873,9 +900,10 @@ offload_result offload_pcap_check_json(const char *path, char *buf, size_t len, 
  * Saves the requested offload features of `count` interfaces `ifnames`
  * (count 0 and ifnames NULL: every interface but loopback) inside `netns`
  * (NULL: the caller's namespace) to the file `path` (JSON, schema
- * `offload.snapshot/1`, readable by `offloadctl restore`). Errors:
- * `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_IFNAME`, `NO_SUCH_INTERFACE`,
- * `NETNS`, `OS_ERROR` (e.g. the file cannot be written; errno in `*errno_out`).
+ * `offload.snapshot/2`, readable by `offloadctl restore`), atomically; an
+ * existing file is never replaced. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
+ * `INVALID_IFNAME`, `NO_SUCH_INTERFACE`, `NETNS`, `SNAPSHOT_EXISTS`,
+ * `OS_ERROR` (e.g. the file cannot be written; errno in `*errno_out`).
  */
 offload_result offload_snapshot_save(const char *netns,
                                      const char *const *ifnames,
@@ -912,8 +940,8 @@ offload_result offload_restore_report_get(const struct offload_restore_report *r
                                           struct offload_restored *out);
 
 /**
- * The restore report as JSON: `[{"name": ..., "problems": [...]}, ...]`
- * into `buf`; buffer rule as `offload_features_render`.
+ * The restore report as `offloadctl restore --json` prints it (schema
+ * `offload.restore/2`) into `buf`; buffer rule as `offload_features_render`.
  */
 offload_result offload_restore_report_json(const struct offload_restore_report *report,
                                            char *buf,
@@ -940,7 +968,9 @@ void offload_restore_report_free(struct offload_restore_report *report);
  * pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made
  * (re-run with `"dry_run": true` or `offload_xapi_verify_json` to read the
  * state). Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad
- * JSON or class, bad URL), `XAPI_INVALID_POLICY`, `XAPI_TRANSPORT` (errno in
+ * JSON or class, bad URL, neither or both of `preset` and `set`, both
+ * `fingerprint` and `insecure`), `XAPI_INVALID_POLICY` (also: a filter that
+ * matches nothing), `XAPI_TRANSPORT` (errno in
  * `*errno_out`), `XAPI_API`, `XAPI_DECODE`.
  */
 offload_result offload_xapi_apply_json(const char *url,

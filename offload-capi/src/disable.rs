@@ -3,29 +3,57 @@
 
 use std::ffi::{c_char, c_int, CString};
 
-use offload_ethtool::disable::{self, disable_one, Outcome};
-use offload_ethtool::iface::{self, Kind};
-use offload_ethtool::netns;
+use offload_ethtool::disable::{self, Disable, Features};
+use offload_ethtool::iface::{self, Selection, Targets};
+use offload_ethtool::outcome::Report;
+use offload_ethtool::IfName;
 
 use crate::error::{of_ethtool, offload_result, Failure};
 use crate::features::c_string;
 use crate::ffi::{self, impl_handle, Out, Tagged};
 use crate::panic;
 
-/// The seed's eight features.
-const SEED_FEATURES: &str = "rx tx sg tso ufo gso gro lro";
-
 /// The interfaces named, or every interface of the namespace but loopback
-/// when none is (run inside the namespace).
-pub(crate) fn selection(names: Vec<String>) -> offload_ethtool::Result<Vec<String>> {
-    if !names.is_empty() {
-        return Ok(names);
+/// when none is (offload-ethtool's selection rule).
+pub(crate) fn selection(names: Vec<IfName>) -> Selection {
+    if names.is_empty() {
+        Selection::targets(Targets::All)
+    } else {
+        Selection::names(names)
     }
-    Ok(iface::list()?
-        .into_iter()
-        .filter(|i| i.kind != Kind::Loopback)
-        .map(|i| i.name)
-        .collect())
+}
+
+/// The interfaces of `targets` ("all": every one but loopback, "nics": the
+/// host's own, "vifs": guest backends vifD.N/tapD.N; NULL for "all") inside
+/// `netns` (NULL: the caller's namespace), as JSON `{"interfaces": [{"name",
+/// "ifindex", "kind", "role"}]}` into `buf`; buffer rule as
+/// `offload_features_render`. Errors: `NULL_PARAMETER` (len_out),
+/// `INVALID_UTF8`, `INVALID_ARGUMENT` (unknown targets), `NETNS`, `OS_ERROR`.
+#[no_mangle]
+pub extern "C" fn offload_interfaces_json(
+    netns: *const c_char,
+    targets: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    len_out: *mut usize,
+    errno_out: *mut c_int,
+) -> offload_result {
+    panic::guard(|| {
+        let run = || -> Result<(), Failure> {
+            Out::new(len_out)?;
+            let netns = ffi::opt_str_arg(netns)?;
+            let targets = match ffi::opt_str_arg(targets)? {
+                None => Targets::All,
+                Some(t) => Targets::from_name(t).ok_or(offload_result::InvalidArgument)?,
+            };
+            let selected =
+                iface::select(netns, &Selection::targets(targets)).map_err(|e| of_ethtool(&e))?;
+            let text = serde_json::to_string(&selected).unwrap_or_default();
+            ffi::write_text(&text, buf, len, len_out)?;
+            Ok(())
+        };
+        ffi::finish(run(), errno_out)
+    })
 }
 
 /// The outcome of `offload_disable` on every interface (opaque). Free with
@@ -35,8 +63,9 @@ pub struct offload_disable_report {
 }
 
 pub(crate) struct DisableReport {
-    dry_run: bool,
-    outcomes: Vec<(Outcome, [CString; 3])>,
+    report: Report,
+    /// ifname, status, message of each outcome, for the C strings.
+    strings: Vec<[CString; 3]>,
 }
 
 impl_handle!(offload_disable_report, DisableReport);
@@ -47,16 +76,17 @@ impl_handle!(offload_disable_report, DisableReport);
 pub struct offload_disable_outcome {
     /// The interface.
     pub ifname: *const c_char,
-    /// "done", "partial" (some features stayed on), "failed" or "planned" (dry run).
+    /// "changed", "unchanged", "partial" (some features stayed on),
+    /// "refused", "planned" (dry run), "skipped" or "failed".
     pub status: *const c_char,
     /// `OFFLOAD_RESULT_OK`, or why this interface failed (12xx).
     pub result: offload_result,
     /// The errno behind `result` (0 when none).
     pub os_errno: c_int,
     /// How many features were switched off (or would be, in a dry run).
-    pub switched_off: usize,
+    pub changed: usize,
     /// How many requested features stayed on (fixed or kept by the driver).
-    pub stayed_on: usize,
+    pub refused: usize,
     /// The error in one line, or "" when none.
     pub message: *const c_char,
 }
@@ -64,8 +94,9 @@ pub struct offload_disable_outcome {
 /// Switches `features` off on `count` interfaces `ifnames` (count 0 and
 /// ifnames NULL: every interface of the namespace but loopback, like the
 /// seed's loop), inside `netns` (NULL: the caller's namespace). `features`:
-/// legacy or kernel names separated by spaces or commas; NULL for the seed's
-/// `rx tx sg tso ufo gso gro lro`. With `dry_run` nothing changes and the
+/// legacy or kernel names separated by spaces or commas; NULL for the `seed`
+/// preset (`rx tx sg tso ufo gso gro lro` on the host's interfaces, the first
+/// six on guest backends vifD.N / tapD.N). With `dry_run` nothing changes and the
 /// report says what would. Returns `OFFLOAD_RESULT_OK` with a new report in
 /// `*report_out` even when some interfaces failed (each outcome has its own
 /// code). Errors: `NULL_PARAMETER` (report_out, or a NULL name), `INVALID_UTF8`,
@@ -85,37 +116,40 @@ pub extern "C" fn offload_disable(
         let run = || -> Result<(), Failure> {
             let out = Out::new(report_out)?;
             let netns = ffi::opt_str_arg(netns)?;
-            let names = ffi::str_array_arg(ifnames, count)?;
-            let features = ffi::opt_str_arg(features)?.unwrap_or(SEED_FEATURES);
-            let words: Vec<String> = features
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|f| !f.is_empty())
-                .flat_map(|f| [f.to_string(), "off".to_string()])
-                .collect();
-            if words.is_empty() {
-                return Err(offload_result::InvalidArgument.into());
-            }
-            let outcomes = netns::run_in(netns, move || {
-                Ok(selection(names)?
-                    .iter()
-                    .map(|n| disable_one(n, &words, dry_run))
-                    .collect::<Vec<_>>())
+            let names = ffi::ifname_array_arg(ifnames, count)?;
+            let features = match ffi::opt_str_arg(features)? {
+                None => Features::default(),
+                Some(list) => Features::named(
+                    list.split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
+                .map_err(|e| of_ethtool(&e))?,
+            };
+            let report = disable::run(Disable {
+                netns: netns.map(str::to_string),
+                selection: selection(names),
+                features,
+                dry_run,
+                save: None,
+                stop: None,
             })
             .map_err(|e| of_ethtool(&e))?;
-            let outcomes = outcomes
-                .into_iter()
+            let strings = report
+                .interfaces
+                .iter()
                 .map(|o| {
-                    let strings = [
-                        c_string(&o.ifname),
-                        c_string(o.result),
+                    [
+                        c_string(&o.ifname.to_string()),
+                        c_string(o.status.as_str()),
                         c_string(o.error.as_deref().unwrap_or("")),
-                    ];
-                    (o, strings)
+                    ]
                 })
                 .collect();
             out.write(ffi::into_handle::<offload_disable_report>(DisableReport {
-                dry_run,
-                outcomes,
+                report,
+                strings,
             }));
             Ok(())
         };
@@ -126,7 +160,7 @@ pub extern "C" fn offload_disable(
 /// How many interfaces the report covers (0 for NULL).
 #[no_mangle]
 pub extern "C" fn offload_disable_report_count(report: *const offload_disable_report) -> usize {
-    panic::guard(|| ffi::handle_ref(report).map_or(0, |r| r.outcomes.len()))
+    panic::guard(|| ffi::handle_ref(report).map_or(0, |r| r.report.interfaces.len()))
 }
 
 /// Outcome number `index` into `*out`. Errors: `NULL_PARAMETER`,
@@ -141,10 +175,12 @@ pub extern "C" fn offload_disable_report_get(
         let run = || -> Result<(), offload_result> {
             let out = Out::new(out)?;
             let r = ffi::handle_ref(report)?;
-            let (o, [ifname, status, message]) = r
-                .outcomes
+            let o = r
+                .report
+                .interfaces
                 .get(index)
                 .ok_or(offload_result::InvalidArgument)?;
+            let [ifname, status, message] = &r.strings[index];
             let failure = o.cause.as_ref().map(of_ethtool).unwrap_or(Failure {
                 result: if o.error.is_some() {
                     offload_result::OsError
@@ -158,8 +194,8 @@ pub extern "C" fn offload_disable_report_get(
                 status: status.as_ptr(),
                 result: failure.result,
                 os_errno: failure.errno,
-                switched_off: o.switched_off.len(),
-                stayed_on: o.stayed_on.len(),
+                changed: o.changed.len(),
+                refused: o.refused.len(),
                 message: message.as_ptr(),
             });
             Ok(())
@@ -169,7 +205,7 @@ pub extern "C" fn offload_disable_report_get(
 }
 
 /// The report as `offloadctl disable --json` prints it (schema
-/// `offload.disable/1`, with the feature names per interface) into `buf`;
+/// `offload.disable/2`, with the feature names per interface) into `buf`;
 /// buffer rule as `offload_features_render`.
 #[no_mangle]
 pub extern "C" fn offload_disable_report_json(
@@ -181,8 +217,8 @@ pub extern "C" fn offload_disable_report_json(
     panic::guard(|| {
         let run = || -> Result<(), offload_result> {
             let r = ffi::handle_ref(report)?;
-            let doc = disable::report_json(r.dry_run, r.outcomes.iter().map(|(o, _)| o));
-            ffi::write_text(&doc.to_string(), buf, len, len_out)
+            let text = serde_json::to_string(&r.report).unwrap_or_default();
+            ffi::write_text(&text, buf, len, len_out)
         };
         run().err().unwrap_or(offload_result::Ok)
     })

@@ -65,6 +65,9 @@ pub enum offload_result {
     BadSnapshot = 1210,
     /// A snapshot taken on another host (machine-id differs).
     OtherHost = 1211,
+    /// The snapshot file exists; it is never replaced (save elsewhere, or
+    /// restore it first).
+    SnapshotExists = 1212,
     /// XAPI could not be reached, or the connection or TLS failed.
     XapiTransport = 1301,
     /// XAPI answered with an error (code and parameters in the JSON report).
@@ -77,7 +80,7 @@ pub enum offload_result {
 
 impl offload_result {
     /// Every code, for lookups from a number.
-    const ALL: [offload_result; 30] = [
+    const ALL: [offload_result; 31] = [
         offload_result::Ok,
         offload_result::NullParameter,
         offload_result::Panic,
@@ -104,6 +107,7 @@ impl offload_result {
         offload_result::CaptureFormat,
         offload_result::BadSnapshot,
         offload_result::OtherHost,
+        offload_result::SnapshotExists,
         offload_result::XapiTransport,
         offload_result::XapiApi,
         offload_result::XapiDecode,
@@ -145,6 +149,7 @@ impl offload_result {
             R::CaptureFormat => "the capture file is damaged or not a pcap/pcapng file",
             R::BadSnapshot => "not a readable offload snapshot",
             R::OtherHost => "the snapshot was taken on another host",
+            R::SnapshotExists => "the snapshot file exists and is never replaced",
             R::XapiTransport => "XAPI could not be reached (connection or TLS failed)",
             R::XapiApi => "XAPI returned an error",
             R::XapiDecode => "XAPI's answer could not be decoded",
@@ -187,7 +192,11 @@ pub(crate) fn of_ethtool(e: &offload_ethtool::Error) -> Failure {
         E::InvalidIfname { .. } => offload_result::InvalidIfname,
         E::NoSuchInterface { .. } => offload_result::NoSuchInterface,
         E::Netns { .. } => offload_result::Netns,
-        E::InvalidRequest { .. } => offload_result::InvalidArgument,
+        E::InvalidRequest { .. } | E::InvalidSelection { .. } => offload_result::InvalidArgument,
+        E::NoMatch => offload_result::NoSuchInterface,
+        E::BadSnapshot { .. } => offload_result::BadSnapshot,
+        E::OtherHost { .. } => offload_result::OtherHost,
+        E::SnapshotExists { .. } => offload_result::SnapshotExists,
         _ => match errno {
             libc::ENODEV => offload_result::NoSuchInterface,
             libc::EPERM | libc::EACCES => offload_result::PermissionDenied,
@@ -222,7 +231,8 @@ pub(crate) fn of_xapi(e: &offload_xapi::Error) -> Failure {
     let result = match e {
         E::Api { .. } => offload_result::XapiApi,
         E::Decode { .. } | E::Http { .. } => offload_result::XapiDecode,
-        E::InvalidArgument { .. } => offload_result::XapiInvalidPolicy,
+        E::InvalidArgument { .. } | E::NoMatch { .. } => offload_result::XapiInvalidPolicy,
+        E::Spec(_) => offload_result::InvalidArgument,
         E::Credentials { .. } => offload_result::InvalidArgument,
         _ => offload_result::XapiTransport,
     };

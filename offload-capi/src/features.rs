@@ -6,8 +6,8 @@ use std::ffi::{c_char, c_int, CString};
 
 use offload_core::features::ParseError;
 use offload_core::features::{legacy_by_name, legacy_group_of, LEGACY};
-use offload_ethtool::features::{self as ethtool, Change, ChangeReport, FeatureState, Request};
-use offload_ethtool::netns;
+use offload_ethtool::features::{Change, ChangeReport, Ethtool, FeatureState, Request};
+use offload_ethtool::{netns, IfName};
 
 use crate::error::{of_ethtool, offload_result, Failure};
 use crate::ffi::{self, impl_handle, Out, Tagged};
@@ -112,10 +112,8 @@ fn in_netns<T: Send + 'static>(
     netns::run_in(netns, f).map_err(|e| of_ethtool(&e))
 }
 
-fn read_state(netns: Option<&str>, ifname: &str) -> Result<FeatureState, Failure> {
-    ethtool::validate_ifname(ifname).map_err(|e| of_ethtool(&e))?;
-    let name = ifname.to_string();
-    in_netns(netns, move || FeatureState::read(&name))
+fn read_state(netns: Option<&str>, ifname: IfName) -> Result<FeatureState, Failure> {
+    in_netns(netns, move || FeatureState::read(&ifname))
 }
 
 /// Reads every offload feature of `ifname` (inside network namespace `netns`:
@@ -136,7 +134,7 @@ pub extern "C" fn offload_features_read(
         let run = || -> Result<(), Failure> {
             let out = Out::new(features_out)?;
             let netns = ffi::opt_str_arg(netns)?;
-            let ifname = ffi::str_arg(ifname)?;
+            let ifname = ffi::ifname_arg(ifname)?;
             let state = read_state(netns, ifname)?;
             out.write(ffi::into_handle::<offload_features>(Features::new(state)));
             Ok(())
@@ -308,7 +306,7 @@ pub extern "C" fn offload_features_json(
         let run = || -> Result<(), Failure> {
             Out::new(len_out)?;
             let netns = ffi::opt_str_arg(netns)?;
-            let state = read_state(netns, ffi::str_arg(ifname)?)?;
+            let state = read_state(netns, ffi::ifname_arg(ifname)?)?;
             ffi::write_text(&features_json_text(&state), buf, len, len_out)?;
             Ok(())
         };
@@ -370,15 +368,16 @@ fn parse_settings(state: &FeatureState, settings: &str) -> Result<Request, offlo
 
 fn apply_settings(
     netns: Option<&str>,
-    ifname: &str,
+    ifname: IfName,
     settings: &str,
 ) -> Result<ChangeReport, Failure> {
-    ethtool::validate_ifname(ifname).map_err(|e| of_ethtool(&e))?;
-    let (name, settings) = (ifname.to_string(), settings.to_string());
+    let settings = settings.to_string();
+    // One socket, one read, one change.
     let outcome = in_netns(netns, move || {
-        let state = FeatureState::read(&name)?;
+        let ethtool = Ethtool::open()?;
+        let state = ethtool.read(&ifname)?;
         Ok(match parse_settings(&state, &settings) {
-            Ok(request) => Ok(ethtool::apply_to(state, request)?),
+            Ok(request) => Ok(ethtool.apply(state, request)?),
             Err(code) => Err(code),
         })
     })?;
@@ -407,7 +406,7 @@ pub extern "C" fn offload_features_apply(
         let run = || -> Result<(), Failure> {
             let out = Out::new(changes_out)?;
             let netns = ffi::opt_str_arg(netns)?;
-            let ifname = ffi::str_arg(ifname)?;
+            let ifname = ffi::ifname_arg(ifname)?;
             let settings = ffi::str_arg(settings)?;
             let report = apply_settings(netns, ifname, settings)?;
             let changes = report
@@ -492,10 +491,11 @@ pub extern "C" fn offload_changes_free(changes: *mut offload_changes) {
 }
 
 fn changes_json_text(report: &ChangeReport) -> String {
-    serde_json::json!({ "ifname": report.after.ifname, "changes": report.changes() }).to_string()
+    serde_json::to_string(&report.json()).unwrap_or_default()
 }
 
-/// `offload_features_apply` with a JSON report: `{"ifname": "...", "changes":
+/// `offload_features_apply` with a JSON report: `{"ifname": "...", "status":
+/// "changed"|"unchanged"|"partial"|"refused", "changes":
 /// [{"feature": ..., "active": ..., "requested": ..., "refused": ...}, ...]}`
 /// into `buf` (buffer rule as `offload_features_json`). The change is made
 /// once: on `INSUFFICIENT_SIZE` the features HAVE been changed and `*len_out`
@@ -515,7 +515,7 @@ pub extern "C" fn offload_features_apply_json(
         let run = || -> Result<(), Failure> {
             Out::new(len_out)?;
             let netns = ffi::opt_str_arg(netns)?;
-            let ifname = ffi::str_arg(ifname)?;
+            let ifname = ffi::ifname_arg(ifname)?;
             let settings = ffi::str_arg(settings)?;
             let report = apply_settings(netns, ifname, settings)?;
             ffi::write_text(&changes_json_text(&report), buf, len, len_out)?;

@@ -5,6 +5,8 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::NonNull;
 
+use offload_ethtool::IfName;
+
 use crate::error::{offload_result, Failure};
 
 /// A non-NULL C string as `&str`: NULL → `NULL_PARAMETER`, bad UTF-8 → `INVALID_UTF8`.
@@ -47,14 +49,25 @@ pub(crate) fn slice_arg<'a, T>(p: *const T, len: usize) -> Result<&'a [T], offlo
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// An array of C strings (`const char *const *names`, `count` entries).
-pub(crate) fn str_array_arg(
+/// An interface name: raw bytes (not necessarily UTF-8), checked once into
+/// an `IfName`. NULL → `NULL_PARAMETER`, a bad name → `INVALID_IFNAME`.
+pub(crate) fn ifname_arg(p: *const c_char) -> Result<IfName, offload_result> {
+    if p.is_null() {
+        return Err(offload_result::NullParameter);
+    }
+    // SAFETY: as in `str_arg`: non-NULL, NUL-terminated, outlives the call.
+    let bytes = unsafe { CStr::from_ptr(p) };
+    IfName::new(bytes.to_bytes()).map_err(|_| offload_result::InvalidIfname)
+}
+
+/// An array of interface names (`count` entries), each checked as [`ifname_arg`].
+pub(crate) fn ifname_array_arg(
     p: *const *const c_char,
     count: usize,
-) -> Result<Vec<String>, offload_result> {
+) -> Result<Vec<IfName>, offload_result> {
     slice_arg(p, count)?
         .iter()
-        .map(|&s| str_arg(s).map(str::to_string))
+        .map(|&s| ifname_arg(s))
         .collect()
 }
 

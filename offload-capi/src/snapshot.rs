@@ -4,8 +4,8 @@
 
 use std::ffi::{c_char, c_int, CString};
 
-use offload_ethtool::netns;
-use offload_ethtool::snapshot::{self, Restored};
+use offload_ethtool::outcome::Report;
+use offload_ethtool::snapshot::{self, Restore};
 
 use crate::disable::selection;
 use crate::error::{of_ethtool, offload_result, Failure};
@@ -16,9 +16,10 @@ use crate::panic;
 /// Saves the requested offload features of `count` interfaces `ifnames`
 /// (count 0 and ifnames NULL: every interface but loopback) inside `netns`
 /// (NULL: the caller's namespace) to the file `path` (JSON, schema
-/// `offload.snapshot/1`, readable by `offloadctl restore`). Errors:
-/// `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_IFNAME`, `NO_SUCH_INTERFACE`,
-/// `NETNS`, `OS_ERROR` (e.g. the file cannot be written; errno in `*errno_out`).
+/// `offload.snapshot/2`, readable by `offloadctl restore`), atomically; an
+/// existing file is never replaced. Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
+/// `INVALID_IFNAME`, `NO_SUCH_INTERFACE`, `NETNS`, `SNAPSHOT_EXISTS`,
+/// `OS_ERROR` (e.g. the file cannot be written; errno in `*errno_out`).
 #[no_mangle]
 pub extern "C" fn offload_snapshot_save(
     netns: *const c_char,
@@ -30,19 +31,10 @@ pub extern "C" fn offload_snapshot_save(
     panic::guard(|| {
         let run = || -> Result<(), Failure> {
             let netns = ffi::opt_str_arg(netns)?;
-            let names = ffi::str_array_arg(ifnames, count)?;
+            let names = ffi::ifname_array_arg(ifnames, count)?;
             let path = ffi::str_arg(path)?;
-            let ns = netns.map(str::to_string);
-            let snap = netns::run_in(netns, move || {
-                snapshot::take(&selection(names)?, ns.as_deref())
-            })
-            .map_err(|e| of_ethtool(&e))?;
-            let text = serde_json::to_string_pretty(&snap)
-                .map_err(|_| Failure::from(offload_result::OsError))?;
-            std::fs::write(path, text + "\n").map_err(|e| Failure {
-                result: offload_result::OsError,
-                errno: e.raw_os_error().unwrap_or(0),
-            })
+            let snap = snapshot::take(netns, &selection(names)).map_err(|e| of_ethtool(&e))?;
+            snapshot::save(std::path::Path::new(path), snap, false).map_err(|e| of_ethtool(&e))
         };
         ffi::finish(run(), errno_out)
     })
@@ -55,7 +47,9 @@ pub struct offload_restore_report {
 }
 
 pub(crate) struct RestoreReport {
-    restored: Vec<(Restored, CString, CString)>,
+    report: Report,
+    /// ifname, status, problems of each entry, for the C strings.
+    strings: Vec<[CString; 3]>,
 }
 
 impl_handle!(offload_restore_report, RestoreReport);
@@ -68,6 +62,8 @@ pub struct offload_restored {
     pub ifname: *const c_char,
     /// Every saved feature is back as it was.
     pub restored: bool,
+    /// "changed", "unchanged", "partial", "refused" or "failed".
+    pub status: *const c_char,
     /// What could not be put back, "; "-separated, or "" when restored.
     pub problems: *const c_char,
 }
@@ -91,28 +87,35 @@ pub extern "C" fn offload_snapshot_restore(
         let run = || -> Result<(), Failure> {
             let out = Out::new(report_out)?;
             let path = ffi::str_arg(path)?;
-            let snap = snapshot::load(std::path::Path::new(path))
-                .map_err(|_| Failure::from(offload_result::BadSnapshot))?;
-            if !allow_other_host && snap.host.machine_id != snapshot::Host::this().machine_id {
-                return Err(offload_result::OtherHost.into());
-            }
-            let interfaces = snap.interfaces.clone();
-            let restored = netns::run_in(snap.netns.as_deref(), move || {
-                Ok(interfaces
-                    .iter()
-                    .map(snapshot::restore_interface)
-                    .collect::<Vec<_>>())
-            })
-            .map_err(|e| of_ethtool(&e))?;
-            let restored = restored
-                .into_iter()
-                .map(|r| {
-                    let (name, problems) = (c_string(&r.name), c_string(&r.problems.join("; ")));
-                    (r, name, problems)
+            let options = Restore {
+                allow_other_host,
+                ..Restore::default()
+            };
+            let report = snapshot::load(std::path::Path::new(path))
+                .and_then(|snap| snapshot::restore(&snap, &options))
+                .map_err(|e| of_ethtool(&e))?;
+            let strings = report
+                .interfaces
+                .iter()
+                .map(|o| {
+                    let mut problems = o.refused.join("; ");
+                    if let Some(e) = &o.error {
+                        problems = if problems.is_empty() {
+                            e.clone()
+                        } else {
+                            format!("{problems}; {e}")
+                        };
+                    }
+                    [
+                        c_string(&o.ifname.to_string()),
+                        c_string(o.status.as_str()),
+                        c_string(&problems),
+                    ]
                 })
                 .collect();
             out.write(ffi::into_handle::<offload_restore_report>(RestoreReport {
-                restored,
+                report,
+                strings,
             }));
             Ok(())
         };
@@ -123,7 +126,7 @@ pub extern "C" fn offload_snapshot_restore(
 /// How many interfaces the restore report covers (0 for NULL).
 #[no_mangle]
 pub extern "C" fn offload_restore_report_count(report: *const offload_restore_report) -> usize {
-    panic::guard(|| ffi::handle_ref(report).map_or(0, |r| r.restored.len()))
+    panic::guard(|| ffi::handle_ref(report).map_or(0, |r| r.report.interfaces.len()))
 }
 
 /// Entry number `index` into `*out`. Errors: `NULL_PARAMETER`,
@@ -138,13 +141,16 @@ pub extern "C" fn offload_restore_report_get(
         let run = || -> Result<(), offload_result> {
             let out = Out::new(out)?;
             let r = ffi::handle_ref(report)?;
-            let (restored, name, problems) = r
-                .restored
+            let o = r
+                .report
+                .interfaces
                 .get(index)
                 .ok_or(offload_result::InvalidArgument)?;
+            let [name, status, problems] = &r.strings[index];
             out.write(offload_restored {
                 ifname: name.as_ptr(),
-                restored: restored.problems.is_empty(),
+                restored: o.status.is_success(),
+                status: status.as_ptr(),
                 problems: problems.as_ptr(),
             });
             Ok(())
@@ -153,8 +159,8 @@ pub extern "C" fn offload_restore_report_get(
     })
 }
 
-/// The restore report as JSON: `[{"name": ..., "problems": [...]}, ...]`
-/// into `buf`; buffer rule as `offload_features_render`.
+/// The restore report as `offloadctl restore --json` prints it (schema
+/// `offload.restore/2`) into `buf`; buffer rule as `offload_features_render`.
 #[no_mangle]
 pub extern "C" fn offload_restore_report_json(
     report: *const offload_restore_report,
@@ -165,8 +171,7 @@ pub extern "C" fn offload_restore_report_json(
     panic::guard(|| {
         let run = || -> Result<(), offload_result> {
             let r = ffi::handle_ref(report)?;
-            let entries: Vec<&Restored> = r.restored.iter().map(|(x, _, _)| x).collect();
-            let text = serde_json::to_string(&entries).unwrap_or_default();
+            let text = serde_json::to_string(&r.report).unwrap_or_default();
             ffi::write_text(&text, buf, len, len_out)
         };
         run().err().unwrap_or(offload_result::Ok)

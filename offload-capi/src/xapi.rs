@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int};
 use offload_xapi::client::{Client, ConnectOptions, Protocol};
 use offload_xapi::ops::{self, RunOptions, Selection};
 use offload_xapi::policy::{PifFilter, Policy, VifFilter};
-use offload_xapi::{Endpoint, Trust};
+use offload_xapi::{Endpoint, PolicySpec, Trust, TrustSpec};
 use serde::Deserialize;
 
 use crate::error::{of_xapi, offload_result, Failure};
@@ -54,12 +54,25 @@ impl Request {
     }
 
     fn policy(&self) -> Result<Policy, Failure> {
-        let policy = match (&self.preset, &self.set) {
-            (Some(name), None) => Policy::preset(name),
-            (None, Some(spec)) => Policy::from_settings(spec),
-            _ => return Err(offload_result::InvalidArgument.into()),
-        };
-        policy.map_err(|e| of_xapi(&e))
+        PolicySpec {
+            preset: self.preset.clone(),
+            settings: self.set.clone(),
+        }
+        .resolve()
+        .map_err(|e| of_xapi(&e))
+    }
+
+    fn trust(&self) -> Result<Trust, Failure> {
+        TrustSpec {
+            fingerprint: self.fingerprint.clone(),
+            insecure: self.insecure,
+        }
+        .resolve()
+        // A fingerprint that is not one is a bad argument, not a policy problem.
+        .map_err(|e| match e {
+            offload_xapi::Error::InvalidArgument { .. } => offload_result::InvalidArgument.into(),
+            other => of_xapi(&other),
+        })
     }
 
     fn selection(&self) -> Result<Selection, Failure> {
@@ -100,14 +113,7 @@ fn prepare(
     let endpoint =
         Endpoint::parse(url).map_err(|_| Failure::from(offload_result::InvalidArgument))?;
     let mut options = ConnectOptions::new(endpoint, user, password);
-    options.trust = match (&request.fingerprint, request.insecure) {
-        (Some(pin), _) => Trust::Pinned(
-            offload_xapi::tls::parse_fingerprint(pin)
-                .map_err(|_| Failure::from(offload_result::InvalidArgument))?,
-        ),
-        (None, true) => Trust::Insecure,
-        (None, false) => Trust::System,
-    };
+    options.trust = request.trust()?;
     if request.json_rpc {
         options.protocol = Protocol::JsonRpc;
     }
@@ -145,7 +151,9 @@ fn with_client(
 /// pool is changed once per call: on `INSUFFICIENT_SIZE` the writes were made
 /// (re-run with `"dry_run": true` or `offload_xapi_verify_json` to read the
 /// state). Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad
-/// JSON or class, bad URL), `XAPI_INVALID_POLICY`, `XAPI_TRANSPORT` (errno in
+/// JSON or class, bad URL, neither or both of `preset` and `set`, both
+/// `fingerprint` and `insecure`), `XAPI_INVALID_POLICY` (also: a filter that
+/// matches nothing), `XAPI_TRANSPORT` (errno in
 /// `*errno_out`), `XAPI_API`, `XAPI_DECODE`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)] // the C shape: 4 inputs, a buffer, errno

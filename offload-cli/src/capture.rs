@@ -1,5 +1,5 @@
-//! `offloadctl capture [IFACE...|--all]`: capture live on AF_PACKET rings, one
-//! thread per interface, and classify every checksum with the kernel's own
+//! `offloadctl capture [IFACE...|--all]`: capture live on one AF_PACKET ring
+//! (however many interfaces), and classify every checksum with the kernel's own
 //! per-packet status (offload-pending for certain when the kernel says the checksum
 //! is not ready yet). A status line refreshes on stderr when it is a terminal; the
 //! summary comes at the end (`--seconds`, `--count`) or on Ctrl-C.
@@ -35,9 +35,9 @@ pub struct Args {
     /// Capture on every interface that is up.
     #[arg(long)]
     pub all: bool,
-    /// Stop after N seconds.
-    #[arg(long, value_name = "N")]
-    pub seconds: Option<f64>,
+    /// Stop after N seconds (a positive number, fractions allowed).
+    #[arg(long, value_name = "N", value_parser = parse_seconds)]
+    pub seconds: Option<Duration>,
     /// Stop after N packets (over all interfaces).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
@@ -45,6 +45,9 @@ pub struct Args {
     #[arg(long, value_name = "NS")]
     pub netns: Option<String>,
     /// Also save the packets to this pcapng file (readable by `check` and tcpdump).
+    /// A new file is created (an existing file is not overwritten, a symlink not
+    /// followed); an existing FIFO or `/dev/stdout` (or `-`) is written to, and the
+    /// summary then goes to stderr.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Print the summary as JSON (schema offload.diagnosis/1).
@@ -52,25 +55,20 @@ pub struct Args {
     pub json: bool,
 }
 
+/// `--seconds`: what cannot be a duration is a usage error.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    offload_diagnose::capture::duration_from_secs(secs)
+        .ok_or_else(|| format!("{text} seconds is not a duration a capture can run for"))
+}
+
 /// Runs `offloadctl capture`.
 pub fn run(args: Args) -> ExitCode {
-    let duration = match args.seconds {
-        Some(s) if !(s.is_finite() && s > 0.0) => {
-            eprintln!("offloadctl capture: --seconds must be a positive number");
-            return ExitCode::from(2);
-        }
-        Some(s) => Some(Duration::from_secs_f64(s)),
-        None => None,
-    };
-    let config = CaptureConfig {
-        interfaces: args.interfaces,
-        all: args.all,
-        netns: args.netns,
-        duration,
-        count: args.count,
-        write: args.write,
-    };
-    // Ctrl-C only raises a flag; the loop below notices it and ends cleanly.
+    let duration = args.seconds;
+    // Ctrl-C and SIGTERM only raise a flag; the capture (waiting for a FIFO's
+    // reader included) and the loop below notice it and end cleanly.
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&interrupted)) {
@@ -78,6 +76,26 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // When the packets go to standard output, the summary goes to stderr.
+    let write = args.write.map(|path| {
+        if path == std::path::Path::new("-") {
+            PathBuf::from("/dev/stdout")
+        } else {
+            path
+        }
+    });
+    let summary_to_stderr = write
+        .as_deref()
+        .is_some_and(offload_diagnose::capture::save_file::is_standard_output);
+    let config = CaptureConfig {
+        interfaces: args.interfaces,
+        all: args.all,
+        netns: args.netns,
+        duration,
+        count: args.count,
+        write,
+        interrupt: Arc::clone(&interrupted),
+    };
     let capture = match Capture::start(&config) {
         Ok(c) => c,
         Err(e) => {
@@ -103,17 +121,23 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.json {
+    let text = if args.json {
         match serde_json::to_string_pretty(&summary) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => text + "\n",
             Err(e) => {
                 eprintln!("offloadctl capture: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", summary.render_text());
-    }
+        summary.render_text()
+    };
+    // A closed stdout (`| head`) is not worth a panic or a message.
+    let _ = if summary_to_stderr {
+        std::io::stderr().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().write_all(text.as_bytes())
+    };
     for e in &summary.errors {
         eprintln!("offloadctl capture: {e}");
     }

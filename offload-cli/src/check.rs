@@ -3,14 +3,15 @@
 //! the bad checksums tcpdump complains about are offload artefacts or corruption.
 //!
 //! Exit codes: 0 no corruption seen (offload-pending does not count), 1 corruption
-//! seen, 2 errors (unreadable or damaged file: what was read before the damage is
-//! still summarised).
+//! seen (even when a file was also damaged), 2 errors and no corruption seen
+//! (unreadable or damaged file: what was read before the damage is still
+//! summarised).
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use offload_diagnose::diagnose::{self, ChecksumHint, Diagnosis, Source};
+use offload_diagnose::diagnose::{self, ChecksumHint, Diagnosis, Outcome, Source};
 use offload_diagnose::pcap::CaptureReader;
 
 use crate::verdict_line;
@@ -21,11 +22,16 @@ use crate::verdict_line;
   offloadctl check /tmp/dump.pcap
   offloadctl check /tmp/dump.pcap --verdicts | grep incorrect
   offloadctl check a.pcapng b.pcap --json
+  offloadctl check dump.pcap.gz
+  tcpdump -i eth0 -w - | offloadctl check -
 
 Exit codes: 0 no corrupted checksum (offload-pending ones are not corruption);
-1 at least one checksum really incorrect; 2 a file could not be read.")]
+1 at least one checksum really incorrect, even if a file was also damaged or
+unreadable (corruption seen takes precedence); 2 a file could not be read to its
+end and no corruption was seen in what was read.")]
 pub struct Args {
-    /// pcap or pcapng files (tcpdump -w, tshark, Wireshark, offloadctl capture --write).
+    /// pcap or pcapng files (tcpdump -w, tshark, Wireshark, offloadctl capture --write),
+    /// gzip-compressed or not; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print one line per checksum in tcpdump's wording plus our verdict
@@ -73,15 +79,13 @@ pub fn run(args: Args) -> ExitCode {
     exit_for(&summary)
 }
 
-/// 2 when something could not be read, 1 when corruption was seen (offload-pending
-/// does not count), 0 otherwise; shared with `capture`.
+/// The exit code of the summary's outcome (corruption wins over errors);
+/// shared with `capture`.
 pub fn exit_for(summary: &offload_diagnose::diagnose::Summary) -> ExitCode {
-    if !summary.errors.is_empty() {
-        ExitCode::from(2)
-    } else if summary.corruption {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    match summary.outcome() {
+        Outcome::NoCorruption => ExitCode::SUCCESS,
+        Outcome::Corruption => ExitCode::from(1),
+        Outcome::Incomplete => ExitCode::from(2),
     }
 }
 

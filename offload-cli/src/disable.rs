@@ -1,29 +1,32 @@
 //! `offloadctl disable`: the seed's shell loop (`for ETHADP in ...; do ethtool -K
 //! $ETHADP rx off tx off ...; done`) in one process, over a real selection of
-//! interfaces, with a snapshot first and an outcome per interface.
+//! interfaces, with a snapshot first and an outcome per interface. The work is
+//! offload-ethtool's `disable::run`; this only translates.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use offload_core::features::legacy_by_name;
-use offload_ethtool::disable::{self, disable_one};
-use offload_ethtool::iface::{self, Kind};
-use offload_ethtool::{netns, snapshot};
+use offload_ethtool::disable::{self, Disable, Features, SaveTo};
+use offload_ethtool::iface::{Selection, Targets};
+use offload_ethtool::outcome::{Report, Status};
+use offload_ethtool::IfName;
 
-use crate::ethtool_common::{self, code, glob_matches};
+use crate::ethtool_common;
 
-const SEED_FEATURES: &str = "rx,tx,sg,tso,ufo,gso,gro,lro";
-
-/// Switch offloads off on many interfaces at once. Default: every interface but
-/// loopback, the seed's eight features (rx tx sg tso ufo gso gro lro).
+/// Switch offloads off on many interfaces at once. Default: every interface
+/// but loopback, the `seed` preset (rx tx sg tso ufo gso gro lro on the
+/// host's interfaces; rx tx sg tso ufo gso on guest backends vifD.N/tapD.N).
 #[derive(Debug, clap::Args)]
-#[command(after_help = format!("Examples:\n  offloadctl disable --all --save /root/offload-before.json\n  offloadctl disable --kinds physical,bond --dry-run\n  offloadctl disable --include 'vif*' --features tx\n  offloadctl disable eth0 eth1\n\nExit codes for disable: 0 every interface done, 1 some, 2 none.\n{}", ethtool_common::EXIT_CODES_HELP))]
+#[command(after_help = format!("Examples:\n  offloadctl disable --all --save /root/offload-before.json\n  offloadctl disable --kinds physical,bond --dry-run\n  offloadctl disable --include 'vif*' --features tx\n  offloadctl disable --targets vifs --preset tx-only\n  offloadctl disable eth0 eth1\n\nNamed interfaces cannot be combined with --all, --targets, --kinds, --include or --exclude.\nA --save file is never replaced: a second run refuses (exit 67) unless --force,\nwhich adds new interfaces and keeps the state already saved.\n\nExit codes for disable: 0 every interface done, 1 some, 2 none.\n{}", ethtool_common::EXIT_CODES_HELP))]
 pub struct Args {
     /// Interfaces (default: all but loopback).
     ifaces: Vec<String>,
     /// Every interface of the namespace but loopback (the default without names).
     #[arg(long)]
     all: bool,
+    /// all (every interface but loopback), nics (the host's own), vifs (guest backends).
+    #[arg(long, default_value = "all", value_parser = ["all", "nics", "vifs"])]
+    targets: String,
     /// Only interfaces whose name matches this glob (repeatable).
     #[arg(long)]
     include: Vec<String>,
@@ -33,144 +36,99 @@ pub struct Args {
     /// Only these kinds: loopback, physical, bond, bridge, vlan, veth, tap, xenvif, xentap, other.
     #[arg(long, value_delimiter = ',')]
     kinds: Vec<String>,
-    /// Features to switch off: legacy names or kernel feature names.
-    #[arg(long, value_delimiter = ',', default_value = SEED_FEATURES)]
+    /// A preset: seed (default) or tx-only (alias pfsense).
+    #[arg(long, conflicts_with = "features")]
+    preset: Option<String>,
+    /// Features to switch off on every interface: legacy or kernel feature names.
+    #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
-    /// Print the plan, change nothing.
+    /// Print the plan, change nothing, write nothing.
     #[arg(long)]
     dry_run: bool,
     /// Save the current state here first (for `offloadctl restore`).
     #[arg(long)]
     save: Option<PathBuf>,
+    /// With --save: add to an existing snapshot (its saved state is kept).
+    #[arg(long, requires = "save")]
+    force: bool,
     /// Network namespace (a name under /run/netns, or a path).
     #[arg(long)]
     netns: Option<String>,
-    /// JSON report.
+    /// JSON report (schema offload.disable/2).
     #[arg(long)]
     json: bool,
 }
 
-fn select(args: &Args, all: Vec<iface::Interface>) -> Result<Vec<String>, String> {
-    let mut kinds = Vec::new();
-    for k in &args.kinds {
-        kinds.push(Kind::from_name(k).ok_or_else(|| format!("unknown interface kind '{k}'"))?);
-    }
-    if !args.ifaces.is_empty() {
-        return Ok(args.ifaces.clone());
-    }
-    Ok(all
-        .into_iter()
-        .filter(|i| {
-            if kinds.is_empty() {
-                i.kind != Kind::Loopback
-            } else {
-                kinds.contains(&i.kind)
+fn command(args: Args) -> offload_ethtool::Result<Disable> {
+    let names = args
+        .ifaces
+        .iter()
+        .map(IfName::new)
+        .collect::<offload_ethtool::Result<Vec<_>>>()?;
+    let targets = Targets::from_name(&args.targets).unwrap_or_default();
+    let selection = Selection::new(
+        names,
+        args.all,
+        targets,
+        &args.kinds,
+        args.include,
+        args.exclude,
+    )?;
+    let features = match (args.preset, args.features.is_empty()) {
+        (Some(name), _) => Features::preset(&name)?,
+        (None, true) => Features::default(),
+        (None, false) => Features::named(args.features)?,
+    };
+    Ok(Disable {
+        netns: args.netns,
+        selection,
+        features,
+        dry_run: args.dry_run,
+        save: args.save.map(|path| SaveTo {
+            path,
+            force: args.force,
+        }),
+        stop: Some(ethtool_common::interrupt_flag()),
+    })
+}
+
+/// One line per interface.
+fn print_text(report: &Report) {
+    for o in &report.interfaces {
+        let line = match o.status {
+            Status::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("")),
+            Status::Planned if o.changed.is_empty() => "nothing to switch off".to_string(),
+            Status::Planned => format!("would switch off {}", o.changed.join(" ")),
+            Status::Skipped => "skipped: the preset sets nothing on it".to_string(),
+            _ => {
+                let off = if o.changed.is_empty() {
+                    "already off".to_string()
+                } else {
+                    format!("switched off {}", o.changed.join(" "))
+                };
+                let stayed = if o.refused.is_empty() {
+                    String::new()
+                } else {
+                    format!("; still on: {}", o.refused.join(" "))
+                };
+                off + &stayed
             }
-        })
-        .filter(|i| {
-            args.include.is_empty() || args.include.iter().any(|g| glob_matches(g, &i.name))
-        })
-        .filter(|i| !args.exclude.iter().any(|g| glob_matches(g, &i.name)))
-        .map(|i| i.name)
-        .collect())
+        };
+        ethtool_common::print_line(&format!("{}: {line}", o.ifname));
+    }
 }
 
 /// Runs `offloadctl disable`.
 pub fn run(args: Args) -> ExitCode {
-    for f in &args.features {
-        if legacy_by_name(f).is_none() && !f.contains('-') {
-            return ethtool_common::usage(
-                "disable",
-                &format!("unknown feature '{f}'; nothing changed"),
-            );
-        }
-    }
-    let words: Vec<String> = args
-        .features
-        .iter()
-        .flat_map(|f| [f.clone(), "off".to_string()])
-        .collect();
-    let netns_name = args.netns.clone();
-    let listing = netns::run_in(netns_name.as_deref(), iface::list);
-    let all = match listing {
-        Ok(all) => all,
+    let json = args.json;
+    let report = match command(args).and_then(disable::run) {
+        Ok(report) => report,
         Err(e) => return ethtool_common::fail("disable", &e),
     };
-    let names = match select(&args, all) {
-        Ok(names) => names,
-        Err(message) => return ethtool_common::usage("disable", &message),
-    };
-    if names.is_empty() {
-        eprintln!("offloadctl disable: no interface matches the selection; nothing changed");
-        return ExitCode::from(code::NONE);
-    }
-    if let Some(path) = &args.save {
-        let saved = {
-            let names = names.clone();
-            let ns = netns_name.clone();
-            netns::run_in(netns_name.as_deref(), move || {
-                snapshot::take(&names, ns.as_deref())
-            })
-        };
-        let written = saved
-            .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::to_string_pretty(&s).map_err(|e| e.to_string()))
-            .and_then(|text| {
-                std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
-            });
-        if let Err(message) = written {
-            eprintln!("offloadctl disable: cannot save the snapshot: {message}; nothing changed");
-            return ExitCode::from(code::OS);
-        }
-    }
-    let dry_run = args.dry_run;
-    let outcomes = {
-        let names = names.clone();
-        netns::run_in(netns_name.as_deref(), move || {
-            Ok(names
-                .iter()
-                .map(|n| disable_one(n, &words, dry_run))
-                .collect::<Vec<_>>())
-        })
-    };
-    let outcomes = match outcomes {
-        Ok(o) => o,
-        Err(e) => return ethtool_common::fail("disable", &e),
-    };
-    if args.json {
-        let doc = disable::report_json(dry_run, &outcomes);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    if json {
+        ethtool_common::print_line(&report.to_json_pretty());
     } else {
-        for o in &outcomes {
-            match (&o.error, o.result) {
-                (Some(e), _) => println!("{}: failed: {e}", o.ifname),
-                (None, "planned") if o.switched_off.is_empty() => {
-                    println!("{}: nothing to switch off", o.ifname)
-                }
-                (None, "planned") => println!(
-                    "{}: would switch off {}",
-                    o.ifname,
-                    o.switched_off.join(" ")
-                ),
-                (None, _) => {
-                    let off = if o.switched_off.is_empty() {
-                        "already off".to_string()
-                    } else {
-                        format!("switched off {}", o.switched_off.join(" "))
-                    };
-                    let stayed = if o.stayed_on.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; still on: {}", o.stayed_on.join(" "))
-                    };
-                    println!("{}: {off}{stayed}", o.ifname);
-                }
-            }
-        }
+        print_text(&report);
     }
-    let good = outcomes
-        .iter()
-        .filter(|o| o.result == "done" || o.result == "planned")
-        .count();
-    ethtool_common::tally(good, outcomes.len())
+    ethtool_common::report_exit(&report)
 }

@@ -1,5 +1,9 @@
 //! `offloadctl`: find checksum offload problems and switch offloads off on NICs,
 //! PIFs and VIFs. Each subcommand lives in its own module with its `Args` and `run`.
+//!
+//! It owns the command line only (arguments, wording, exit codes) and
+//! translates to and from the engine crates; it must not decide what a preset
+//! means, which interfaces "all" is, or what a damaged file does.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -47,7 +51,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are not errors; every usage error exits 64
+        // (EX_USAGE), as each --help says, not clap's 2.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(ethtool_common::code::USAGE);
+        }
+    };
     match cli.command {
         Command::Show(args) => show::run(args),
         Command::Set(args) => set::run(args),

@@ -1,13 +1,17 @@
-//! `offloadctl restore FILE`: undo `offloadctl disable --save FILE`.
+//! `offloadctl restore FILE`: undo `offloadctl disable --save FILE`. The work
+//! (host check, one read per interface, only what the run changed) is
+//! offload-ethtool's `snapshot::restore`; this only translates.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use offload_ethtool::{netns, snapshot};
+use offload_ethtool::outcome::Status;
+use offload_ethtool::snapshot::{self, Restore};
 
-use crate::ethtool_common::{self, code};
+use crate::ethtool_common;
 
-/// Put back the requested offload features saved by `disable --save FILE`.
+/// Put back the requested offload features saved by `disable --save FILE`:
+/// those the disable changed (all saved features with --all-features).
 #[derive(Debug, clap::Args)]
 #[command(after_help = format!("Example:\n  offloadctl restore /root/offload-before.json\n\nExit codes for restore: 0 every interface restored, 1 some, 2 none.\n{}", ethtool_common::EXIT_CODES_HELP))]
 pub struct Args {
@@ -16,44 +20,57 @@ pub struct Args {
     /// Restore even if the snapshot was taken on another host.
     #[arg(long)]
     force_other_host: bool,
+    /// Put back every saved feature, also those the disable did not change.
+    #[arg(long)]
+    all_features: bool,
+    /// Network namespace to restore in (default: the one the snapshot names).
+    #[arg(long)]
+    netns: Option<String>,
+    /// JSON report (schema offload.restore/2).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `offloadctl restore`.
 pub fn run(args: Args) -> ExitCode {
-    let snap = match snapshot::load(&args.file) {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("offloadctl restore: {message}; nothing changed");
-            return ExitCode::from(code::BAD_SNAPSHOT);
-        }
+    let options = Restore {
+        allow_other_host: args.force_other_host,
+        netns: args.netns,
+        all_features: args.all_features,
+        stop: Some(ethtool_common::interrupt_flag()),
     };
-    let here = snapshot::Host::this();
-    if snap.host.machine_id != here.machine_id && !args.force_other_host {
-        eprintln!(
-            "offloadctl restore: {} was taken on host {} (machine-id {}), this is {} (machine-id {}); nothing changed",
-            args.file.display(), snap.host.hostname, snap.host.machine_id, here.hostname, here.machine_id
-        );
-        return ExitCode::from(code::OTHER_HOST);
-    }
-    let interfaces = snap.interfaces.clone();
-    let restored = netns::run_in(snap.netns.as_deref(), move || {
-        Ok(interfaces
-            .iter()
-            .map(snapshot::restore_interface)
-            .collect::<Vec<_>>())
+    let report = snapshot::load(&args.file).and_then(|snap| {
+        if snap.interfaces.is_empty() {
+            ethtool_common::print_error(
+                "restore",
+                &format!("{}: the snapshot holds no interface", args.file.display()),
+            );
+        }
+        snapshot::restore(&snap, &options)
     });
-    let restored = match restored {
-        Ok(r) => r,
+    let report = match report {
+        Ok(report) => report,
         Err(e) => return ethtool_common::fail("restore", &e),
     };
-    let mut good = 0;
-    for r in &restored {
-        if r.problems.is_empty() {
-            good += 1;
-            println!("{}: restored", r.name);
-        } else {
-            println!("{}: not fully restored: {}", r.name, r.problems.join("; "));
+    if args.json {
+        ethtool_common::print_line(&report.to_json_pretty());
+    } else {
+        for o in &report.interfaces {
+            let line = match o.status {
+                Status::Changed => "restored".to_string(),
+                Status::Unchanged => "restored (already as saved)".to_string(),
+                Status::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("")),
+                _ => format!(
+                    "not fully restored: {}{}",
+                    o.refused.join(" "),
+                    o.error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ),
+            };
+            ethtool_common::print_line(&format!("{}: {line}", o.ifname));
         }
     }
-    ethtool_common::tally(good, restored.len())
+    ethtool_common::report_exit(&report)
 }

@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use offload_ethtool::features::{self, legacy, ChangeReport, FeatureState, Request};
-use offload_ethtool::netns;
+use offload_ethtool::features::{legacy, ChangeReport, Ethtool, Request};
+use offload_ethtool::{netns, IfName};
 
 use crate::ethtool_common::{self, code};
 
@@ -37,8 +37,7 @@ fn reason(report: &ChangeReport, feature: &str) -> &'static str {
 
 /// `set` through the legacy per-feature ioctls (kernels without ETHTOOL_GFEATURES,
 /// or OFFLOAD_ETHTOOL_LEGACY=1): legacy names only; prints the groups that changed.
-fn run_legacy(args: &Args) -> ExitCode {
-    let iface = args.iface.clone();
+fn run_legacy(args: &Args, iface: IfName) -> ExitCode {
     let words = args.features.clone();
     let outcome = netns::run_in(args.netns.as_deref(), move || {
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -59,7 +58,7 @@ fn run_legacy(args: &Args) -> ExitCode {
                 eprintln!("Could not change any device features");
                 return ExitCode::from(code::SOME);
             }
-            println!("Actual changes:\n{}", changed.join("\n"));
+            ethtool_common::print_line(&format!("Actual changes:\n{}", changed.join("\n")));
             ExitCode::from(code::OK)
         }
         Err(e @ offload_ethtool::Error::InvalidRequest { .. }) => {
@@ -79,19 +78,24 @@ pub fn run(mut args: Args) -> ExitCode {
         args.netns = Some(args.features.remove(at + 1));
         args.features.remove(at);
     }
+    let iface = match IfName::new(&args.iface) {
+        Ok(name) => name,
+        Err(e) => return ethtool_common::fail("set", &e),
+    };
     if legacy::forced() {
-        return run_legacy(&args);
+        return run_legacy(&args, iface);
     }
-    let iface = args.iface.clone();
     let words = args.features.clone();
+    // One socket, one read, one change, one re-read of the masks.
     let outcome = netns::run_in(args.netns.as_deref(), move || {
-        let state = FeatureState::read(&iface)?;
+        let ethtool = Ethtool::open()?;
+        let state = ethtool.read(&iface)?;
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         let request = match Request::parse(&state, &refs) {
             Ok(r) => r,
             Err(e) => return Ok(Err(format!("{e}; nothing changed"))),
         };
-        features::apply(&iface, request).map(Ok)
+        ethtool.apply(state, request).map(Ok)
     });
     let report = match outcome {
         Ok(Ok(report)) => report,
@@ -101,7 +105,7 @@ pub fn run(mut args: Args) -> ExitCode {
     for long_name in &report.request.not_present {
         eprintln!("offloadctl set: {long_name}: not present on this kernel (nothing to change)");
     }
-    print!("{}", report.render_ethtool());
+    ethtool_common::print_text(&report.render_ethtool());
     for change in report.changes().iter().filter(|c| c.refused) {
         eprintln!(
             "offloadctl set: {} stays {}: {}",

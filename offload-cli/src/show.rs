@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use offload_ethtool::features::{legacy, FeatureState};
-use offload_ethtool::{iface, netns};
+use offload_ethtool::features::{legacy, Ethtool, FeatureState, InterfaceJson};
+use offload_ethtool::{iface, netns, IfName};
 
 use crate::ethtool_common::{self, code};
 
@@ -26,15 +26,36 @@ pub struct Args {
     json: bool,
 }
 
-/// The `-k` text and, with the full feature set, the state (None for the
-/// legacy ioctls, which old kernels without ETHTOOL_GFEATURES still answer).
-fn read_text(name: &str) -> offload_ethtool::Result<(String, Option<FeatureState>)> {
-    let legacy = || legacy::read(name).map(|l| (l.render_ethtool_k(), None));
+/// What one interface shows: the full feature set, or the legacy groups that
+/// old kernels without ETHTOOL_GFEATURES still answer.
+enum Shown {
+    Full(FeatureState),
+    Legacy(legacy::LegacyState),
+}
+
+impl Shown {
+    fn text(&self) -> String {
+        match self {
+            Shown::Full(s) => s.render_ethtool_k(),
+            Shown::Legacy(s) => s.render_ethtool_k(),
+        }
+    }
+
+    fn json(&self) -> InterfaceJson<'_> {
+        match self {
+            Shown::Full(s) => s.json(),
+            Shown::Legacy(s) => s.json(),
+        }
+    }
+}
+
+fn read_shown(ethtool: &Ethtool, name: &IfName) -> offload_ethtool::Result<Shown> {
+    let legacy = || legacy::read_with(ethtool, name).map(Shown::Legacy);
     if legacy::forced() {
         return legacy();
     }
-    match FeatureState::read(name) {
-        Ok(state) => Ok((state.render_ethtool_k(), Some(state))),
+    match ethtool.read(name) {
+        Ok(state) => Ok(Shown::Full(state)),
         Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => legacy(),
         Err(e) => Err(e),
     }
@@ -45,19 +66,34 @@ pub fn run(args: Args) -> ExitCode {
     if args.ifaces.is_empty() && !args.all {
         return ethtool_common::usage("show", "name an interface, or give --all");
     }
+    if !args.ifaces.is_empty() && args.all {
+        return ethtool_common::usage("show", "name interfaces or give --all, not both");
+    }
+    let wanted = match args
+        .ifaces
+        .iter()
+        .map(IfName::new)
+        .collect::<offload_ethtool::Result<Vec<_>>>()
+    {
+        Ok(names) => names,
+        Err(e) => return ethtool_common::fail("show", &e),
+    };
     let netns_name = args.netns.clone();
-    let wanted = args.ifaces.clone();
     let all = args.all;
     let read = netns::run_in(netns_name.as_deref(), move || {
+        let ethtool = Ethtool::open()?;
         let names = if all {
-            iface::list()?.into_iter().map(|i| i.name).collect()
+            iface::list_with(&ethtool)?
+                .into_iter()
+                .map(|i| i.name)
+                .collect()
         } else {
             wanted
         };
         Ok(names
             .into_iter()
             .map(|name| {
-                let state = read_text(&name);
+                let state = read_shown(&ethtool, &name);
                 (name, state)
             })
             .collect::<Vec<_>>())
@@ -70,7 +106,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut states = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(text_and_state) => states.push(text_and_state),
+            Ok(shown) => states.push(shown),
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) && !args.json && !all => {
                 // ethtool 6.1 (netlink) words it so; keep scripts that grep it working.
                 eprintln!("netlink error: no device matches name (offset 24)");
@@ -78,20 +114,29 @@ pub fn run(args: Args) -> ExitCode {
                 exit = 1;
             }
             Err(e) => {
-                eprintln!("offloadctl show: {name}: {e}");
+                // The error names the interface already.
+                let _ = name;
+                ethtool_common::print_error("show", &e.to_string());
                 exit = ethtool_common::exit_code_for(&e);
             }
         }
     }
     if args.json {
-        let doc = serde_json::json!({
-            "schema": "offload.features/1",
-            "interfaces": states.iter().filter_map(|(_, s)| s.as_ref()).map(FeatureState::json).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let doc = FeaturesReport {
+            schema: "offload.features/1",
+            interfaces: states.iter().map(Shown::json).collect(),
+        };
+        ethtool_common::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        let texts: Vec<&str> = states.iter().map(|(text, _)| text.as_str()).collect();
-        print!("{}", texts.join("\n"));
+        let texts: Vec<String> = states.iter().map(Shown::text).collect();
+        ethtool_common::print_text(&texts.join("\n"));
     }
     ExitCode::from(exit)
+}
+
+/// `show --json`.
+#[derive(serde::Serialize)]
+struct FeaturesReport<'a> {
+    schema: &'static str,
+    interfaces: Vec<InterfaceJson<'a>>,
 }

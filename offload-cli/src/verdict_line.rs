@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use offload_core::tcpdump;
-use offload_core::verdict::Verdict;
+use offload_core::verdict::{Checksum, Endpoints, Verdict};
 use offload_diagnose::diagnose::Observation;
 use offload_diagnose::pcap::Record;
 
@@ -25,8 +25,12 @@ fn words(out: &mut impl Write, f: impl FnOnce(&mut String) -> std::fmt::Result) 
     out.write_all(text.as_bytes())
 }
 
-/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default timestamp.
-fn timestamp(out: &mut impl Write, sec: i64, nsec: u32) -> io::Result<()> {
+/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default timestamp; tcpdump's words when
+/// the file's time does not fit.
+fn timestamp(out: &mut impl Write, time: Option<(i64, u32)>) -> io::Result<()> {
+    let Some((sec, nsec)) = time else {
+        return write!(out, "[Error converting time]");
+    };
     let day = sec.rem_euclid(86_400);
     write!(
         out,
@@ -45,33 +49,24 @@ fn endpoint(out: &mut impl Write, addr: std::net::IpAddr, port: Option<u16>) -> 
     }
 }
 
-/// Writes the line for one packet.
-pub fn write(
+/// The verdicts of one IP layer: the transport in tcpdump's words with our class
+/// in brackets, then a bad or unverified IPv4 header.
+fn layer(
     out: &mut impl Write,
-    record: &Record<'_>,
-    observation: &Observation,
+    transport: Option<(Checksum, Verdict)>,
+    field: Option<u16>,
+    ip_header: Option<Verdict>,
 ) -> io::Result<()> {
-    timestamp(out, record.ts_sec, record.ts_nsec)?;
-    let Some(e) = observation.endpoints else {
-        return writeln!(
-            out,
-            " no IP checksum (link type {}, length {}) [not verified]",
-            record.link_type, record.orig_len
-        );
-    };
-    write!(out, " {} ", if e.src.is_ipv4() { "IP" } else { "IP6" })?;
-    endpoint(out, e.src, e.src_port)?;
-    write!(out, " > ")?;
-    endpoint(out, e.dst, e.dst_port)?;
-    write!(out, ": ")?;
-    match observation.transport {
+    match transport {
         Some((protocol, verdict)) => {
-            words(out, |t| tcpdump::write_transport(t, protocol, verdict))?;
+            words(out, |t| {
+                tcpdump::write_transport(t, protocol, verdict, field)
+            })?;
             write!(out, " [{}]", class(verdict))?;
         }
         None => write!(out, "no transport checksum [not verified]")?,
     }
-    match observation.ip_header {
+    match ip_header {
         Some(v @ Verdict::Incorrect { .. }) => {
             write!(out, ", IP ")?;
             words(out, |t| tcpdump::write_ipv4_header(t, v))?;
@@ -79,6 +74,46 @@ pub fn write(
         }
         Some(v @ Verdict::NotVerified(_)) => write!(out, ", IP header [{}]", class(v))?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// `IP 10.0.0.1.46455 > 10.0.0.2.80: ` (tcpdump's address part).
+fn addresses(out: &mut impl Write, e: &Endpoints) -> io::Result<()> {
+    write!(out, "{} ", if e.src.is_ipv4() { "IP" } else { "IP6" })?;
+    endpoint(out, e.src, e.src_port)?;
+    write!(out, " > ")?;
+    endpoint(out, e.dst, e.dst_port)?;
+    write!(out, ": ")
+}
+
+/// Writes the line for one packet; a tunnel's inner packet follows ` | ` and
+/// the encapsulation's name.
+pub fn write(
+    out: &mut impl Write,
+    record: &Record<'_>,
+    observation: &Observation,
+) -> io::Result<()> {
+    timestamp(out, record.time())?;
+    let Some(e) = observation.endpoints else {
+        return writeln!(
+            out,
+            " no IP checksum (link type {}, length {}) [not verified]",
+            record.link_type, record.orig_len
+        );
+    };
+    write!(out, " ")?;
+    addresses(out, &e)?;
+    layer(
+        out,
+        observation.transport,
+        observation.transport_field,
+        observation.ip_header,
+    )?;
+    if let Some(inner) = &observation.tunnel {
+        write!(out, " | {} ", inner.encapsulation.label())?;
+        addresses(out, &inner.endpoints)?;
+        layer(out, inner.transport, inner.transport_field, inner.ip_header)?;
     }
     writeln!(out)
 }

@@ -96,3 +96,17 @@ fn loopback_capture_writes_a_file_check_and_tcpdump_read() {
     }
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn seconds_that_are_no_duration_are_a_usage_error() {
+    for bad in ["1e30", "1e19", "inf", "nan", "0", "-1", "soon"] {
+        let out = offloadctl()
+            .args(["capture", "lo", &format!("--seconds={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(64), "--seconds {bad}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--seconds"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -221,10 +221,16 @@ fn vif_apply_seed_selects_like_the_seed_and_reports_pending_restarts() {
 
     let verify = pool.run(&["vif", "verify", "--preset", "seed"]);
     assert_eq!(code(&verify), 0, "{}", stdout(&verify));
+    // win-hvm has no PV drivers: its traffic uses the emulated tapD.N,
+    // which no key reaches (xenopsd's vif-real), so verify says so.
+    let text = stdout(&verify);
     assert!(
-        stdout(&verify).contains("5 match, 0 differ"),
-        "{}",
-        stdout(&verify)
+        text.contains("4 match, 0 differ, 1 where keys have no effect"),
+        "{text}"
+    );
+    assert!(
+        text.contains("win-hvm/VIF 0  emulated NIC: no effect until PV drivers are installed"),
+        "{text}"
     );
 }
 
@@ -405,6 +411,28 @@ fn clear_removes_only_what_was_asked() {
     let out = pool.run(&["vif", "clear", "--all-keys"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(pool.vif_other_config("web-01").iter().all(|c| c.is_empty()));
+    assert!(
+        stdout(&out).contains("Not undone: running VMs keep the removed settings"),
+        "{}",
+        stdout(&out)
+    );
+
+    // PIFs: networkd runs ethtool -K only for keys present, so clearing
+    // switches nothing back on; clear says so and offers no replug hint.
+    assert_eq!(code(&pool.run(&["pif", "apply", "--preset", "seed"])), 0);
+    let out = pool.run(&["pif", "clear", "--preset", "seed"]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}");
+    assert!(
+        text.contains("Not undone: removing PIF keys switches nothing back on"),
+        "{text}"
+    );
+    assert!(!text.contains("Use --replug"), "{text}");
+    let out = pool.run(&["pif", "clear", "--preset", "seed", "--json"]);
+    assert!(json(&out)["report"]["clear_leaves"]
+        .as_str()
+        .unwrap()
+        .contains("until a host reboot or a driver reload"));
 }
 
 #[test]
@@ -429,7 +457,20 @@ fn dry_run_writes_nothing() {
 #[test]
 fn bad_input_gets_one_line_and_a_distinct_exit_code() {
     let pool = Pool::lab();
-    let cases: [(&[&str], i32, &str); 5] = [
+    let pin = format!("--fingerprint={}", "ab".repeat(32));
+    let cases: [(&[&str], i32, &str); 8] = [
+        // Resolved by offload-xapi's PolicySpec / TrustSpec, as in C and Python.
+        (&["vif", "apply"], 64, "no policy"),
+        (
+            &["vif", "apply", "--preset", "seed", "--set", "tx=off"],
+            64,
+            "either a preset or settings",
+        ),
+        (
+            &["pif", "verify", "--preset", "seed", "--insecure", &pin],
+            64,
+            "either a fingerprint to pin or insecure",
+        ),
         (
             &["vif", "apply", "--set", "sgo=off"],
             64,
@@ -941,4 +982,211 @@ fn a_server_that_answers_garbage_is_a_protocol_error() {
             "{err}"
         );
     }
+}
+
+/// The project's lab pool: bond0 over eth2+eth3 (each slave on its own
+/// network), a VLAN and a tunnel on eth1, openvswitch (xapi's default).
+fn bonded_lab() -> Pool {
+    Pool::start(
+        &PoolDesc::from_json(include_str!("../../offload-xapi-sim/pools/lab.json")).unwrap(),
+        SimConfig::default(),
+    )
+}
+
+#[test]
+fn bonds_get_keys_on_their_slaves_and_one_plug_of_the_master() {
+    let pool = bonded_lab();
+    for run in 0..2 {
+        let out = pool.run(&["pif", "apply", "--preset", "seed", "--replug", "--json"]);
+        assert_eq!(code(&out), 0, "run {run}: {}{}", stdout(&out), stderr(&out));
+        let report = json(&out);
+        let status = |label: &str| {
+            report["report"]["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["label"] == label)
+                .unwrap_or_else(|| panic!("{label} in {report:#}"))["status"]
+                .clone()
+        };
+        for skipped in [
+            "lab-host-1/bond0",
+            "lab-host-1/eth1.100",
+            "lab-host-1/tunnel0",
+        ] {
+            assert_eq!(status(skipped), "no-effect", "{skipped}");
+        }
+        let mut plugs: Vec<&str> = report["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["action"], "PIF.plug");
+                assert_eq!(a["ok"], true, "{a}");
+                a["label"].as_str().unwrap()
+            })
+            .collect();
+        plugs.sort_unstable();
+        // The master once, never a slave (CANNOT_PLUG_BOND_SLAVE), no VLAN or tunnel.
+        assert_eq!(
+            plugs,
+            ["lab-host-1/bond0", "lab-host-1/eth0", "lab-host-1/eth1"],
+            "run {run}"
+        );
+    }
+    let state = pool.sim.state();
+    let device = |name: &str| {
+        state
+            .pifs
+            .iter()
+            .find(|p| p.device == name && p.other_config.contains_key("ethtool-tx"))
+            .unwrap_or_else(|| panic!("{name} carries the keys"))
+    };
+    for slave in ["eth2", "eth3"] {
+        assert_eq!(
+            device(slave).applied.as_ref().unwrap().get("tx"),
+            Some(&false)
+        );
+    }
+    let bond0 = state.pifs.iter().find(|p| p.device == "bond0").unwrap();
+    assert!(
+        bond0.other_config.is_empty(),
+        "nothing written where it does nothing"
+    );
+    assert_eq!(bond0.applied, None, "no bond0 device under openvswitch");
+
+    let verify = pool.run(&["pif", "verify", "--preset", "seed"]);
+    let text = stdout(&verify);
+    assert_eq!(code(&verify), 0, "{text}");
+    assert!(
+        text.contains("lab-host-1/bond0  no effect under openvswitch: the keys belong on the bond's slaves eth2, eth3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lab-host-1/eth1.100  no effect under openvswitch: there is no eth1.100 device; the keys belong on eth1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lab-host-1/tunnel0  no effect: tunnel PIFs"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_selected_bond_master_writes_its_slaves() {
+    let pool = bonded_lab();
+    let out = pool.run(&[
+        "pif", "apply", "--set", "tx=off", "--device", "bond0", "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let state = pool.sim.state();
+    let with_tx: Vec<&str> = state
+        .pifs
+        .iter()
+        .filter(|p| p.other_config.get("ethtool-tx").map(String::as_str) == Some("off"))
+        .map(|p| p.device.as_str())
+        .collect();
+    assert_eq!(with_tx, ["eth2", "eth3"]);
+}
+
+/// Running guests on one host, for the follow-up tests.
+fn running_guests(vms: usize) -> PoolDesc {
+    PoolDesc::generate(GenSpec {
+        hosts: 1,
+        pifs_per_host: 1,
+        // Every fifth generated VM is an HVM guest without hotplug: stay below.
+        vms,
+        vifs_per_vm: 1,
+        seed: 11,
+    })
+}
+
+#[test]
+fn reboots_that_outlive_the_timeout_stay_within_the_limit() {
+    // Each reboot takes 1.5 s on the host, longer than the 1 s read timeout:
+    // a synchronous VM.clean_reboot would time out and the next one start.
+    let config = SimConfig {
+        lifecycle_duration: Duration::from_millis(1500),
+        ..SimConfig::default()
+    };
+    let pool = Pool::start(&running_guests(4), config);
+    let out = pool.run(&[
+        "--timeout",
+        "1",
+        "vif",
+        "apply",
+        "--preset",
+        "tx-only",
+        "--reboot",
+        "--reboot-limit",
+        "2",
+        "--json",
+    ]);
+    let report = json(&out);
+    let reboots: Vec<_> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "VM.clean_reboot")
+        .collect();
+    assert_eq!(reboots.len(), 4, "{report:#}");
+    assert!(reboots.iter().all(|a| a["ok"] == true), "{report:#}");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(pool.sim.max_tasks_in_flight("VM.clean_reboot"), 2);
+    let calls = pool.sim.calls();
+    assert_eq!(calls.get("VM.clean_reboot"), None, "only Async. calls");
+    assert_eq!(calls["Async.VM.clean_reboot"], 4);
+    assert_eq!(calls["task.destroy"], 4, "every finished task is destroyed");
+}
+
+fn replug_with_failing_plugs(failures: u32) -> (Pool, Output) {
+    let mut faults = Faults::default();
+    faults.fail_calls.insert("VIF.plug".into(), failures);
+    let pool = Pool::start(
+        &running_guests(1),
+        SimConfig {
+            faults,
+            ..SimConfig::default()
+        },
+    );
+    let out = pool.run(&["vif", "apply", "--preset", "tx-only", "--replug"]);
+    (pool, out)
+}
+
+#[test]
+fn a_plug_failing_after_the_unplug_is_retried() {
+    let (pool, out) = replug_with_failing_plugs(1);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let state = pool.sim.state();
+    let guest = state
+        .vifs
+        .iter()
+        .find(|v| v.other_config.contains_key("ethtool-tx"))
+        .unwrap();
+    assert!(guest.currently_attached);
+    assert_eq!(guest.applied.as_ref().unwrap().get("tx"), Some(&false));
+}
+
+#[test]
+fn a_vif_left_unplugged_is_reported_with_the_command_that_fixes_it() {
+    let (pool, out) = replug_with_failing_plugs(2);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    let state = pool.sim.state();
+    let guest = state
+        .vifs
+        .iter()
+        .find(|v| v.other_config.contains_key("ethtool-tx"))
+        .unwrap();
+    assert!(
+        !guest.currently_attached,
+        "the simulated host refused both plugs"
+    );
+    assert!(
+        text.contains(&format!(
+            "needs attention; run: xe vif-plug uuid={}",
+            guest.uuid
+        )),
+        "{text}"
+    );
 }

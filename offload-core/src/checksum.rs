@@ -47,24 +47,18 @@ fn sum_native(bytes: &[u8]) -> u64 {
     }
 }
 
-/// Scalar path for short buffers (IP, TCP, UDP headers): 8-byte words added
-/// with end-around carry, which compiles to an add/adc chain with no set-up.
+/// Short buffers (IP, TCP, UDP headers): 32-bit words added into a 64-bit
+/// accumulator. No carries to chase (below 128 bytes the sum stays under 2^37),
+/// no dispatch and no vector set-up: for 20 and 40 bytes this is five or ten
+/// independent adds, which the compiler pairs into SSE2 adds where it can.
 #[inline(always)]
 fn sum_short(bytes: &[u8]) -> u64 {
     let mut sum: u64 = 0;
-    let mut words = bytes.chunks_exact(8);
+    let mut words = bytes.chunks_exact(4);
     for w in &mut words {
-        let x = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let (s, carry) = sum.overflowing_add(x);
-        sum = s + u64::from(carry);
+        sum += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
     }
-    let mut rest = words.remainder();
-    let mut tail = fold_wide(sum);
-    if let [a, b, c, d, more @ ..] = rest {
-        tail += u64::from(u32::from_ne_bytes([*a, *b, *c, *d]));
-        rest = more;
-    }
-    tail + sum_tail(rest)
+    sum + sum_tail(words.remainder())
 }
 
 /// The last 0..=3 bytes: a whole 16-bit word, then an odd byte padded with zero

@@ -2,12 +2,18 @@
 //!
 //! * [`features`]: the legacy ethtool offload groups (`rx`, `tx`, `sg`, ...), their
 //!   long names, XAPI `other-config` keys and the kernel feature strings they cover.
+//! * [`presets`]: the named presets (`seed`, `tx-only`) every front-end applies.
 //! * [`checksum`]: RFC 1071 Internet checksum math, pseudo-headers, RFC 1624 updates.
 //! * [`verdict`]: per-packet checksum verdicts (correct, incorrect, offload-pending,
 //!   not verified), computed over zero-copy packet views.
 //!
 //! The crate is `no_std` and never allocates, so the same code runs in capture
 //! threads, the C ABI and the Python module.
+//!
+//! It owns every rule that needs no operating system: what a feature name or
+//! XAPI key means, what a preset switches, how a checksum is computed, how a
+//! packet is read ([`wire`]) and judged. It must not do I/O, allocate or hold
+//! policy that depends on a host; the crates above only apply these rules.
 //!
 //! ```
 //! use offload_core::checksum;
@@ -34,6 +40,8 @@ pub mod checksum;
 pub mod counters;
 pub mod features;
 pub mod glob;
+pub mod presets;
 mod sync;
 pub mod tcpdump;
 pub mod verdict;
+pub mod wire;

@@ -20,11 +20,17 @@ pub fn class_name(verdict: Verdict) -> &'static str {
 }
 
 /// The transport part tcpdump prints for a verdict: `TCP, cksum 0x4b8f
-/// (incorrect -> 0x1f20)`, `TCP, cksum (correct)`, `UDP, [udp sum ok]`,
+/// (incorrect -> 0x1f20)`, `TCP, cksum 0xf4d7 (correct)` (`field` is the
+/// checksum field as captured, which tcpdump prints for TCP), `UDP, [udp sum ok]`,
 /// `UDP, [bad udp cksum 0x.. -> 0x..!]`, `UDP, [no cksum]`, `ICMP6, [icmp6 sum ok]`,
 /// `ICMP6, [bad icmp6 cksum 0x.. -> 0x..!]`, `ICMP, (wrong icmp cksum X (->Y)!)`.
 /// An offload-pending checksum is, to tcpdump, incorrect.
-pub fn write_transport(out: &mut impl Write, kind: Checksum, verdict: Verdict) -> fmt::Result {
+pub fn write_transport(
+    out: &mut impl Write,
+    kind: Checksum,
+    verdict: Verdict,
+    field: Option<u16>,
+) -> fmt::Result {
     let name = match kind {
         Checksum::Tcp4 | Checksum::Tcp6 => "TCP",
         Checksum::Udp4 | Checksum::Udp6 => "UDP",
@@ -34,7 +40,10 @@ pub fn write_transport(out: &mut impl Write, kind: Checksum, verdict: Verdict) -
     let (found, expected) = match verdict {
         Verdict::Correct => {
             return match kind {
-                Checksum::Tcp4 | Checksum::Tcp6 => out.write_str("TCP, cksum (correct)"),
+                Checksum::Tcp4 | Checksum::Tcp6 => match field {
+                    Some(value) => write!(out, "TCP, cksum 0x{value:04x} (correct)"),
+                    None => out.write_str("TCP, cksum (correct)"),
+                },
                 Checksum::Udp4 | Checksum::Udp6 => out.write_str("UDP, [udp sum ok]"),
                 Checksum::Icmp6 => out.write_str("ICMP6, [icmp6 sum ok]"),
                 _ => out.write_str("ICMP, icmp cksum ok"),
@@ -111,21 +120,25 @@ mod tests {
             expected: 0x1f20,
         };
         assert_eq!(
-            text(|b| write_transport(b, Checksum::Tcp4, bad)),
+            text(|b| write_transport(b, Checksum::Tcp4, bad, Some(0x4b8f))),
             "TCP, cksum 0x4b8f (incorrect -> 0x1f20)"
         );
         assert_eq!(
-            text(|b| write_transport(b, Checksum::Udp6, bad)),
+            text(|b| write_transport(b, Checksum::Udp6, bad, Some(0x4b8f))),
             "UDP, [bad udp cksum 0x4b8f -> 0x1f20!]"
         );
         assert_eq!(
-            text(|b| write_transport(b, Checksum::Icmp6, Verdict::Correct)),
+            text(|b| write_transport(b, Checksum::Icmp6, Verdict::Correct, Some(1))),
             "ICMP6, [icmp6 sum ok]"
         );
         let zero = Verdict::NotVerified(NotVerifiedReason::UdpZeroChecksum);
         assert_eq!(
-            text(|b| write_transport(b, Checksum::Udp4, zero)),
+            text(|b| write_transport(b, Checksum::Udp4, zero, Some(0))),
             "UDP, [no cksum]"
+        );
+        assert_eq!(
+            text(|b| write_transport(b, Checksum::Tcp6, Verdict::Correct, Some(0xf4d7))),
+            "TCP, cksum 0xf4d7 (correct)"
         );
         assert_eq!(
             text(|b| write_ipv4_header(b, bad)),

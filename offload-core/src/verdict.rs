@@ -9,9 +9,13 @@
 //! tcpdump's rules for when a checksum is verified. The capture, pcap, C and
 //! Python layers all call it.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 use crate::checksum;
+use crate::wire::{
+    ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
+    ipv6_routing, loopback, sll, tcp, udp, vlan, vxlan,
+};
 
 /// What one checksum field says about its packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,6 +253,55 @@ pub struct Observation {
     pub ip_header: Option<Verdict>,
     /// The transport checksum and its verdict (None for protocols without one we check).
     pub transport: Option<(Checksum, Verdict)>,
+    /// The transport checksum field as captured, when its header was: tcpdump
+    /// prints it for correct checksums too (`cksum 0xf4d7 (correct)`).
+    pub transport_field: Option<u16>,
+    /// The packet a tunnel carries, verified by the same rules.
+    pub tunnel: Option<Tunnel>,
+}
+
+/// How a tunnel carries its inner packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encapsulation {
+    /// IPv4 directly in IP (protocol 4, RFC 2003).
+    Ipip,
+    /// IPv6 directly in IP (protocol 41, RFC 4213).
+    SixInFour,
+    /// GRE (protocol 47) carrying IP or Ethernet.
+    Gre,
+    /// VXLAN on UDP port 4789.
+    Vxlan,
+    /// Geneve on UDP port 6081.
+    Geneve,
+}
+
+impl Encapsulation {
+    /// The name reports print.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encapsulation::Ipip => "IPIP",
+            Encapsulation::SixInFour => "6in4",
+            Encapsulation::Gre => "GRE",
+            Encapsulation::Vxlan => "VXLAN",
+            Encapsulation::Geneve => "Geneve",
+        }
+    }
+}
+
+/// The verdicts of the IP packet inside a tunnel (one level deep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnel {
+    /// How it was carried.
+    pub encapsulation: Encapsulation,
+    /// The inner addresses and ports.
+    pub endpoints: Endpoints,
+    /// The inner IPv4 header checksum verdict (None for IPv6).
+    pub ip_header: Option<Verdict>,
+    /// The inner transport checksum and its verdict.
+    pub transport: Option<(Checksum, Verdict)>,
+    /// The inner transport checksum field as captured.
+    pub transport_field: Option<u16>,
 }
 
 /// Why a frame could not be decoded down to an IP header.
@@ -286,53 +339,50 @@ impl core::fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
 /// The network-layer packet inside a frame: (ethertype, bytes from the IP header on).
 fn network_layer(link_type: u16, frame: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
     const SHORT: DecodeError = DecodeError::TruncatedLinkHeader;
     let (mut ethertype, mut rest) = match link_type {
-        linktype::ETHERNET => (be16(frame, 12).ok_or(SHORT)?, frame.get(14..).ok_or(SHORT)?),
-        linktype::LINUX_SLL => (be16(frame, 14).ok_or(SHORT)?, frame.get(16..).ok_or(SHORT)?),
-        linktype::LINUX_SLL2 => (be16(frame, 0).ok_or(SHORT)?, frame.get(20..).ok_or(SHORT)?),
+        linktype::ETHERNET => {
+            let f = ethernet::Frame::new_checked(frame).map_err(|_| SHORT)?;
+            (f.ethertype(), f.payload())
+        }
+        linktype::LINUX_SLL => {
+            let h = sll::Sll::new_checked(frame).map_err(|_| SHORT)?;
+            (h.protocol(), h.payload())
+        }
+        linktype::LINUX_SLL2 => {
+            let h = sll::Sll2::new_checked(frame).map_err(|_| SHORT)?;
+            (h.protocol(), h.payload())
+        }
         linktype::NULL | linktype::LOOP => {
-            let family =
-                u32::from_le_bytes(frame.get(..4).ok_or(SHORT)?.try_into().map_err(|_| SHORT)?);
-            let family = if family > 0xffff {
-                family.swap_bytes()
-            } else {
-                family
-            };
-            let ethertype = match family {
-                2 => 0x0800,
-                10 | 24 | 28 | 30 => 0x86dd,
-                other => return Err(DecodeError::NotIp(other as u16)),
-            };
-            (ethertype, frame.get(4..).ok_or(SHORT)?)
+            let h = loopback::Header::new_checked(frame).map_err(|_| SHORT)?;
+            let ethertype = h.ethertype().ok_or(DecodeError::NotIp(h.family() as u16))?;
+            (ethertype, h.payload())
         }
         linktype::RAW
         | linktype::RAW_BSD_12
         | linktype::RAW_BSD_14
         | linktype::IPV4
-        | linktype::IPV6 => {
-            let version = frame.first().ok_or(DecodeError::TruncatedIpHeader)? >> 4;
-            let ethertype = match version {
-                4 => 0x0800,
-                6 => 0x86dd,
-                v => return Err(DecodeError::BadIpVersion(v)),
-            };
-            (ethertype, frame)
-        }
+        | linktype::IPV6 => (ip_ethertype(frame)?, frame),
         other => return Err(DecodeError::UnsupportedLinkType(other)),
     };
-    // 802.1Q / 802.1ad / QinQ tags.
-    while matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
-        ethertype = be16(rest, 2).ok_or(SHORT)?;
-        rest = rest.get(4..).ok_or(SHORT)?;
+    while vlan::is_tag(ethertype) {
+        let tag = vlan::Tag::new_checked(rest).map_err(|_| SHORT)?;
+        ethertype = tag.ethertype();
+        rest = tag.payload();
     }
     Ok((ethertype, rest))
+}
+
+/// The EtherType of a bare IP packet, from its version nibble.
+fn ip_ethertype(packet: &[u8]) -> Result<u16, DecodeError> {
+    let version = packet.first().ok_or(DecodeError::TruncatedIpHeader)? >> 4;
+    match version {
+        4 => Ok(ethertype::IPV4),
+        6 => Ok(ethertype::IPV6),
+        v => Err(DecodeError::BadIpVersion(v)),
+    }
 }
 
 /// Whether `found` is the folded pseudo-header sum Linux leaves for the NIC
@@ -341,17 +391,15 @@ fn is_pseudo_sum(found: u16, pseudo: u16) -> bool {
     found == pseudo || (found == 0 && pseudo == 0xffff) || (found == 0xffff && pseudo == 0)
 }
 
-/// The verdict on a transport checksum at `field` within `segment`.
+/// The verdict on a transport checksum whose field holds `found`, over the
+/// whole `segment` plus the pseudo-header sum.
 fn transport_verdict(
     segment: &[u8],
-    field: usize,
+    found: u16,
     pseudo: Option<u16>,
     zero_means_none: bool,
     hint: ChecksumHint,
 ) -> Verdict {
-    let Some(found) = be16(segment, field) else {
-        return Verdict::NotVerified(NotVerifiedReason::Truncated);
-    };
     if zero_means_none && found == 0 {
         return Verdict::NotVerified(NotVerifiedReason::UdpZeroChecksum);
     }
@@ -373,50 +421,318 @@ fn transport_verdict(
     }
 }
 
+/// The IPv4 header checksum verdict.
+fn ipv4_header_verdict(packet: &ipv4::Packet<&[u8]>) -> Verdict {
+    let Some(header) = packet.header() else {
+        return Verdict::NotVerified(NotVerifiedReason::Truncated);
+    };
+    let sum = checksum::data(header);
+    if sum == 0xffff {
+        Verdict::Correct
+    } else {
+        let found = packet.checksum();
+        Verdict::Incorrect {
+            found,
+            expected: checksum::shouldbe(found, sum),
+        }
+    }
+}
+
 struct Transport<'a> {
     protocol: u8,
     /// The L4 bytes captured (may be shorter than `len`).
     captured: &'a [u8],
     /// The L4 length the IP header declares.
     len: usize,
+    /// Any fragment: the checksum covers data in other fragments.
     fragment: bool,
+    /// A fragment other than the first: its bytes are the middle of the
+    /// datagram, so there are no ports or headers to read in them.
+    later_fragment: bool,
     v6: bool,
     /// Sum of the pseudo-header's addresses.
     pseudo: u64,
 }
 
-/// A transport checksum verdict and the ports, if the protocol has them.
-type TransportVerdict = (Checksum, Verdict, Option<(u16, u16)>);
+/// A transport's verdict, its checksum field and its ports, if it has them.
+struct TransportVerdict {
+    kind: Checksum,
+    verdict: Verdict,
+    field: Option<u16>,
+    ports: Option<(u16, u16)>,
+}
 
-fn classify_transport(t: Transport<'_>, hint: ChecksumHint) -> Option<TransportVerdict> {
-    let (kind, field, has_pseudo, ports) = match (t.protocol, t.v6) {
-        (6, false) => (Checksum::Tcp4, 16, true, true),
-        (6, true) => (Checksum::Tcp6, 16, true, true),
-        (17, false) => (Checksum::Udp4, 6, true, true),
-        (17, true) => (Checksum::Udp6, 6, true, true),
-        (1, false) => (Checksum::Icmp4, 2, false, false),
-        (58, true) => (Checksum::Icmp6, 2, true, false),
+fn classify_transport(t: &Transport<'_>, hint: ChecksumHint) -> Option<TransportVerdict> {
+    let (kind, has_pseudo) = match (t.protocol, t.v6) {
+        (ip_protocol::TCP, false) => (Checksum::Tcp4, true),
+        (ip_protocol::TCP, true) => (Checksum::Tcp6, true),
+        (ip_protocol::UDP, false) => (Checksum::Udp4, true),
+        (ip_protocol::UDP, true) => (Checksum::Udp6, true),
+        (ip_protocol::ICMP, false) => (Checksum::Icmp4, false),
+        (ip_protocol::ICMPV6, true) => (Checksum::Icmp6, true),
         _ => return None,
     };
-    let port_pair = if ports {
-        be16(t.captured, 0).zip(be16(t.captured, 2))
-    } else {
-        None
+    // The header, when captured and not the middle of a datagram: (ports, checksum field).
+    let header = match t.protocol {
+        _ if t.later_fragment => None,
+        ip_protocol::TCP => tcp::Segment::new_checked(t.captured)
+            .ok()
+            .map(|s| (Some((s.src_port(), s.dst_port())), s.checksum())),
+        ip_protocol::UDP => udp::Datagram::new_checked(t.captured)
+            .ok()
+            .map(|d| (Some((d.src_port(), d.dst_port())), d.checksum())),
+        _ => icmp::Message::new_checked(t.captured)
+            .ok()
+            .map(|m| (None, m.checksum())),
     };
-    let verdict = if t.fragment {
-        Verdict::NotVerified(NotVerifiedReason::Fragment)
-    } else if t.captured.len() < t.len {
-        Verdict::NotVerified(NotVerifiedReason::Truncated)
-    } else {
-        let segment = &t.captured[..t.len];
-        let pseudo = has_pseudo.then(|| {
-            checksum::fold(
-                t.pseudo + u64::from(t.protocol) + (t.len as u64 >> 16) + (t.len as u64 & 0xffff),
-            )
-        });
-        transport_verdict(segment, field, pseudo, kind == Checksum::Udp4, hint)
+    let verdict = match header {
+        _ if t.fragment => Verdict::NotVerified(NotVerifiedReason::Fragment),
+        Some((_, found)) if t.captured.len() >= t.len => {
+            let pseudo = has_pseudo.then(|| {
+                checksum::fold(
+                    t.pseudo
+                        + u64::from(t.protocol)
+                        + (t.len as u64 >> 16)
+                        + (t.len as u64 & 0xffff),
+                )
+            });
+            transport_verdict(t.captured, found, pseudo, kind == Checksum::Udp4, hint)
+        }
+        _ => Verdict::NotVerified(NotVerifiedReason::Truncated),
     };
-    Some((kind, verdict, port_pair))
+    Some(TransportVerdict {
+        kind,
+        verdict,
+        field: header.map(|h| h.1),
+        ports: header.and_then(|h| h.0),
+    })
+}
+
+/// An IP layer read: its addresses, its header verdict (IPv4) and where its
+/// transport is.
+struct IpLayer<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    header: Option<Verdict>,
+    transport: Option<Transport<'a>>,
+}
+
+fn ipv4_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
+    let version = ip.first().ok_or(DecodeError::TruncatedIpHeader)? >> 4;
+    if version != 4 {
+        return Err(DecodeError::BadIpVersion(version));
+    }
+    let unchecked = ipv4::Packet::new_unchecked(ip);
+    if unchecked.ihl() < 5 {
+        return Err(DecodeError::BadHeaderLen(unchecked.ihl()));
+    }
+    let packet = ipv4::Packet::new_checked(ip).map_err(|_| DecodeError::TruncatedIpHeader)?;
+    let transport = packet.payload_len().map(|len| Transport {
+        protocol: packet.protocol(),
+        captured: packet.payload(),
+        len,
+        fragment: packet.is_fragment(),
+        later_fragment: packet.fragment_offset() != 0,
+        v6: false,
+        pseudo: u64::from(packet.addresses_sum()),
+    });
+    Ok(IpLayer {
+        src: IpAddr::V4(packet.src_addr()),
+        dst: IpAddr::V4(packet.dst_addr()),
+        header: Some(ipv4_header_verdict(&packet)),
+        transport,
+    })
+}
+
+fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
+    let packet = ipv6::Packet::new_checked(ip).map_err(|_| DecodeError::TruncatedIpHeader)?;
+    if packet.version() != 6 {
+        return Err(DecodeError::BadIpVersion(packet.version()));
+    }
+    let payload = packet.payload();
+    let declared = usize::from(packet.payload_len());
+    let mut next = packet.next_header();
+    let mut at = 0usize;
+    let mut fragment = false;
+    let mut later_fragment = false;
+    let mut routed = false;
+    // The pseudo-header's destination is the final one (RFC 8200 §8.1).
+    let mut dst_sum = checksum::data(packet.dst_slice());
+    // Walk the extension headers we can see; a chain that runs off the
+    // captured bytes leaves the transport undecided.
+    let transport = loop {
+        let rest = payload.get(at..).unwrap_or(&[]);
+        if next == ip_protocol::ROUTING && !routed {
+            let Ok(header) = ipv6_routing::Header::new_checked(rest) else {
+                break None;
+            };
+            // Nodes still to visit: the IPv6 destination is the next hop, the
+            // list holds the final one. With none left the destination is final
+            // (tcpdump uses the list even then; RFC 8200 does not).
+            if header.segments_left() > 0 {
+                if let Some(last) = header.final_destination() {
+                    dst_sum = checksum::data(&last);
+                }
+            }
+            routed = true;
+            next = header.next_header();
+            at += header.header_len();
+        } else if ipv6_ext::has_length_field(next) {
+            let Ok(header) = ipv6_ext::Header::new_checked(rest) else {
+                break None;
+            };
+            next = header.next_header();
+            at += header.header_len();
+        } else if next == ip_protocol::FRAGMENT {
+            // Any fragment header: the checksum covers other fragments.
+            let Ok(header) = ipv6_fragment::Header::new_checked(rest) else {
+                break None;
+            };
+            fragment = true;
+            later_fragment |= header.offset() != 0;
+            next = header.next_header();
+            at += ipv6_fragment::HEADER_LEN;
+        } else {
+            let Some(len) = declared.checked_sub(at) else {
+                break None;
+            };
+            break Some(Transport {
+                protocol: next,
+                captured: rest,
+                len,
+                fragment,
+                later_fragment,
+                v6: true,
+                pseudo: u64::from(checksum::data(packet.src_slice())) + u64::from(dst_sum),
+            });
+        }
+    };
+    Ok(IpLayer {
+        src: IpAddr::V6(packet.src_addr()),
+        dst: IpAddr::V6(packet.dst_addr()),
+        header: None,
+        transport,
+    })
+}
+
+/// What a tunnel carries: an Ethernet frame or a bare IP packet (by EtherType).
+#[derive(Clone, Copy)]
+enum Carried<'a> {
+    Ethernet(Encapsulation, &'a [u8]),
+    Ip(Encapsulation, u16, &'a [u8]),
+}
+
+/// The inner packet of a tunnel whose outer transport is `t`, if it is one:
+/// IPIP and 6in4 by protocol, GRE by its protocol type, VXLAN and Geneve by
+/// their IANA UDP ports. Later fragments carry no headers to read.
+fn carried<'a>(t: &Transport<'a>, ports: Option<(u16, u16)>) -> Option<Carried<'a>> {
+    if t.later_fragment {
+        return None;
+    }
+    let by_ethertype = |encapsulation, ethertype: u16, bytes| match ethertype {
+        ethertype::TEB => Some(Carried::Ethernet(encapsulation, bytes)),
+        ethertype::IPV4 | ethertype::IPV6 => Some(Carried::Ip(encapsulation, ethertype, bytes)),
+        _ => None,
+    };
+    match t.protocol {
+        ip_protocol::IPIP => Some(Carried::Ip(
+            Encapsulation::Ipip,
+            ethertype::IPV4,
+            t.captured,
+        )),
+        ip_protocol::IPV6 => Some(Carried::Ip(
+            Encapsulation::SixInFour,
+            ethertype::IPV6,
+            t.captured,
+        )),
+        ip_protocol::GRE => {
+            let gre = gre::Header::new_checked(t.captured).ok()?;
+            if gre.version() != 0 {
+                return None;
+            }
+            by_ethertype(Encapsulation::Gre, gre.protocol(), gre.payload())
+        }
+        ip_protocol::UDP => {
+            let payload = udp::Datagram::new_checked(t.captured).ok()?.payload();
+            match ports?.1 {
+                vxlan::PORT => {
+                    let vxlan = vxlan::Header::new_checked(payload).ok()?;
+                    Some(Carried::Ethernet(Encapsulation::Vxlan, vxlan.payload()))
+                }
+                geneve::PORT => {
+                    let geneve = geneve::Header::new_checked(payload).ok()?;
+                    by_ethertype(Encapsulation::Geneve, geneve.protocol(), geneve.payload())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One IP layer's verdicts, and what it carries if it is a tunnel.
+struct LayerVerdicts<'a> {
+    endpoints: Endpoints,
+    ip_header: Option<Verdict>,
+    transport: Option<(Checksum, Verdict)>,
+    transport_field: Option<u16>,
+    carried: Option<Carried<'a>>,
+}
+
+fn layer_verdicts(
+    ethertype: u16,
+    ip: &[u8],
+    hint: ChecksumHint,
+) -> Result<LayerVerdicts<'_>, DecodeError> {
+    let layer = match ethertype {
+        ethertype::IPV4 => ipv4_layer(ip)?,
+        ethertype::IPV6 => ipv6_layer(ip)?,
+        other => return Err(DecodeError::NotIp(other)),
+    };
+    let mut out = LayerVerdicts {
+        endpoints: Endpoints {
+            src: layer.src,
+            dst: layer.dst,
+            src_port: None,
+            dst_port: None,
+        },
+        ip_header: layer.header,
+        transport: None,
+        transport_field: None,
+        carried: None,
+    };
+    if let Some(t) = &layer.transport {
+        let verdict = classify_transport(t, hint);
+        let ports = verdict.as_ref().and_then(|v| v.ports);
+        if let Some(v) = verdict {
+            out.endpoints.src_port = ports.map(|p| p.0);
+            out.endpoints.dst_port = ports.map(|p| p.1);
+            out.transport = Some((v.kind, v.verdict));
+            out.transport_field = v.field;
+        }
+        out.carried = carried(t, ports);
+    }
+    Ok(out)
+}
+
+/// The verdicts of a tunnel's inner packet; None when it does not decode.
+/// The kernel's hint is about the outer packet, so the inner one gets none.
+fn tunnel(carried: Carried<'_>) -> Option<Tunnel> {
+    let (encapsulation, ethertype, ip) = match carried {
+        Carried::Ethernet(encapsulation, frame) => {
+            let (ethertype, ip) = network_layer(linktype::ETHERNET, frame).ok()?;
+            (encapsulation, ethertype, ip)
+        }
+        Carried::Ip(encapsulation, ethertype, ip) => (encapsulation, ethertype, ip),
+    };
+    let inner = layer_verdicts(ethertype, ip, ChecksumHint::None).ok()?;
+    Some(Tunnel {
+        encapsulation,
+        endpoints: inner.endpoints,
+        ip_header: inner.ip_header,
+        transport: inner.transport,
+        transport_field: inner.transport_field,
+    })
 }
 
 /// Classifies one captured frame: the IPv4 header checksum and the transport
@@ -425,17 +741,18 @@ fn classify_transport(t: Transport<'_>, hint: ChecksumHint) -> Option<TransportV
 ///
 /// ```
 /// use offload_core::verdict::{classify, linktype, ChecksumHint, Checksum, Verdict};
+/// use offload_core::wire::{ip_protocol, ipv4, udp};
 /// // An IPv4 UDP datagram with checksum 0: "[no cksum]" in tcpdump's words.
 /// let mut packet = [0u8; 28];
-/// packet[0] = 0x45;
-/// packet[3] = 28;
-/// packet[8] = 64;
-/// packet[9] = 17;
-/// packet[12..16].copy_from_slice(&[10, 0, 0, 1]);
-/// packet[16..20].copy_from_slice(&[10, 0, 0, 2]);
-/// let sum = offload_core::checksum::data(&packet[..20]);
-/// packet[10..12].copy_from_slice(&offload_core::checksum::finish(sum).to_be_bytes());
-/// packet[25] = 8; // UDP length
+/// let mut ip = ipv4::Packet::new_checked(&mut packet[..]).unwrap();
+/// ip.set_header_len(20);
+/// ip.set_total_len(28);
+/// ip.set_ttl(64);
+/// ip.set_protocol(ip_protocol::UDP);
+/// ip.set_src_addr([10, 0, 0, 1].into());
+/// ip.set_dst_addr([10, 0, 0, 2].into());
+/// ip.fill_checksum();
+/// udp::Datagram::new_checked(ip.payload_mut()).unwrap().set_len(8);
 /// let seen = classify(linktype::RAW, &packet, ChecksumHint::None).unwrap();
 /// assert_eq!(seen.ip_header, Some(Verdict::Correct));
 /// assert!(matches!(seen.transport, Some((Checksum::Udp4, Verdict::NotVerified(_)))));
@@ -445,150 +762,42 @@ pub fn classify(
     frame: &[u8],
     hint: ChecksumHint,
 ) -> Result<Observation, DecodeError> {
-    let mut observation = Observation::default();
     let (ethertype, ip) = network_layer(link_type, frame)?;
-    let (src, dst, transport) = match ethertype {
-        0x0800 => {
-            let first = *ip.first().ok_or(DecodeError::TruncatedIpHeader)?;
-            if first >> 4 != 4 {
-                return Err(DecodeError::BadIpVersion(first >> 4));
-            }
-            if first & 0x0f < 5 {
-                return Err(DecodeError::BadHeaderLen(first & 0x0f));
-            }
-            if ip.len() < 20 {
-                return Err(DecodeError::TruncatedIpHeader);
-            }
-            let ihl = usize::from(first & 0x0f) * 4;
-            let total = usize::from(be16(ip, 2).unwrap_or(0));
-            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
-            observation.ip_header = Some(match ip.get(..ihl) {
-                Some(header) => {
-                    let found = be16(header, 10).unwrap_or(0);
-                    let sum = checksum::data(header);
-                    if sum == 0xffff {
-                        Verdict::Correct
-                    } else {
-                        Verdict::Incorrect {
-                            found,
-                            expected: checksum::shouldbe(found, sum),
-                        }
-                    }
-                }
-                None => Verdict::NotVerified(NotVerifiedReason::Truncated),
-            });
-            let flags_offset = be16(ip, 6).unwrap_or(0);
-            let fragment = flags_offset & 0x3fff != 0;
-            let transport = (total >= ihl).then(|| Transport {
-                protocol: ip[9],
-                captured: ip.get(ihl..total.min(ip.len())).unwrap_or(&[]),
-                len: total - ihl,
-                fragment,
-                v6: false,
-                pseudo: checksum::accumulate(&ip[12..20]),
-            });
-            (IpAddr::V4(src), IpAddr::V4(dst), transport)
-        }
-        0x86dd => {
-            if ip.len() < 40 {
-                return Err(DecodeError::TruncatedIpHeader);
-            }
-            if ip[0] >> 4 != 6 {
-                return Err(DecodeError::BadIpVersion(ip[0] >> 4));
-            }
-            let mut s = [0u8; 16];
-            let mut d = [0u8; 16];
-            s.copy_from_slice(&ip[8..24]);
-            d.copy_from_slice(&ip[24..40]);
-            let payload_len = usize::from(be16(ip, 4).unwrap_or(0));
-            let end = (40 + payload_len).min(ip.len());
-            let mut next = ip[6];
-            let mut at = 40usize;
-            let mut fragment = false;
-            // Walk the extension headers we can see; a chain that runs off the
-            // captured bytes leaves the transport undecided.
-            let transport = loop {
-                match next {
-                    0 | 43 | 60 => {
-                        let (Some(&nh), Some(&len)) = (ip.get(at), ip.get(at + 1)) else {
-                            break None;
-                        };
-                        next = nh;
-                        at += (usize::from(len) + 1) * 8;
-                    }
-                    44 => {
-                        // Any fragment header: the checksum covers other fragments.
-                        let Some(&nh) = ip.get(at) else {
-                            break None;
-                        };
-                        fragment = true;
-                        next = nh;
-                        at += 8;
-                    }
-                    _ => {
-                        if at > 40 + payload_len {
-                            break None;
-                        }
-                        break Some(Transport {
-                            protocol: next,
-                            captured: ip.get(at..end).unwrap_or(&[]),
-                            len: 40 + payload_len - at,
-                            fragment,
-                            v6: true,
-                            pseudo: checksum::accumulate(&ip[8..40]),
-                        });
-                    }
-                }
-            };
-            (
-                IpAddr::V6(Ipv6Addr::from(s)),
-                IpAddr::V6(Ipv6Addr::from(d)),
-                transport,
-            )
-        }
-        other => return Err(DecodeError::NotIp(other)),
-    };
-    let mut endpoints = Endpoints {
-        src,
-        dst,
-        src_port: None,
-        dst_port: None,
-    };
-    if let Some((kind, verdict, ports)) = transport.and_then(|t| classify_transport(t, hint)) {
-        if let Some((sp, dp)) = ports {
-            endpoints.src_port = Some(sp);
-            endpoints.dst_port = Some(dp);
-        }
-        observation.transport = Some((kind, verdict));
-    }
-    observation.endpoints = Some(endpoints);
-    Ok(observation)
+    let outer = layer_verdicts(ethertype, ip, hint)?;
+    Ok(Observation {
+        endpoints: Some(outer.endpoints),
+        ip_header: outer.ip_header,
+        transport: outer.transport,
+        transport_field: outer.transport_field,
+        tunnel: outer.carried.and_then(tunnel),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// An IPv4 + TCP packet with a correct IP header and a TCP checksum of `tcp_sum`.
+    /// An IPv4 + TCP packet with a correct IP header and a TCP checksum field of
+    /// `tcp_field` (the right checksum when None), written through the views.
     fn ipv4_tcp(tcp_field: Option<u16>) -> Vec<u8> {
         let mut p = vec![0u8; 40];
-        p[0] = 0x45;
-        p[3] = 40;
-        p[8] = 64;
-        p[9] = 6;
-        p[12..16].copy_from_slice(&[192, 0, 2, 1]);
-        p[16..20].copy_from_slice(&[192, 0, 2, 2]);
-        let ip = checksum::finish(checksum::data(&p[..20]));
-        p[10..12].copy_from_slice(&ip.to_be_bytes());
-        p[20..22].copy_from_slice(&40000u16.to_be_bytes());
-        p[22..24].copy_from_slice(&80u16.to_be_bytes());
-        p[32] = 0x50;
+        let mut ip = ipv4::Packet::new_checked(&mut p[..]).unwrap();
+        ip.set_header_len(20);
+        ip.set_total_len(40);
+        ip.set_ttl(64);
+        ip.set_protocol(ip_protocol::TCP);
+        ip.set_src_addr([192, 0, 2, 1].into());
+        ip.set_dst_addr([192, 0, 2, 2].into());
+        ip.fill_checksum();
+        let mut tcp = tcp::Segment::new_checked(ip.payload_mut()).unwrap();
+        tcp.set_src_port(40000);
+        tcp.set_dst_port(80);
+        tcp.set_header_len(20);
         let pseudo = checksum::pseudo_header_v4([192, 0, 2, 1], [192, 0, 2, 2], 6, 20);
-        let field = tcp_field.unwrap_or_else(|| {
-            checksum::finish(checksum::combine(&[pseudo, checksum::data(&p[20..])]))
-        });
-        p[36..38].copy_from_slice(&field.to_be_bytes());
+        match tcp_field {
+            Some(value) => tcp.set_checksum(value),
+            None => tcp.fill_checksum(pseudo),
+        }
         p
     }
 
@@ -616,12 +825,9 @@ mod tests {
             panic!("expected incorrect, got {corrupt:?}");
         };
         assert_eq!(found, 0x1234);
-        assert_eq!(
-            expected,
-            ipv4_tcp(None)[36..38]
-                .iter()
-                .fold(0u16, |a, &b| a << 8 | u16::from(b))
-        );
+        let right = ipv4_tcp(None);
+        let right = tcp::Segment::new_checked(&right[20..]).unwrap().checksum();
+        assert_eq!(expected, right);
 
         // The kernel's word beats the heuristic.
         let hinted = classify(
@@ -639,7 +845,7 @@ mod tests {
     #[test]
     fn bad_input_gets_a_typed_error() {
         let mut short_ihl = ipv4_tcp(None);
-        short_ihl[0] = 0x44;
+        ipv4::Packet::new_unchecked(&mut short_ihl[..]).set_header_len(16);
         assert_eq!(
             classify(linktype::RAW, &short_ihl, ChecksumHint::None),
             Err(DecodeError::BadHeaderLen(4))
@@ -657,7 +863,7 @@ mod tests {
             Err(DecodeError::UnsupportedLinkType(147))
         );
         let mut arp = [0u8; 42];
-        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        ethernet::Frame::new_unchecked(&mut arp[..]).set_ethertype(ethertype::ARP);
         assert_eq!(
             classify(linktype::ETHERNET, &arp, ChecksumHint::None),
             Err(DecodeError::NotIp(0x0806))
@@ -667,7 +873,8 @@ mod tests {
     #[test]
     fn lengths_beyond_the_buffer_are_not_verified_never_read() {
         let mut p = ipv4_tcp(None);
-        p[2..4].copy_from_slice(&1500u16.to_be_bytes()); // total length past the capture
+        // Total length past the capture.
+        ipv4::Packet::new_unchecked(&mut p[..]).set_total_len(1500);
         let seen = classify(linktype::RAW, &p, ChecksumHint::None).unwrap();
         assert_eq!(
             seen.transport.map(|t| t.1),
@@ -676,11 +883,13 @@ mod tests {
 
         // IPv6 whose hop-by-hop header claims 2 KiB: the chain runs off the end.
         let mut v6 = vec![0u8; 48];
-        v6[0] = 0x60;
-        v6[4..6].copy_from_slice(&8u16.to_be_bytes());
-        v6[6] = 0; // hop-by-hop
-        v6[40] = 6;
-        v6[41] = 255;
+        let mut ip = ipv6::Packet::new_checked(&mut v6[..]).unwrap();
+        ip.set_version_class_flow(0, 0);
+        ip.set_payload_len(8);
+        ip.set_next_header(ip_protocol::HOP_BY_HOP);
+        let mut hop = ipv6_ext::Header::new_checked(ip.payload_mut()).unwrap();
+        hop.set_next_header(ip_protocol::TCP);
+        hop.set_header_len(256 * 8);
         let seen = classify(linktype::RAW, &v6, ChecksumHint::None).unwrap();
         assert_eq!(seen.transport, None);
     }

@@ -24,6 +24,15 @@ pub const TOP: usize = 10;
 /// (serialised as `ipv4_header`, `tcp4`, ...).
 pub use offload_core::verdict::Checksum as Protocol;
 
+/// Which IP layer a verdict belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The packet as captured.
+    Outer,
+    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
+    Tunneled,
+}
+
 /// Counts of not-verified checksums, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct NotVerifiedCounts {
@@ -127,6 +136,19 @@ pub fn observe(
     if let Some((p, v)) = observation.transport {
         diagnosis.add_verdict(p, v, endpoints);
     }
+    if let Some(inner) = &observation.tunnel {
+        if let Some(v) = inner.ip_header {
+            diagnosis.add_verdict_in(
+                Layer::Tunneled,
+                Protocol::Ipv4Header,
+                v,
+                Some(&inner.endpoints),
+            );
+        }
+        if let Some((p, v)) = inner.transport {
+            diagnosis.add_verdict_in(Layer::Tunneled, p, v, Some(&inner.endpoints));
+        }
+    }
     if let Some(live) = live {
         let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
         let mut n = 0;
@@ -150,20 +172,39 @@ struct Batch {
     entries: Vec<crate::pcap::BatchEntry>,
 }
 
-/// Reads a whole capture file and diagnoses it with `threads` worker threads
-/// (the reader runs on the calling thread and hands over whole read buffers).
+/// Counts every packet of a batch into `diagnosis`.
+fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
+    for e in &batch.entries {
+        observe(
+            diagnosis,
+            None,
+            e.link_type,
+            &batch.bytes[e.start..e.end],
+            e.orig_len,
+            ChecksumHint::None,
+        );
+    }
+}
+
+/// Reads a whole capture file and diagnoses it on `threads` threads: the
+/// calling thread reads and cuts batches, `threads - 1` workers classify them,
+/// and when every worker is busy the reader classifies the batch itself (so
+/// no core waits, and no more threads run than cores were given).
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
+    use std::sync::mpsc::TrySendError;
     let mut reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
-    let threads = threads.max(1);
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    let workers = threads.max(2) - 1;
+    // One batch queued per worker: enough to keep them busy, few enough buffers
+    // in flight that they stay in cache.
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(workers);
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
+        let workers: Vec<_> = (0..workers)
             .map(|_| {
                 let work_rx = std::sync::Arc::clone(&work_rx);
                 let free_tx = free_tx.clone();
@@ -172,37 +213,38 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
                     loop {
                         let next = work_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(batch)) = next else { break };
-                        for e in &batch.entries {
-                            observe(
-                                &mut diagnosis,
-                                None,
-                                e.link_type,
-                                &batch.bytes[e.start..e.end],
-                                e.orig_len,
-                                ChecksumHint::None,
-                            );
-                        }
+                        observe_batch(&mut diagnosis, &batch);
                         let _ = free_tx.send(batch);
                     }
                     diagnosis
                 })
             })
             .collect();
+        let mut total = Diagnosis::new();
+        let mut spare = None;
         let error = loop {
-            let mut batch = free_rx.try_recv().unwrap_or_default();
+            let mut batch = spare
+                .take()
+                .or_else(|| free_rx.try_recv().ok())
+                .unwrap_or_default();
             let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
-            let empty = batch.entries.is_empty();
-            if !empty && work_tx.send(batch).is_err() {
+            if !batch.entries.is_empty() {
+                match work_tx.try_send(batch) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(batch)) => {
+                        observe_batch(&mut total, &batch);
+                        spare = Some(batch);
+                    }
+                    Err(TrySendError::Disconnected(_)) => break None,
+                }
+            } else if result.is_ok() {
                 break None;
             }
-            match result {
-                Err(e) => break Some(e),
-                Ok(()) if empty => break None,
-                Ok(()) => {}
+            if let Err(e) = result {
+                break Some(e);
             }
         };
         drop(work_tx);
-        let mut total = Diagnosis::new();
         for w in workers {
             if let Ok(part) = w.join() {
                 total.merge(&part);
@@ -248,6 +290,7 @@ pub struct Diagnosis {
     bytes: u64,
     undecoded: u64,
     counts: [ProtocolCounts; 7],
+    tunneled: [ProtocolCounts; 7],
     incorrect_flows: HashMap<FlowKey, u64>,
     incorrect_hosts: HashMap<IpAddr, u64>,
     drops: u64,
@@ -273,7 +316,8 @@ impl Diagnosis {
         self.undecoded += 1;
     }
 
-    /// Counts one checksum verdict; `endpoints` names the flow for incorrect ones.
+    /// Counts one checksum verdict of the outer layer; `endpoints` names the
+    /// flow for incorrect ones.
     #[inline]
     pub fn add_verdict(
         &mut self,
@@ -281,7 +325,24 @@ impl Diagnosis {
         verdict: Verdict,
         endpoints: Option<&Endpoints>,
     ) {
-        self.counts[protocol as usize].add(verdict);
+        self.add_verdict_in(Layer::Outer, protocol, verdict, endpoints);
+    }
+
+    /// Counts one checksum verdict of `layer`; `endpoints` (that layer's) names
+    /// the flow for incorrect ones.
+    #[inline]
+    pub fn add_verdict_in(
+        &mut self,
+        layer: Layer,
+        protocol: Protocol,
+        verdict: Verdict,
+        endpoints: Option<&Endpoints>,
+    ) {
+        let counts = match layer {
+            Layer::Outer => &mut self.counts,
+            Layer::Tunneled => &mut self.tunneled,
+        };
+        counts[protocol as usize].add(verdict);
         if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
             *self
                 .incorrect_flows
@@ -311,6 +372,9 @@ impl Diagnosis {
         for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
             mine.merge(theirs);
         }
+        for (mine, theirs) in self.tunneled.iter_mut().zip(other.tunneled.iter()) {
+            mine.merge(theirs);
+        }
         for (key, n) in &other.incorrect_flows {
             *self.incorrect_flows.entry(*key).or_insert(0) += n;
         }
@@ -324,30 +388,48 @@ impl Diagnosis {
         self.packets
     }
 
-    /// The counts for one protocol.
+    /// The counts for one protocol of the outer layer.
     pub fn counts(&self, protocol: Protocol) -> ProtocolCounts {
-        let mut c = self.counts[protocol as usize];
+        self.counts_in(Layer::Outer, protocol)
+    }
+
+    /// The counts for one protocol of `layer`.
+    pub fn counts_in(&self, layer: Layer, protocol: Protocol) -> ProtocolCounts {
+        let table = match layer {
+            Layer::Outer => &self.counts,
+            Layer::Tunneled => &self.tunneled,
+        };
+        let mut c = table[protocol as usize];
         c.protocol = Some(protocol);
         c
     }
 
-    /// Really incorrect checksums over all protocols.
-    pub fn incorrect(&self) -> u64 {
-        self.counts.iter().map(|c| c.incorrect).sum()
+    /// Every layer's counts, outer first.
+    fn all_counts(&self) -> impl Iterator<Item = &ProtocolCounts> {
+        self.counts.iter().chain(self.tunneled.iter())
     }
 
-    /// Offload-pending checksums over all protocols.
+    /// Really incorrect checksums over all protocols and layers.
+    pub fn incorrect(&self) -> u64 {
+        self.all_counts().map(|c| c.incorrect).sum()
+    }
+
+    /// Offload-pending checksums over all protocols and layers.
     pub fn offload_pending(&self) -> u64 {
-        self.counts.iter().map(|c| c.offload_pending).sum()
+        self.all_counts().map(|c| c.offload_pending).sum()
     }
 
     /// The summary, with its conclusion; `source` says what was read.
     pub fn summary(&self, source: Source) -> Summary {
-        let protocols: Vec<ProtocolCounts> = Protocol::ALL
-            .iter()
-            .map(|&p| self.counts(p))
-            .filter(|c| c.seen() > 0)
-            .collect();
+        let seen = |layer| -> Vec<ProtocolCounts> {
+            Protocol::ALL
+                .iter()
+                .map(|&p| self.counts_in(layer, p))
+                .filter(|c| c.seen() > 0)
+                .collect()
+        };
+        let protocols = seen(Layer::Outer);
+        let tunneled = seen(Layer::Tunneled);
         let mut flows: Vec<(FlowKey, u64)> =
             self.incorrect_flows.iter().map(|(k, n)| (*k, *n)).collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| flow_order(&a.0, &b.0)));
@@ -370,6 +452,7 @@ impl Diagnosis {
             incorrect,
             offload_pending,
             protocols,
+            tunneled,
             top_flows: flows
                 .into_iter()
                 .map(|(k, n)| FlowReport {
@@ -487,8 +570,11 @@ pub struct Summary {
     pub incorrect: u64,
     /// Offload-pending checksums over all protocols.
     pub offload_pending: u64,
-    /// Counts per protocol (only protocols that were seen).
+    /// Counts per protocol of the outer layer (only protocols that were seen).
     pub protocols: Vec<ProtocolCounts>,
+    /// Counts per protocol of the packets tunnels carry (IPIP, 6in4, GRE,
+    /// VXLAN, Geneve), one layer in; the totals above include them.
+    pub tunneled: Vec<ProtocolCounts>,
     /// The flows with the most incorrect checksums (at most [`TOP`]).
     pub top_flows: Vec<FlowReport>,
     /// The hosts with the most incorrect checksums (at most [`TOP`]).
@@ -523,7 +609,8 @@ fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
     let mut names: Vec<&str> = Vec::new();
     for p in Protocol::ALL {
         let name = p.transport();
-        if pick(&d.counts[p as usize]) > 0 && !names.contains(&name) {
+        let n = pick(&d.counts[p as usize]) + pick(&d.tunneled[p as usize]);
+        if n > 0 && !names.contains(&name) {
             names.push(name);
         }
     }
@@ -533,8 +620,8 @@ fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
 fn conclusion(d: &Diagnosis, hosts: &[(IpAddr, u64)]) -> String {
     let incorrect = d.incorrect();
     let pending = d.offload_pending();
-    let correct: u64 = d.counts.iter().map(|c| c.correct).sum();
-    let not_verified: u64 = d.counts.iter().map(|c| c.not_verified.total()).sum();
+    let correct: u64 = d.all_counts().map(|c| c.correct).sum();
+    let not_verified: u64 = d.all_counts().map(|c| c.not_verified.total()).sum();
     if d.packets == 0 {
         return "no packets read".into();
     }
@@ -577,7 +664,35 @@ fn conclusion(d: &Diagnosis, hosts: &[(IpAddr, u64)]) -> String {
     line
 }
 
+/// What a check or a capture concluded, for exit codes and result codes.
+///
+/// Precedence: corruption seen in what was read wins over a file that could
+/// not be read to its end (the corrupted checksums are a fact whatever else is
+/// in the file); an incomplete read wins over "no corruption" (the rest of the
+/// file might have held some).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything was read and no checksum was really incorrect.
+    NoCorruption,
+    /// At least one checksum was really incorrect (offload-pending ones do not count).
+    Corruption,
+    /// No corruption in what was read, but something could not be read.
+    Incomplete,
+}
+
 impl Summary {
+    /// The outcome, with corruption taking precedence over errors.
+    pub fn outcome(&self) -> Outcome {
+        if self.corruption {
+            Outcome::Corruption
+        } else if !self.errors.is_empty() {
+            Outcome::Incomplete
+        } else {
+            Outcome::NoCorruption
+        }
+    }
+
     /// The summary as text, the way `offloadctl check` prints it.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -599,7 +714,7 @@ impl Summary {
                 thousands(self.kernel_drops)
             );
         }
-        if !self.protocols.is_empty() {
+        if !self.protocols.is_empty() || !self.tunneled.is_empty() {
             let _ = writeln!(
                 out,
                 "{:<12} {:>12} {:>12} {:>16} {:>13}  not verified because",
@@ -607,28 +722,13 @@ impl Summary {
             );
         }
         for c in &self.protocols {
-            let nv = &c.not_verified;
-            let mut reasons = Vec::new();
-            for (n, why) in [
-                (nv.fragment, "fragment"),
-                (nv.truncated, "truncated by snaplen"),
-                (nv.udp_zero_checksum, "UDP checksum 0"),
-                (nv.other, "other"),
-            ] {
-                if n > 0 {
-                    reasons.push(format!("{} {why}", thousands(n)));
-                }
+            counts_row(&mut out, c, "");
+        }
+        if !self.tunneled.is_empty() {
+            let _ = writeln!(out, "inside tunnels:");
+            for c in &self.tunneled {
+                counts_row(&mut out, c, "  ");
             }
-            let _ = writeln!(
-                out,
-                "{:<12} {:>12} {:>12} {:>16} {:>13}  {}",
-                c.protocol.map_or("?", Protocol::label),
-                thousands(c.correct),
-                thousands(c.incorrect),
-                thousands(c.offload_pending),
-                thousands(nv.total()),
-                reasons.join(", ")
-            );
         }
         if self.undecoded > 0 {
             let _ = writeln!(
@@ -654,12 +754,37 @@ impl Summary {
                 let _ = writeln!(out, "  {:>10}  {}", thousands(h.incorrect), h.host);
             }
         }
-        for e in &self.errors {
-            let _ = writeln!(out, "error: {e}");
-        }
+        // `errors` are not repeated here: front-ends print each one once, as it
+        // happens (the JSON form keeps them).
         let _ = writeln!(out, "conclusion: {}", self.conclusion);
         out
     }
+}
+
+/// One row of the counts table.
+fn counts_row(out: &mut String, c: &ProtocolCounts, indent: &str) {
+    let nv = &c.not_verified;
+    let mut reasons = Vec::new();
+    for (n, why) in [
+        (nv.fragment, "fragment"),
+        (nv.truncated, "truncated by snaplen"),
+        (nv.udp_zero_checksum, "UDP checksum 0"),
+        (nv.other, "other"),
+    ] {
+        if n > 0 {
+            reasons.push(format!("{} {why}", thousands(n)));
+        }
+    }
+    let label = format!("{indent}{}", c.protocol.map_or("?", Protocol::label));
+    let _ = writeln!(
+        out,
+        "{label:<12} {:>12} {:>12} {:>16} {:>13}  {}",
+        thousands(c.correct),
+        thousands(c.incorrect),
+        thousands(c.offload_pending),
+        thousands(nv.total()),
+        reasons.join(", ")
+    );
 }
 
 /// tcpdump's `addr.port` notation.

@@ -39,6 +39,55 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A selection that cannot be resolved as given (unknown kind, names
+    /// together with filters); nothing was done.
+    InvalidSelection {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The selection matched no interface; nothing was done.
+    NoMatch,
+    /// A snapshot file that cannot be used (unreadable, not JSON, other
+    /// schema, too large); nothing was done.
+    BadSnapshot {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `--save` names a file that exists; it is never replaced without `force`.
+    SnapshotExists {
+        /// The file.
+        path: String,
+    },
+    /// Writing a snapshot failed; the previous file, if any, is untouched.
+    SnapshotWrite {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A snapshot taken on another machine (its machine-id differs).
+    OtherHost {
+        /// The host name recorded in the snapshot.
+        hostname: String,
+        /// This machine's host name.
+        here: String,
+    },
+    /// Another disable or restore holds this namespace's lock.
+    Busy {
+        /// The lock file.
+        path: String,
+        /// How long this run waited.
+        waited: std::time::Duration,
+    },
+    /// The lock file could not be opened or locked.
+    Lock {
+        /// The lock file.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
     /// A SIOCETHTOOL (or socket) call failed.
     Ethtool {
         /// The operation (`ETHTOOL_SFEATURES`, ...).
@@ -54,7 +103,10 @@ impl Error {
     /// The errno behind this error, if there is one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Error::Ethtool { source, .. } | Error::Netns { source, .. } => source.raw_os_error(),
+            Error::Ethtool { source, .. }
+            | Error::Netns { source, .. }
+            | Error::SnapshotWrite { source, .. }
+            | Error::Lock { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -75,6 +127,30 @@ impl std::fmt::Display for Error {
             Error::InvalidRequest { ifname, reason } => {
                 write!(f, "{ifname}: {reason}; nothing changed")
             }
+            Error::InvalidSelection { reason } => write!(f, "{reason}; nothing changed"),
+            Error::NoMatch => write!(f, "no interface matches the selection; nothing changed"),
+            Error::BadSnapshot { path, reason } => {
+                write!(f, "{path}: {reason}; nothing changed")
+            }
+            Error::SnapshotExists { path } => write!(
+                f,
+                "{path} exists and holds the state to restore; it is not replaced \
+                 (restore it first, choose another file, or give --force to add to it); nothing changed"
+            ),
+            Error::SnapshotWrite { path, source } => {
+                write!(f, "cannot save the snapshot {path}: {source}; nothing changed")
+            }
+            Error::Busy { path, waited } => write!(
+                f,
+                "another offloadctl disable or restore is running in this network namespace \
+                 (lock {path} still held after {:.1}s); nothing changed",
+                waited.as_secs_f64()
+            ),
+            Error::Lock { path, source } => write!(f, "lock {path}: {source}; nothing changed"),
+            Error::OtherHost { hostname, here } => write!(
+                f,
+                "the snapshot was taken on host {hostname}, this is {here} (machine-id differs); nothing changed"
+            ),
             Error::Ethtool { op, ifname, source } => match source.raw_os_error() {
                 Some(libc::ENODEV) => write!(f, "{ifname}: no such interface"),
                 Some(libc::EPERM) => write!(
@@ -90,7 +166,10 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Netns { source, .. } | Error::Ethtool { source, .. } => Some(source),
+            Error::Netns { source, .. }
+            | Error::Ethtool { source, .. }
+            | Error::SnapshotWrite { source, .. }
+            | Error::Lock { source, .. } => Some(source),
             _ => None,
         }
     }

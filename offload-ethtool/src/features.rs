@@ -7,6 +7,7 @@ pub(crate) mod sys;
 
 use std::fmt::Write as _;
 use std::io;
+use std::os::fd::OwnedFd;
 
 use offload_core::features::{
     legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, ParseError, SetTarget, LEGACY,
@@ -14,32 +15,15 @@ use offload_core::features::{
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-
-/// Checks an interface name before any syscall: 1..=15 bytes (IFNAMSIZ - 1),
-/// no `/`, `:`, whitespace or NUL.
-pub fn validate_ifname(ifname: &str) -> Result<()> {
-    let bad = ifname.is_empty()
-        || ifname.len() > 15
-        || ifname == "."
-        || ifname == ".."
-        || ifname
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
-    if bad {
-        Err(Error::InvalidIfname {
-            ifname: ifname.to_string(),
-        })
-    } else {
-        Ok(())
-    }
-}
+use crate::ifname::IfName;
+use crate::outcome::Status;
 
 /// Every offload feature of one interface: names by bit, and the four masks
 /// (offload-core's fixed-capacity [`FeatureMasks`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureState {
     /// The interface.
-    pub ifname: String,
+    pub ifname: IfName,
     /// Feature names (ETH_SS_FEATURES), index = bit; empty names are unused bits.
     pub names: Vec<String>,
     /// Available / requested / active / never-changed bits.
@@ -48,7 +32,7 @@ pub struct FeatureState {
     pub words: usize,
 }
 
-fn os_error(op: &'static str, ifname: &str, source: io::Error) -> Error {
+fn os_error(op: &'static str, ifname: &IfName, source: io::Error) -> Error {
     Error::Ethtool {
         op,
         ifname: ifname.to_string(),
@@ -56,15 +40,68 @@ fn os_error(op: &'static str, ifname: &str, source: io::Error) -> Error {
     }
 }
 
-impl FeatureState {
-    /// Reads the features of `ifname` in the caller's network namespace.
-    pub fn read(ifname: &str) -> Result<FeatureState> {
-        validate_ifname(ifname)?;
-        let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
-        Self::read_with(&fd, ifname)
+/// The SIOCETHTOOL handle: one socket, opened once per command in the
+/// namespace it works in, for every read and change of that command.
+#[derive(Debug)]
+pub struct Ethtool(OwnedFd);
+
+impl Ethtool {
+    /// Opens the handle in the calling thread's network namespace.
+    pub fn open() -> Result<Ethtool> {
+        sys::socket().map(Ethtool).map_err(|source| Error::Ethtool {
+            op: "socket",
+            ifname: String::new(),
+            source,
+        })
     }
 
-    fn read_with(fd: &std::os::fd::OwnedFd, ifname: &str) -> Result<FeatureState> {
+    /// Reads the features of `ifname`.
+    pub fn read(&self, ifname: &IfName) -> Result<FeatureState> {
+        FeatureState::read_with(&self.0, ifname)
+    }
+
+    /// Applies `request` to the interface `before` was read from with one
+    /// ETHTOOL_SFEATURES and re-reads the masks, as ethtool does.
+    /// Never-changeable bits are left out of `valid` (the kernel refuses the
+    /// whole call otherwise) and show up as refused.
+    pub fn apply(&self, before: FeatureState, request: Request) -> Result<ChangeReport> {
+        let ifname = before.ifname;
+        if !request.mask.is_empty() {
+            let valid = request.mask.and_not(before.masks.never_changed);
+            let wanted = request.values.and(valid);
+            let blocks: Vec<(u32, u32)> = (0..before.words)
+                .map(|w| (valid.word(w), wanted.word(w)))
+                .collect();
+            sys::set_features(&self.0, &ifname, &blocks)
+                .map_err(|e| os_error("ETHTOOL_SFEATURES", &ifname, e))?;
+        }
+        // The names do not change with the features: re-read the masks only.
+        let mut after = before.clone();
+        after.masks = FeatureState::read_masks(&self.0, &ifname, before.words)?;
+        Ok(ChangeReport {
+            before,
+            after,
+            request,
+        })
+    }
+
+    /// The kind of `ifname` from its driver (see [`crate::iface::classify`]).
+    pub(crate) fn driver_info(&self, ifname: &IfName) -> (String, String) {
+        sys::driver_info(&self.0, ifname).unwrap_or_default()
+    }
+
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.0
+    }
+}
+
+impl FeatureState {
+    /// Reads the features of `ifname` in the caller's network namespace.
+    pub fn read(ifname: &IfName) -> Result<FeatureState> {
+        Ethtool::open()?.read(ifname)
+    }
+
+    fn read_with(fd: &OwnedFd, ifname: &IfName) -> Result<FeatureState> {
         let count = sys::feature_count(fd, ifname)
             .map_err(|e| os_error("ETHTOOL_GSSET_INFO", ifname, e))?;
         let names = sys::feature_names(fd, ifname, count)
@@ -72,7 +109,7 @@ impl FeatureState {
         let words = count.div_ceil(32);
         let masks = Self::read_masks(fd, ifname, words)?;
         Ok(FeatureState {
-            ifname: ifname.to_string(),
+            ifname: *ifname,
             names,
             masks,
             words,
@@ -80,7 +117,7 @@ impl FeatureState {
     }
 
     /// ETHTOOL_GFEATURES into core's masks.
-    fn read_masks(fd: &std::os::fd::OwnedFd, ifname: &str, words: usize) -> Result<FeatureMasks> {
+    fn read_masks(fd: &OwnedFd, ifname: &IfName, words: usize) -> Result<FeatureMasks> {
         let blocks = sys::get_features(fd, ifname, words)
             .map_err(|e| os_error("ETHTOOL_GFEATURES", ifname, e))?;
         let mask = |pick: fn(&sys::Block) -> u32| {
@@ -172,7 +209,7 @@ impl FeatureState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InterfaceJson<'a> {
     /// The interface.
-    pub ifname: &'a str,
+    pub ifname: &'a IfName,
     /// Every named feature in bit order.
     pub features: Vec<FeatureJson<'a>>,
 }
@@ -292,7 +329,47 @@ pub struct Change {
     pub refused: bool,
 }
 
+/// A change as JSON: `{"ifname", "status", "changes"}`, what
+/// `offload_features_apply_json` and the pyo3 `apply_json` return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeJson<'a> {
+    /// The interface.
+    pub ifname: &'a IfName,
+    /// The outcome in the one vocabulary.
+    pub status: Status,
+    /// Every line of "Actual changes:".
+    pub changes: Vec<Change>,
+}
+
 impl ChangeReport {
+    /// (moved, refused) feature names among those the request named.
+    pub fn requested_outcome(&self) -> (Vec<String>, Vec<String>) {
+        let (mut moved, mut refused) = (Vec::new(), Vec::new());
+        for change in self.changes().into_iter().filter(|c| c.requested) {
+            if change.refused {
+                refused.push(change.feature);
+            } else {
+                moved.push(change.feature);
+            }
+        }
+        (moved, refused)
+    }
+
+    /// The outcome of this change: changed, unchanged, partial or refused.
+    pub fn status(&self) -> Status {
+        let (moved, refused) = self.requested_outcome();
+        Status::of(moved.len(), refused.len())
+    }
+
+    /// The JSON view.
+    pub fn json(&self) -> ChangeJson<'_> {
+        ChangeJson {
+            ifname: &self.after.ifname,
+            status: self.status(),
+            changes: self.changes(),
+        }
+    }
+
     /// Every feature that changed or did not reach its requested value, in bit order.
     pub fn changes(&self) -> Vec<Change> {
         let (before, after, req) = (&self.before, &self.after, &self.request);
@@ -346,65 +423,27 @@ impl ChangeReport {
     }
 }
 
-/// Applies `request` to the interface with one ETHTOOL_SFEATURES and re-reads
-/// the state, as ethtool does. Never-changeable bits are left out of `valid`
-/// (the kernel refuses the whole call otherwise) and show up as refused.
-pub fn apply(ifname: &str, request: Request) -> Result<ChangeReport> {
-    apply_to(FeatureState::read(ifname)?, request)
+/// Applies `request` to `ifname` (reads it first; see [`Ethtool::apply`]).
+pub fn apply(ifname: &IfName, request: Request) -> Result<ChangeReport> {
+    let ethtool = Ethtool::open()?;
+    let before = ethtool.read(ifname)?;
+    ethtool.apply(before, request)
 }
 
-/// [`apply`] for a state just read (saves reading the names again).
+/// [`Ethtool::apply`] on a fresh handle, for a state just read.
 pub fn apply_to(before: FeatureState, request: Request) -> Result<ChangeReport> {
-    let ifname = before.ifname.clone();
-    let fd = sys::socket().map_err(|e| os_error("socket", &ifname, e))?;
-    if !request.mask.is_empty() {
-        let valid = request.mask.and_not(before.masks.never_changed);
-        let wanted = request.values.and(valid);
-        let blocks: Vec<(u32, u32)> = (0..before.words)
-            .map(|w| (valid.word(w), wanted.word(w)))
-            .collect();
-        sys::set_features(&fd, &ifname, &blocks)
-            .map_err(|e| os_error("ETHTOOL_SFEATURES", &ifname, e))?;
-    }
-    // The names do not change with the features: re-read the masks only.
-    let mut after = before.clone();
-    after.masks = FeatureState::read_masks(&fd, &ifname, before.words)?;
-    Ok(ChangeReport {
-        before,
-        after,
-        request,
-    })
+    Ethtool::open()?.apply(before, request)
 }
 
-/// Sets the requested bits of `ifname` to exactly `requested` for every
-/// changeable feature (used by restore).
-pub fn set_requested(ifname: &str, requested: FeatureBits) -> Result<ChangeReport> {
-    let state = FeatureState::read(ifname)?;
-    let mask = state.masks.changeable();
-    apply(
-        ifname,
+impl Request {
+    /// Sets the requested bits named by `mask` to their value in `requested`,
+    /// limited to the changeable features of `state` (what restore writes).
+    pub fn requested(state: &FeatureState, mask: FeatureBits, requested: FeatureBits) -> Request {
+        let mask = mask.and(state.masks.changeable());
         Request {
             mask,
             values: requested.and(mask),
             not_present: Vec::new(),
-        },
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interface_names_are_checked_before_any_syscall() {
-        for bad in ["", "sixteen-chars-xx", "a/b", "a:b", "a b", ".."] {
-            assert!(
-                matches!(validate_ifname(bad), Err(Error::InvalidIfname { .. })),
-                "{bad:?}"
-            );
-        }
-        for good in ["eth0", "vif12.0", "fifteen-chars-x"] {
-            validate_ifname(good).unwrap();
         }
     }
 }

@@ -11,22 +11,27 @@
 //!
 //! ```
 //! use offload_ethtool::features::FeatureState;
+//! use offload_ethtool::IfName;
 //!
 //! // The loopback device exists in every network namespace.
-//! let lo = FeatureState::read("lo").unwrap();
+//! let lo = FeatureState::read(&IfName::new("lo").unwrap()).unwrap();
 //! let text = lo.render_ethtool_k(); // byte for byte what `ethtool -k lo` prints
 //! assert!(text.starts_with("Features for lo:\n"));
 //! assert!(text.contains("tx-checksumming: "));
 //!
-//! // Bad names are refused before any system call.
-//! assert!(FeatureState::read("no/such/if").is_err());
+//! // Bad names are refused once, where they enter, before any system call.
+//! assert!(IfName::new("no/such/if").is_err());
 //! ```
 
 pub mod disable;
 pub mod error;
 pub mod features;
 pub mod iface;
+pub mod ifname;
+pub mod lock;
 pub mod netns;
+pub mod outcome;
 pub mod snapshot;
 
 pub use error::{Error, Result};
+pub use ifname::IfName;

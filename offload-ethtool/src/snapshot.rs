@@ -1,58 +1,139 @@
 //! Snapshots of the requested offload features of a set of interfaces, taken
 //! before `disable` and put back by `restore`. Features are stored by kernel
-//! name (bit numbers differ between kernels), with the host's identity so that
-//! a snapshot is never applied to another machine by mistake.
+//! name (bit numbers differ between kernels), with what the run was about to
+//! change (restore puts back only that, unless asked for everything), and with
+//! the host's identity so that a snapshot is never applied to another machine
+//! by mistake.
+//!
+//! A snapshot file is never replaced by default, and written atomically: a new
+//! file beside it (no symlink followed, never an existing one), fsync, link or
+//! rename into place, fsync of the directory.
 
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use offload_core::features::{legacy_by_name, FeatureBits};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::features::{self, FeatureState};
+use crate::error::{Error, Result};
+use crate::features::{legacy, Ethtool, FeatureState, Request};
+use crate::iface::Selection;
+use crate::ifname::IfName;
+use crate::outcome::{Outcome, Report, Status};
+use crate::{lock, netns};
 
 /// The schema tag written into every snapshot.
-pub const SCHEMA: &str = "offload.snapshot/1";
+pub const SCHEMA: &str = "offload.snapshot/2";
+/// The first schema (no record of what the run changed); still read.
+pub const SCHEMA_V1: &str = "offload.snapshot/1";
+/// The schema tag of a restore report.
+pub const REPORT_SCHEMA: &str = "offload.restore/2";
+/// Snapshots larger than this are refused before being read whole.
+pub const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 
 /// Which machine a snapshot belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Host {
     /// The host name when the snapshot was taken.
     pub hostname: String,
-    /// /etc/machine-id (stable across reboots and renames).
+    /// HMAC-SHA256 of /etc/machine-id (stable across reboots and renames),
+    /// keyed by it and naming this application, as machine-id(5) asks: the
+    /// raw id is never written. Schema 1 snapshots hold the raw id.
     pub machine_id: String,
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// HMAC-SHA256 (RFC 2104), for the application-specific machine id.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// The application-specific id of a raw machine-id ("" for an empty one).
+fn app_machine_id(raw: &str) -> String {
+    if raw.is_empty() {
+        return String::new();
+    }
+    hmac_sha256(raw.as_bytes(), b"offload.snapshot")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Host {
     /// This machine.
     pub fn this() -> Host {
-        let read = |path: &str| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default()
-        };
         Host {
-            hostname: read("/proc/sys/kernel/hostname"),
-            machine_id: read("/etc/machine-id"),
+            hostname: read_trimmed("/proc/sys/kernel/hostname"),
+            machine_id: app_machine_id(&read_trimmed("/etc/machine-id")),
         }
+    }
+
+    /// Whether a snapshot of `schema` recorded on `self` belongs to this
+    /// machine: the same machine id, never an empty one.
+    fn is_this_machine(&self, schema: &str) -> bool {
+        let raw = read_trimmed("/etc/machine-id");
+        let here = if schema == SCHEMA_V1 {
+            raw
+        } else {
+            app_machine_id(&raw)
+        };
+        !here.is_empty() && self.machine_id == here
     }
 }
 
 /// One interface's saved state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedInterface {
-    /// The interface name.
-    pub name: String,
-    /// Kernel features that were requested on.
+    /// The interface name (escaped when not printable ASCII).
+    pub name: IfName,
+    /// Features that were requested on (kernel names; legacy short names
+    /// when `legacy`).
     pub requested_on: Vec<String>,
-    /// Kernel features that were requested off.
+    /// Features that were requested off.
     pub requested_off: Vec<String>,
+    /// The features the run was about to change: what restore puts back.
+    /// Absent in schema 1 snapshots (restore then puts back everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<String>>,
+    /// Taken through the legacy ioctls (kernels without ETHTOOL_GFEATURES).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy: bool,
 }
 
 impl SavedInterface {
-    /// Records the requested bits of `state` by name.
-    pub fn from_state(state: &FeatureState) -> SavedInterface {
+    /// Records the requested bits of `state` by name, and `changed`.
+    pub fn from_state(state: &FeatureState, changed: &[String]) -> SavedInterface {
         let mut saved = SavedInterface {
-            name: state.ifname.clone(),
+            name: state.ifname,
             requested_on: Vec::new(),
             requested_off: Vec::new(),
+            changed: Some(changed.to_vec()),
+            legacy: false,
         };
         for (i, name) in state.names.iter().enumerate() {
             if name.is_empty() || state.is_fixed(i) {
@@ -66,12 +147,48 @@ impl SavedInterface {
         }
         saved
     }
+
+    /// Records the legacy groups of `state` by short name, and `changed`.
+    pub fn from_legacy(state: &legacy::LegacyState, changed: &[String]) -> SavedInterface {
+        let mut saved = SavedInterface {
+            name: state.ifname,
+            requested_on: Vec::new(),
+            requested_off: Vec::new(),
+            changed: Some(changed.to_vec()),
+            legacy: true,
+        };
+        for (feature, value) in &state.values {
+            match value {
+                Some(true) => saved.requested_on.push(feature.short_name.to_string()),
+                Some(false) => saved.requested_off.push(feature.short_name.to_string()),
+                None => {}
+            }
+        }
+        saved
+    }
+
+    /// (feature, saved value) for what a restore writes back.
+    fn wanted(&self, all_features: bool) -> Vec<(&str, bool)> {
+        let chosen =
+            |name: &String| all_features || self.changed.as_ref().is_none_or(|c| c.contains(name));
+        self.requested_on
+            .iter()
+            .filter(|n| chosen(n))
+            .map(|n| (n.as_str(), true))
+            .chain(
+                self.requested_off
+                    .iter()
+                    .filter(|n| chosen(n))
+                    .map(|n| (n.as_str(), false)),
+            )
+            .collect()
+    }
 }
 
 /// A whole snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Always [`SCHEMA`].
+    /// [`SCHEMA`] (or [`SCHEMA_V1`] for old files).
     pub schema: String,
     /// The machine it was taken on.
     pub host: Host,
@@ -81,94 +198,311 @@ pub struct Snapshot {
     pub interfaces: Vec<SavedInterface>,
 }
 
-/// What restoring one interface did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Restored {
-    /// The interface.
-    pub name: String,
-    /// Features whose requested state could not be put back, or the error.
-    pub problems: Vec<String>,
-}
+impl Snapshot {
+    /// A snapshot of `interfaces` on this host; a relative namespace path
+    /// is stored absolute (a name under /run/netns stays a name).
+    pub fn new(netns: Option<&str>, interfaces: Vec<SavedInterface>) -> Snapshot {
+        let netns = netns.map(|ns| {
+            if ns.contains('/') && !ns.starts_with('/') {
+                std::path::absolute(ns)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| ns.to_string())
+            } else {
+                ns.to_string()
+            }
+        });
+        Snapshot {
+            schema: SCHEMA.to_string(),
+            host: Host::this(),
+            netns,
+            interfaces,
+        }
+    }
 
-/// Puts one interface's requested features back and checks the result.
-pub fn restore_interface(saved: &SavedInterface) -> Restored {
-    let mut problems = Vec::new();
-    let result = FeatureState::read(&saved.name).and_then(|state| {
-        let mut requested = state.masks.requested;
-        let mut set = |name: &str, on: bool, problems: &mut Vec<String>| match state.index_of(name)
-        {
-            Some(i) => requested.set(i, on),
-            None => problems.push(format!("{name}: no such feature on this kernel")),
-        };
-        for name in &saved.requested_on {
-            set(name, true, &mut problems);
-        }
-        for name in &saved.requested_off {
-            set(name, false, &mut problems);
-        }
-        features::set_requested(&saved.name, requested)
-    });
-    match result {
-        Ok(report) => {
-            let after = &report.after;
-            for (name, want) in saved
-                .requested_on
-                .iter()
-                .map(|n| (n, true))
-                .chain(saved.requested_off.iter().map(|n| (n, false)))
-            {
-                if let Some(i) = after.index_of(name) {
-                    if after.is_requested(i) != want {
-                        problems.push(format!(
-                            "{name}: requested {} (saved {})",
-                            on_off(after.is_requested(i)),
-                            on_off(want)
-                        ));
-                    }
-                }
+    /// `self` added to an `older` snapshot: interfaces `older` holds keep
+    /// its entry (the state from before the first run), others are added.
+    fn merged_into(self, mut older: Snapshot) -> Snapshot {
+        for saved in self.interfaces {
+            if !older.interfaces.iter().any(|o| o.name == saved.name) {
+                older.interfaces.push(saved);
             }
         }
-        Err(e) => problems.push(e.to_string()),
-    }
-    Restored {
-        name: saved.name.clone(),
-        problems,
+        older.schema = SCHEMA.to_string();
+        older.host = self.host;
+        older
     }
 }
 
-fn on_off(on: bool) -> &'static str {
-    if on {
-        "on"
-    } else {
-        "off"
+/// Reads a snapshot file (at most [`MAX_SNAPSHOT_BYTES`]).
+pub fn load(path: &Path) -> Result<Snapshot> {
+    let bad = |reason: String| Error::BadSnapshot {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut text = String::new();
+    file.take(MAX_SNAPSHOT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(e.to_string()))?;
+    if text.len() as u64 > MAX_SNAPSHOT_BYTES {
+        return Err(bad(format!(
+            "larger than {} MiB, not a snapshot",
+            MAX_SNAPSHOT_BYTES >> 20
+        )));
     }
-}
-
-/// Reads a snapshot file; `Err` carries a one-line reason (unreadable, not JSON, wrong schema).
-pub fn load(path: &std::path::Path) -> std::result::Result<Snapshot, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let snapshot: Snapshot = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not an offload snapshot ({e})", path.display()))?;
-    if snapshot.schema != SCHEMA {
-        return Err(format!(
-            "{}: schema '{}', expected '{SCHEMA}'",
-            path.display(),
-            snapshot.schema
-        ));
+    let snapshot: Snapshot =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not an offload snapshot ({e})")))?;
+    if snapshot.schema != SCHEMA && snapshot.schema != SCHEMA_V1 {
+        return Err(bad(format!(
+            "schema '{}', expected '{SCHEMA}'",
+            snapshot.schema.escape_debug()
+        )));
     }
     Ok(snapshot)
 }
 
-/// Takes the snapshot of `names` in the caller's namespace.
-pub fn take(names: &[String], netns: Option<&str>) -> Result<Snapshot> {
-    let interfaces = names
-        .iter()
-        .map(|name| FeatureState::read(name).map(|s| SavedInterface::from_state(&s)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Snapshot {
-        schema: SCHEMA.to_string(),
-        host: Host::this(),
-        netns: netns.map(str::to_string),
-        interfaces,
+/// Whether [`save`] would be allowed (a dry run checks, writes nothing).
+pub fn check_writable(path: &Path, force: bool) -> Result<()> {
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(Error::SnapshotExists {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `snapshot` to `path` atomically. An existing file is refused
+/// unless `force`, which adds to it instead of replacing it (its entries
+/// win). Nothing is left behind on error.
+pub fn save(path: &Path, snapshot: Snapshot, force: bool) -> Result<()> {
+    check_writable(path, force)?;
+    let existing = force && path.symlink_metadata().is_ok();
+    let snapshot = if existing {
+        snapshot.merged_into(load(path)?)
+    } else {
+        snapshot
+    };
+    let text =
+        serde_json::to_string_pretty(&snapshot).expect("a snapshot always serialises") + "\n";
+    write_atomically(path, text.as_bytes(), existing)
+}
+
+fn write_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::SnapshotWrite {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Temp file beside `path` (O_EXCL | O_NOFOLLOW, mode 0600), fsync, then
+/// rename over (`replace`) or hard-link into place (fails if `path` appeared
+/// meanwhile), fsync the directory; the temp file is removed on every path.
+fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let error = write_error(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| error(std::io::Error::from_raw_os_error(libc::EISDIR)))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(format!(".tmp.{}", std::process::id()));
+    let temp = dir.join(temp_name);
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        if replace {
+            std::fs::rename(&temp, path)?;
+        } else {
+            std::fs::hard_link(&temp, path)?;
+            std::fs::remove_file(&temp)?;
+        }
+        File::open(&dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists && !replace {
+            Error::SnapshotExists {
+                path: path.display().to_string(),
+            }
+        } else {
+            error(e)
+        }
     })
+}
+
+/// Takes a snapshot of every feature of the selected interfaces (no
+/// record of a change: a restore puts all of them back), in one thread
+/// inside `netns`.
+pub fn take(netns: Option<&str>, selection: &Selection) -> Result<Snapshot> {
+    let selection = selection.clone();
+    let interfaces = netns::run_in(netns, move || {
+        let ethtool = Ethtool::open()?;
+        selection
+            .resolve_here(&ethtool)?
+            .into_iter()
+            .map(|choice| {
+                let interface = choice.map_err(|name| Error::NoSuchInterface {
+                    ifname: name.to_string(),
+                })?;
+                let state = ethtool.read(&interface.name)?;
+                let mut saved = SavedInterface::from_state(&state, &[]);
+                saved.changed = None;
+                Ok(saved)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    Ok(Snapshot::new(netns, interfaces))
+}
+
+/// How to restore.
+#[derive(Debug, Clone, Default)]
+pub struct Restore {
+    /// Restore even if the snapshot was taken on another machine.
+    pub allow_other_host: bool,
+    /// Work in this namespace instead of the one the snapshot names.
+    pub netns: Option<String>,
+    /// Put back every saved feature, not only those the run changed.
+    pub all_features: bool,
+    /// Set (by a SIGINT handler) to stop after the interface being restored.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// Puts the saved features back: checks the host, then in one thread in the
+/// snapshot's namespace reads each interface once, writes its saved
+/// requested bits, and reports what moved. `Err` means nothing was changed.
+pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
+    if !options.allow_other_host && !snapshot.host.is_this_machine(&snapshot.schema) {
+        return Err(Error::OtherHost {
+            hostname: snapshot.host.hostname.clone(),
+            here: Host::this().hostname,
+        });
+    }
+    let saved = snapshot.interfaces.clone();
+    let all = options.all_features;
+    let netns = options.netns.clone().or_else(|| snapshot.netns.clone());
+    let stop = options.stop.clone();
+    netns::run_in(netns.as_deref(), move || {
+        let _lock = lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?;
+        let ethtool = Ethtool::open()?;
+        let mut report = Report {
+            schema: REPORT_SCHEMA,
+            dry_run: false,
+            interfaces: Vec::with_capacity(saved.len()),
+            interrupted: false,
+        };
+        for s in &saved {
+            if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                report.interrupted = true;
+                break;
+            }
+            report.interfaces.push(restore_interface(&ethtool, s, all));
+        }
+        Ok(report)
+    })
+}
+
+/// Puts one interface's saved features back.
+fn restore_interface(ethtool: &Ethtool, saved: &SavedInterface, all: bool) -> Outcome {
+    let wanted = saved.wanted(all);
+    let result = if saved.legacy || legacy::forced() {
+        restore_legacy(ethtool, saved.name, &wanted)
+    } else {
+        restore_full(ethtool, saved.name, &wanted)
+    };
+    result.unwrap_or_else(|e| Outcome::failed(saved.name, None, e))
+}
+
+fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+    let state = ethtool.read(&name)?;
+    let mut outcome = Outcome::new(name, None, Status::Unchanged);
+    let (mut mask, mut values) = (FeatureBits::EMPTY, FeatureBits::EMPTY);
+    let mut named = Vec::new();
+    for &(feature, on) in wanted {
+        match state.index_of(feature) {
+            Some(i) => {
+                mask.set(i, true);
+                values.set(i, on);
+                named.push((i, on));
+            }
+            None => outcome.refused.push(feature.to_string()),
+        }
+    }
+    if !outcome.refused.is_empty() {
+        outcome.error = Some(format!(
+            "not features of this kernel: {}",
+            outcome.refused.join(" ")
+        ));
+    }
+    let request = Request::requested(&state, mask, values);
+    let report = ethtool.apply(state, request)?;
+    for (i, on) in named {
+        let (before, after) = (&report.before, &report.after);
+        if after.is_requested(i) != on {
+            outcome.refused.push(after.names[i].clone());
+        } else if before.is_requested(i) != on {
+            outcome.changed.push(after.names[i].clone());
+        }
+    }
+    outcome.status = Status::of(outcome.changed.len(), outcome.refused.len());
+    Ok(outcome)
+}
+
+fn restore_legacy(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+    let mut outcome = Outcome::new(name, None, Status::Unchanged);
+    let words: Vec<&str> = wanted
+        .iter()
+        .filter(|(n, _)| legacy_by_name(n).is_some())
+        .flat_map(|&(n, on)| [n, if on { "on" } else { "off" }])
+        .collect();
+    let (before, after) = legacy::apply_with(ethtool, &name, &words)?;
+    for &(feature, on) in wanted {
+        match (before.get(feature), after.get(feature)) {
+            (_, Some(a)) if a != on => outcome.refused.push(feature.to_string()),
+            (Some(b), Some(_)) if b != on => outcome.changed.push(feature.to_string()),
+            (_, None) => outcome.refused.push(feature.to_string()),
+            _ => {}
+        }
+    }
+    outcome.status = Status::of(outcome.changed.len(), outcome.refused.len());
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(app_machine_id(""), "");
+    }
+
+    #[test]
+    fn a_snapshot_from_another_machine_or_an_empty_id_is_not_this_one() {
+        let mut host = Host::this();
+        if host.machine_id.is_empty() {
+            return; // no /etc/machine-id here: nothing is "this host"
+        }
+        assert!(host.is_this_machine(SCHEMA));
+        host.machine_id = String::new();
+        assert!(!host.is_this_machine(SCHEMA));
+        host.machine_id = app_machine_id("another-machine");
+        assert!(!host.is_this_machine(SCHEMA));
+    }
 }

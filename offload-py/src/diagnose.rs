@@ -51,9 +51,9 @@ fn interface_list(interfaces: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<String
 fn duration(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
         None => Ok(None),
-        Some(s) => Duration::try_from_secs_f64(s)
+        Some(s) => offload_diagnose::capture::duration_from_secs(s)
             .map(Some)
-            .map_err(|_| Error::Invalid(format!("seconds: {s} is not a duration")).into()),
+            .ok_or_else(|| Error::Invalid(format!("seconds: {s} is not a duration")).into()),
     }
 }
 
@@ -90,7 +90,7 @@ impl PyCapture {
     ) -> PyResult<PyCapture> {
         let (interfaces, all) = interface_list(interfaces)?;
         for name in &interfaces {
-            offload_ethtool::features::validate_ifname(name).map_err(Error::from)?;
+            offload_ethtool::IfName::new(name).map_err(Error::from)?;
         }
         let config = CaptureConfig {
             interfaces,
@@ -99,6 +99,7 @@ impl PyCapture {
             duration: duration(seconds)?,
             count,
             write,
+            ..CaptureConfig::default()
         };
         let capture = py.detach(|| Capture::start(&config)).map_err(Error::from)?;
         Ok(PyCapture {

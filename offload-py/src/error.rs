@@ -199,9 +199,12 @@ fn ethtool_error(py: Python<'_>, c: &Classes, e: &offload_ethtool::Error) -> PyR
     let errno = e.raw_os_error().unwrap_or(0);
     let none = || py.None().into_bound(py);
     match e {
-        E::InvalidIfname { .. } | E::InvalidRequest { .. } => {
-            raise(&c.invalid_argument, py, (message,), &[])
-        }
+        E::InvalidIfname { .. }
+        | E::InvalidRequest { .. }
+        | E::InvalidSelection { .. }
+        | E::BadSnapshot { .. }
+        | E::SnapshotExists { .. }
+        | E::OtherHost { .. } => raise(&c.invalid_argument, py, (message,), &[]),
         E::NoSuchInterface { ifname } => raise(
             &c.no_such_interface,
             py,
@@ -268,7 +271,7 @@ const fn libc_enodev() -> i32 {
 fn xapi_error(py: Python<'_>, c: &Classes, e: &offload_xapi::Error) -> PyResult<PyErr> {
     use offload_xapi::Error as E;
     let message = e.to_string();
-    if let E::InvalidArgument { .. } = e {
+    if let E::InvalidArgument { .. } | E::Spec(_) | E::NoMatch { .. } = e {
         return raise(&c.invalid_argument, py, (message,), &[]);
     }
     // offload-xapi's own report form names the code of every kind of failure.

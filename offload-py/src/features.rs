@@ -3,13 +3,16 @@
 //! a network namespace (a name under /run/netns or a path); the work then runs
 //! on offload-ethtool's helper thread inside it, never moving the caller.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::PathBuf;
 
-use offload_ethtool::disable::disable_one;
-use offload_ethtool::features::{self as ethtool, Change, ChangeReport, FeatureState, Request};
-use offload_ethtool::iface::{self, Interface, Kind};
-use offload_ethtool::netns;
-use offload_ethtool::snapshot::{self, Snapshot};
+use offload_core::presets;
+use offload_ethtool::disable::{self as engine, Disable, Features};
+use offload_ethtool::features::{Change, ChangeReport, Ethtool, FeatureState, Request};
+use offload_ethtool::iface::{self, Interface, Selection, Targets};
+use offload_ethtool::snapshot::{self, Restore, Snapshot};
+use offload_ethtool::{netns, IfName};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
@@ -17,8 +20,40 @@ use pyo3::types::{PyMapping, PyString};
 use crate::error::{Error, Result};
 use crate::json::to_python;
 
-/// The seed procedure's `ethtool -K eth0 rx off tx off sg off tso off ufo off gso off gro off lro off`.
-pub const SEED_FEATURES: [&str; 8] = ["rx", "tx", "sg", "tso", "ufo", "gso", "gro", "lro"];
+/// The seed procedure's `ethtool -K eth0 rx off tx off sg off tso off ufo off gso off gro off lro off`
+/// (offload-core's `seed` preset on the host's interfaces).
+pub fn seed_features() -> Vec<&'static str> {
+    presets::short_names(presets::DEFAULT.nics).collect()
+}
+
+/// A name as Python gives it (`str`, or `bytes` for names that are not
+/// UTF-8), checked once.
+fn ifname(name: OsString) -> Result<IfName> {
+    Ok(IfName::new(name.as_bytes())?)
+}
+
+fn ifnames(names: Vec<OsString>) -> Result<Vec<IfName>> {
+    names.into_iter().map(ifname).collect()
+}
+
+/// The given names, or every interface of `targets` (default all: every
+/// interface but loopback).
+fn selection(names: Option<Vec<OsString>>, targets: Option<&str>) -> Result<Selection> {
+    let targets = match targets {
+        None => Targets::All,
+        Some(t) => Targets::from_name(t)
+            .ok_or_else(|| Error::Invalid(format!("targets {t:?}: expected all, nics or vifs")))?,
+    };
+    let names = ifnames(names.unwrap_or_default())?;
+    Ok(Selection::new(
+        names,
+        false,
+        targets,
+        &[],
+        Vec::new(),
+        Vec::new(),
+    )?)
+}
 
 /// Runs `work` in `netns` without the GIL.
 fn in_netns<T: Send + 'static>(
@@ -87,13 +122,13 @@ impl PyFeatureState {
     /// Reads the features of `ifname` (no privileges needed).
     #[staticmethod]
     #[pyo3(signature = (ifname, netns = None))]
-    fn read(py: Python<'_>, ifname: String, netns: Option<String>) -> PyResult<PyFeatureState> {
+    fn read(py: Python<'_>, ifname: OsString, netns: Option<String>) -> PyResult<PyFeatureState> {
         Ok(read_state(py, ifname, netns)?)
     }
 
     #[getter]
-    fn ifname(&self) -> &str {
-        &self.0.ifname
+    fn ifname(&self) -> String {
+        self.0.ifname.to_string()
     }
 
     /// Every named feature, in kernel bit order.
@@ -140,9 +175,9 @@ impl PyFeatureState {
     }
 }
 
-fn read_state(py: Python<'_>, ifname: String, netns: Option<String>) -> Result<PyFeatureState> {
-    ethtool::validate_ifname(&ifname)?;
-    let state = in_netns(py, netns, move || FeatureState::read(&ifname))?;
+fn read_state(py: Python<'_>, name: OsString, netns: Option<String>) -> Result<PyFeatureState> {
+    let name = ifname(name)?;
+    let state = in_netns(py, netns, move || FeatureState::read(&name))?;
     Ok(PyFeatureState(state))
 }
 
@@ -188,8 +223,8 @@ pub struct PyChangeReport(pub ChangeReport);
 #[pymethods]
 impl PyChangeReport {
     #[getter]
-    fn ifname(&self) -> &str {
-        &self.0.after.ifname
+    fn ifname(&self) -> String {
+        self.0.after.ifname.to_string()
     }
 
     #[getter]
@@ -228,7 +263,7 @@ impl PyChangeReport {
 }
 
 fn change_json(report: &ChangeReport) -> String {
-    serde_json::json!({ "ifname": report.after.ifname, "changes": report.changes() }).to_string()
+    serde_json::to_string(&report.json()).unwrap_or_default()
 }
 
 /// `"tx off sg off"`, `["tx", "off"]` or `{"tx": False}` → ethtool -K words.
@@ -257,20 +292,22 @@ fn setting_words(settings: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 
 fn apply(
     py: Python<'_>,
-    ifname: String,
+    name: OsString,
     words: Vec<String>,
     netns: Option<String>,
 ) -> Result<ChangeReport> {
-    ethtool::validate_ifname(&ifname)?;
+    let name = ifname(name)?;
+    // One socket, one read, one change.
     in_netns(py, netns, move || {
-        let state = FeatureState::read(&ifname)?;
+        let ethtool = Ethtool::open()?;
+        let state = ethtool.read(&name)?;
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
         let request =
             Request::parse(&state, &args).map_err(|e| offload_ethtool::Error::InvalidRequest {
-                ifname: ifname.clone(),
+                ifname: name.to_string(),
                 reason: e.to_string(),
             })?;
-        ethtool::apply_to(state, request)
+        ethtool.apply(state, request)
     })
 }
 
@@ -279,7 +316,7 @@ fn apply(
 #[pyo3(signature = (ifname, netns = None))]
 pub fn read_features(
     py: Python<'_>,
-    ifname: String,
+    ifname: OsString,
     netns: Option<String>,
 ) -> PyResult<PyFeatureState> {
     Ok(read_state(py, ifname, netns)?)
@@ -292,7 +329,7 @@ pub fn read_features(
 #[pyo3(signature = (ifname, settings, netns = None))]
 pub fn apply_features(
     py: Python<'_>,
-    ifname: String,
+    ifname: OsString,
     settings: &Bound<'_, PyAny>,
     netns: Option<String>,
 ) -> PyResult<PyChangeReport> {
@@ -300,67 +337,68 @@ pub fn apply_features(
     Ok(PyChangeReport(apply(py, ifname, words, netns)?))
 }
 
-/// Switches `features` (legacy or kernel names; default: the seed's eight) off
-/// on each interface of `ifnames` (default: every interface but loopback),
-/// one outcome dict per interface; with `dry_run` only plans.
+/// Switches features off on a selection, as `offloadctl disable` does:
+/// `features` (legacy or kernel names) on every interface, or a `preset`
+/// (default `seed`: its `nics` groups on the host's interfaces, its `vifs`
+/// groups on guest backends), on `ifnames` or every interface of `targets`
+/// (`all` but loopback, `nics`, `vifs`). Returns the `offloadctl disable
+/// --json` report as a dict; with `dry_run` only plans.
 #[pyfunction]
-#[pyo3(signature = (ifnames = None, features = None, dry_run = false, netns = None))]
+#[pyo3(signature = (ifnames = None, features = None, dry_run = false, netns = None, preset = None, targets = None))]
 pub fn disable<'py>(
     py: Python<'py>,
-    ifnames: Option<Vec<String>>,
+    ifnames: Option<Vec<OsString>>,
     features: Option<Vec<String>>,
     dry_run: bool,
     netns: Option<String>,
+    preset: Option<String>,
+    targets: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let features =
-        features.unwrap_or_else(|| SEED_FEATURES.iter().map(|f| f.to_string()).collect());
-    if features.is_empty() {
-        return Err(Error::Invalid("no features to disable".into()).into());
-    }
-    let words: Vec<String> = features
-        .into_iter()
-        .flat_map(|f| [f, "off".to_string()])
-        .collect();
-    let outcomes = in_netns(py, netns, move || {
-        Ok(selection(ifnames)?
-            .iter()
-            .map(|name| disable_one(name, &words, dry_run))
-            .collect::<Vec<_>>())
-    })?;
-    to_python(py, &outcomes)
-}
-
-/// The given names, or every interface of the namespace but loopback.
-fn selection(names: Option<Vec<String>>) -> offload_ethtool::Result<Vec<String>> {
-    match names {
-        Some(names) => Ok(names),
-        None => Ok(iface::list()?
-            .into_iter()
-            .filter(|i| i.kind != Kind::Loopback)
-            .map(|i| i.name)
-            .collect()),
-    }
+    let features = match (preset, features) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Invalid("give features or preset, not both".into()).into())
+        }
+        (Some(name), None) => Features::preset(&name).map_err(Error::from)?,
+        (None, Some(names)) => Features::named(names).map_err(Error::from)?,
+        (None, None) => Features::default(),
+    };
+    let command = Disable {
+        netns,
+        selection: selection(ifnames, targets.as_deref())?,
+        features,
+        dry_run,
+        save: None,
+        stop: None,
+    };
+    let report = py
+        .detach(move || engine::run(command))
+        .map_err(Error::from)?;
+    to_python(py, &report)
 }
 
 /// One interface of a namespace.
 #[pyclass(module = "offload", name = "Interface", frozen, get_all)]
 pub struct PyInterface {
+    /// The name (escaped `\xNN` where it is not printable ASCII).
     name: String,
     ifindex: u32,
     /// `"physical"`, `"bond"`, `"veth"`, `"xenvif"`, ...
     kind: &'static str,
+    /// `"nic"` (the host's side) or `"vif"` (a guest backend): which preset
+    /// groups it gets.
+    role: &'static str,
 }
 
 impl From<Interface> for PyInterface {
     fn from(i: Interface) -> PyInterface {
-        let kind = Kind::NAMES
-            .iter()
-            .find(|(_, k)| *k == i.kind)
-            .map_or("other", |(name, _)| name);
         PyInterface {
-            name: i.name,
+            name: i.name.to_string(),
             ifindex: i.ifindex,
-            kind,
+            kind: i.kind.name(),
+            role: match i.kind.role() {
+                iface::Role::Nic => "nic",
+                iface::Role::Vif => "vif",
+            },
         }
     }
 }
@@ -375,11 +413,24 @@ impl PyInterface {
     }
 }
 
-/// Every interface of the namespace, in ifindex order.
+/// Every interface of the namespace, in ifindex order; with `targets`
+/// (`all`, `nics`, `vifs`) only those offload-ethtool's rule selects.
 #[pyfunction]
-#[pyo3(signature = (netns = None))]
-pub fn list_interfaces(py: Python<'_>, netns: Option<String>) -> PyResult<Vec<PyInterface>> {
+#[pyo3(signature = (netns = None, targets = None))]
+pub fn list_interfaces(
+    py: Python<'_>,
+    netns: Option<String>,
+    targets: Option<String>,
+) -> PyResult<Vec<PyInterface>> {
     let list = in_netns(py, netns, iface::list)?;
+    let list = match targets {
+        None => list,
+        Some(t) => selection(None, Some(&t))?
+            .resolve(&list)
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
     Ok(list.into_iter().map(PyInterface::from).collect())
 }
 
@@ -395,13 +446,13 @@ impl PySnapshot {
     #[pyo3(signature = (ifnames = None, netns = None))]
     fn take(
         py: Python<'_>,
-        ifnames: Option<Vec<String>>,
+        ifnames: Option<Vec<OsString>>,
         netns: Option<String>,
     ) -> PyResult<PySnapshot> {
-        let ns = netns.clone();
-        let snap = in_netns(py, netns, move || {
-            snapshot::take(&selection(ifnames)?, ns.as_deref())
-        })?;
+        let selection = selection(ifnames, None)?;
+        let snap = py
+            .detach(move || snapshot::take(netns.as_deref(), &selection))
+            .map_err(Error::from)?;
         Ok(PySnapshot(snap))
     }
 
@@ -410,17 +461,17 @@ impl PySnapshot {
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<PySnapshot> {
         let snap = py
             .detach(move || snapshot::load(&path))
-            .map_err(Error::Invalid)?;
+            .map_err(Error::from)?;
         Ok(PySnapshot(snap))
     }
 
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        let text = self.to_json() + "\n";
-        py.detach(|| std::fs::write(&path, text))
-            .map_err(|source| Error::Os {
-                path: path.display().to_string(),
-                source,
-            })?;
+    /// Writes the snapshot atomically; an existing file is refused
+    /// (InvalidArgumentError) unless `force`, which adds to it.
+    #[pyo3(signature = (path, force = false))]
+    fn save(&self, py: Python<'_>, path: PathBuf, force: bool) -> PyResult<()> {
+        let snap = self.0.clone();
+        py.detach(move || snapshot::save(&path, snap, force))
+            .map_err(Error::from)?;
         Ok(())
     }
 
@@ -437,7 +488,11 @@ impl PySnapshot {
     /// The interfaces it holds.
     #[getter]
     fn interfaces(&self) -> Vec<String> {
-        self.0.interfaces.iter().map(|i| i.name.clone()).collect()
+        self.0
+            .interfaces
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect()
     }
 
     fn __repr__(&self) -> String {
@@ -445,32 +500,54 @@ impl PySnapshot {
     }
 }
 
-/// Puts the requested features of every interface of `snapshot` back (in the
-/// snapshot's namespace unless `netns` names another); one dict per interface
-/// with its problems (empty when it came back as saved).
+/// Puts back the features of `snapshot` that its disable changed (every
+/// saved feature with `all_features`), in the snapshot's namespace unless
+/// `netns` names another; a snapshot from another machine is refused unless
+/// `allow_other_host`. Returns the `offloadctl restore --json` report as a dict.
 #[pyfunction]
-#[pyo3(signature = (snapshot, netns = None))]
+#[pyo3(signature = (snapshot, netns = None, allow_other_host = false, all_features = false))]
 pub fn restore<'py>(
     py: Python<'py>,
     snapshot: &PySnapshot,
     netns: Option<String>,
+    allow_other_host: bool,
+    all_features: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let saved = snapshot.0.interfaces.clone();
-    let netns = netns.or_else(|| snapshot.0.netns.clone());
-    let restored = in_netns(py, netns, move || {
-        Ok(saved
-            .iter()
-            .map(snapshot::restore_interface)
-            .collect::<Vec<_>>())
-    })?;
-    to_python(py, &restored)
+    let snap = snapshot.0.clone();
+    let options = Restore {
+        allow_other_host,
+        netns,
+        all_features,
+        stop: None,
+    };
+    let report = py
+        .detach(move || snapshot::restore(&snap, &options))
+        .map_err(Error::from)?;
+    to_python(py, &report)
+}
+
+/// `interfaces_json(targets="all", netns=None)`: `{"interfaces": [{"name",
+/// "ifindex", "kind", "role"}]}` as text, as liboffload's
+/// `offload_interfaces_json` (the dom0 plugin's listing).
+#[pyfunction]
+#[pyo3(signature = (targets = None, netns = None))]
+pub fn interfaces_json(
+    py: Python<'_>,
+    targets: Option<String>,
+    netns: Option<String>,
+) -> PyResult<String> {
+    let selection = selection(None, targets.as_deref())?;
+    let selected = py
+        .detach(move || iface::select(netns.as_deref(), &selection))
+        .map_err(Error::from)?;
+    Ok(serde_json::to_string(&selected).unwrap_or_default())
 }
 
 /// `features_json(ifname, netns=None)`: one `offloadctl show --json` entry as
 /// text (the plugin's and liboffload's shape).
 #[pyfunction]
 #[pyo3(signature = (ifname, netns = None))]
-pub fn features_json(py: Python<'_>, ifname: String, netns: Option<String>) -> PyResult<String> {
+pub fn features_json(py: Python<'_>, ifname: OsString, netns: Option<String>) -> PyResult<String> {
     Ok(read_state(py, ifname, netns)?.to_json())
 }
 
@@ -480,7 +557,7 @@ pub fn features_json(py: Python<'_>, ifname: String, netns: Option<String>) -> P
 #[pyo3(signature = (ifname, settings, netns = None))]
 pub fn apply_json(
     py: Python<'_>,
-    ifname: String,
+    ifname: OsString,
     settings: &Bound<'_, PyAny>,
     netns: Option<String>,
 ) -> PyResult<String> {

@@ -6,11 +6,13 @@
 //! |---|---|
 //! | `verdict.rs` | offload-core `checksum`, `verdict::classify` |
 //! | `features.rs` | offload-ethtool `features`, `disable`, `snapshot`, `iface`, `netns` |
-//! | `diagnose.rs` | offload-ethtool `diagnose::diagnose_file`, `capture::Capture` |
+//! | `diagnose.rs` | offload-diagnose `diagnose::check_file`, `capture::Capture` |
 //! | `xapi.rs` | offload-xapi `Client`, `ops::{apply, verify}`, `policy::Policy` |
 //! | `error.rs` | every crate's `Error` → one exception hierarchy |
 //!
 //! Calls that block (syscalls, files, captures, XAPI) run without the GIL.
+//! It owns the Python contract (types, exceptions) and must not decide
+//! anything the engine crates decide: no defaults, no checks of its own.
 #![forbid(unsafe_code)]
 
 use pyo3::prelude::*;
@@ -48,7 +50,7 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (name, value) in LINK_TYPES {
         m.add(*name, *value)?;
     }
-    m.add("SEED_FEATURES", features::SEED_FEATURES.to_vec())?;
+    m.add("SEED_FEATURES", features::seed_features())?;
 
     let classes = error::classes(py)?;
     m.add("OffloadError", classes.offload.bind(py))?;
@@ -80,6 +82,7 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(features::restore, m)?)?;
     m.add_function(wrap_pyfunction!(features::list_interfaces, m)?)?;
     m.add_function(wrap_pyfunction!(features::features_json, m)?)?;
+    m.add_function(wrap_pyfunction!(features::interfaces_json, m)?)?;
     m.add_function(wrap_pyfunction!(features::apply_json, m)?)?;
 
     m.add_class::<diagnose::PyCapture>()?;

@@ -6,24 +6,20 @@ use std::time::Duration;
 use offload_xapi::client::{Client, ConnectOptions, Protocol};
 use offload_xapi::ops::{self, RunOptions, Selection};
 use offload_xapi::policy::{PifFilter, Policy, VifFilter};
-use offload_xapi::{tls, Endpoint, Trust};
+use offload_xapi::{Endpoint, PolicySpec, TrustSpec};
 use pyo3::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::json::to_python;
 
-/// `preset` ("seed", "tx-only", ...) or `settings` ("tx=off,sg=off"); the
-/// seed preset when neither is given.
+/// `preset` ("seed", "tx-only", ...) or `settings` ("tx=off,sg=off"):
+/// exactly one, resolved by offload-xapi as for offloadctl and C.
 fn policy(preset: Option<&str>, settings: Option<&str>) -> Result<Policy> {
-    Ok(match (preset, settings) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Invalid(
-                "give either preset or settings, not both".into(),
-            ))
-        }
-        (None, Some(spec)) => Policy::from_settings(spec)?,
-        (preset, None) => Policy::preset(preset.unwrap_or("seed"))?,
-    })
+    Ok(PolicySpec {
+        preset: preset.map(str::to_string),
+        settings: settings.map(str::to_string),
+    }
+    .resolve()?)
 }
 
 fn pifs(hosts: Vec<String>, devices: Vec<String>, networks: Vec<String>) -> Selection {
@@ -100,18 +96,12 @@ impl PyXapiSession {
     ) -> PyResult<PyXapiSession> {
         let endpoint = Endpoint::parse(url).map_err(Error::from)?;
         let mut options = ConnectOptions::new(endpoint, user, password);
-        options.trust = match (fingerprint, insecure) {
-            (Some(_), true) => {
-                return Err(
-                    Error::Invalid("give either fingerprint or insecure, not both".into()).into(),
-                )
-            }
-            (Some(text), false) => {
-                Trust::Pinned(tls::parse_fingerprint(text).map_err(Error::from)?)
-            }
-            (None, true) => Trust::Insecure,
-            (None, false) => Trust::System,
-        };
+        options.trust = TrustSpec {
+            fingerprint: fingerprint.map(str::to_string),
+            insecure,
+        }
+        .resolve()
+        .map_err(Error::from)?;
         if json_rpc {
             options.protocol = Protocol::JsonRpc;
         }

@@ -93,7 +93,7 @@ def test_apply_changes_what_ethtool_sees(ns):
     # Kernel names and the list form; the same request twice changes nothing.
     offload.apply_features(A, ["rx-gro-list", "off"], netns=ns)
     again = json.loads(offload.apply_json(A, "rx-gro-list off", ns))
-    assert again == {"ifname": A, "changes": []}
+    assert again == {"ifname": A, "status": "unchanged", "changes": []}
 
 
 def test_disable_snapshot_restore(ns, tmp_path):
@@ -105,28 +105,30 @@ def test_disable_snapshot_restore(ns, tmp_path):
     assert loaded.to_json() == snapshot.to_json()
 
     plan = offload.disable(dry_run=True, netns=ns)
+    assert plan["schema"] == "offload.disable/2" and plan["dry_run"] is True
+    plan = plan["interfaces"]
     assert {o["ifname"] for o in plan} == {A, B}  # every interface but lo
-    assert all(o["result"] == "planned" and o["switched_off"] for o in plan)
+    assert all(o["status"] == "planned" and o["changed"] for o in plan)
     assert {i: ethtool_k(ns, i) for i in (A, B)} == original
 
-    done = offload.disable([A, B], netns=ns)
-    assert all(o["result"] in ("done", "partial") for o in done), done
+    done = offload.disable([A, B], netns=ns)["interfaces"]
+    assert all(o["status"] in ("changed", "partial") for o in done), done
     for ifname in (A, B):
         seen = parsed(ethtool_k(ns, ifname))
         for group in ("tx-checksumming", "scatter-gather", "generic-receive-offload"):
             assert seen[group][0] is False, (ifname, group)
 
-    restored = offload.restore(loaded)
-    assert [r["name"] for r in restored] == [A, B]
-    assert all(r["problems"] == [] for r in restored), restored
+    restored = offload.restore(loaded)["interfaces"]
+    assert [r["ifname"] for r in restored] == [A, B]
+    assert all(r["status"] == "changed" and r["refused"] == [] for r in restored), restored
     assert {i: ethtool_k(ns, i) for i in (A, B)} == original
 
 
 def test_disable_selected_features_only(ns):
     try:
-        out = offload.disable([A], features=["tso"], netns=ns)
-        assert "tx-tcp-segmentation" in out[0]["switched_off"]
-        assert all("segmentation" in name for name in out[0]["switched_off"])
+        out = offload.disable([A], features=["tso"], netns=ns)["interfaces"]
+        assert "tx-tcp-segmentation" in out[0]["changed"]
+        assert all("segmentation" in name for name in out[0]["changed"])
         seen = parsed(ethtool_k(ns, A))
         assert seen["tcp-segmentation-offload"][0] is False
         assert seen["tx-checksumming"][0] is True

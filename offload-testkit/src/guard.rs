@@ -1,7 +1,7 @@
 //! The one root/capability/namespace guard every test goes through.
 //!
-//! A test that needs root calls [`require_root!`] first, one that needs a
-//! program [`require_program!`]. When the need is not met the test prints
+//! A test that needs root calls [`crate::require_root!`] first, one that needs a
+//! program [`crate::require_program!`]. When the need is not met the test prints
 //! `SKIPPED <test>: <why>` straight to the process's stderr (past the test
 //! harness's capture, so `cargo xtask test` sees, counts and reports it) and
 //! returns, instead of passing silently. When the environment says every

@@ -21,16 +21,22 @@ pub enum Class {
     Pif,
     Vm,
     Vif,
+    /// xapi's `Bond`: master PIF, slave PIFs (datamodel_bond.ml).
+    Bond,
+    /// An `Async.` call's task (datamodel.ml's `task` class).
+    Task,
 }
 
 impl Class {
-    pub const ALL: [Class; 6] = [
+    pub const ALL: [Class; 8] = [
         Class::Pool,
         Class::Host,
         Class::Network,
         Class::Pif,
         Class::Vm,
         Class::Vif,
+        Class::Bond,
+        Class::Task,
     ];
 
     /// The wire (and database table) name: `VM`, `PIF`, `network`, ...
@@ -42,6 +48,8 @@ impl Class {
             Class::Pif => "PIF",
             Class::Vm => "VM",
             Class::Vif => "VIF",
+            Class::Bond => "Bond",
+            Class::Task => "task",
         }
     }
 
@@ -54,6 +62,8 @@ impl Class {
             Class::Pif => "pif",
             Class::Vm => "vm",
             Class::Vif => "vif",
+            Class::Bond => "bond",
+            Class::Task => "task",
         }
     }
 
@@ -179,12 +189,34 @@ pub struct VmSim {
 #[derive(Debug)]
 pub struct Db {
     objects: HashMap<String, Obj>,
-    order: [Vec<String>; 6],
+    order: [Vec<String>; 8],
     by_uuid: HashMap<String, String>,
     generation: u64,
     pub applied: HashMap<String, Applied>,
     pub vm_sim: HashMap<String, VmSim>,
+    /// The hosts' networking backend (`software_version:network_backend`).
+    pub backend: NetworkBackend,
     pub rng: Rng,
+}
+
+/// networkd's backend: which PIFs get a device of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkBackend {
+    /// The default: no `bondN` or `ethX.V` netdev exists.
+    #[default]
+    Openvswitch,
+    /// Linux bridge: bond and VLAN PIFs are devices with their own settings.
+    Bridge,
+}
+
+impl NetworkBackend {
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkBackend::Openvswitch => "openvswitch",
+            NetworkBackend::Bridge => "bridge",
+        }
+    }
 }
 
 impl Db {
@@ -196,6 +228,7 @@ impl Db {
             generation: 0,
             applied: HashMap::new(),
             vm_sim: HashMap::new(),
+            backend: NetworkBackend::default(),
             rng: Rng::new(seed),
         }
     }
@@ -271,6 +304,15 @@ impl Db {
         }
     }
 
+    /// Deletes an object (`task.destroy`).
+    pub fn remove(&mut self, reference: &str) {
+        if let Some(obj) = self.objects.remove(reference) {
+            self.generation += 1;
+            self.order[obj.class.index()].retain(|r| r != reference);
+            self.by_uuid.remove(obj.str("uuid"));
+        }
+    }
+
     pub fn set_field(&mut self, reference: &str, field: &str, value: Value) {
         self.update(reference, |f| {
             f.insert(field.to_string(), value);
@@ -302,22 +344,74 @@ impl Db {
         out
     }
 
-    /// Brings a PIF up (PIF.plug, host boot): the host reads the PIF's
-    /// `other_config` as xapi's `Nm.determine_ethtool_settings` does.
+    /// Brings a PIF up (PIF.plug, host boot) as xapi's `Nm.bring_pif_up` →
+    /// `create_bridges` (ocaml/xapi/nm.ml) does, per kind of PIF:
+    /// - physical: its own `other_config` (`determine_ethtool_settings`);
+    /// - bond master: `create_bond` applies each slave's own `other_config` to
+    ///   the slave; the master's keys reach a `bondN` device only under the
+    ///   Linux bridge (`linux_pif_config`; networkd's `Interface.make_config`
+    ///   skips devices that do not exist, as `bondN` under openvswitch);
+    /// - VLAN: the tagged PIF is configured again with its own keys; the
+    ///   VLAN's keys reach `ethX.V` only under the Linux bridge;
+    /// - tunnel access PIF: bridge only, no interface configuration.
+    ///
+    /// Bond slaves are never brought up on their own (`Xapi_pif.plug`).
     pub fn apply_pif(&mut self, pif: &str) {
         let Some(obj) = self.get_of(Class::Pif, pif) else {
             return;
         };
-        let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
         let (network, host) = (obj.str("network").to_string(), obj.str("host").to_string());
-        let bond_slave = obj.str("bond_slave_of") != NULL_REF;
-        // Bond slaves carry no bridge of their own.
-        if !bond_slave {
-            self.apply_bridge(&network, &host);
+        let own = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let own_device = if !obj.refs("tunnel_access_PIF_of").is_empty() {
+            false
+        } else if !obj.refs("bond_master_of").is_empty() || obj.str("VLAN_master_of") != NULL_REF {
+            self.backend == NetworkBackend::Bridge
+        } else {
+            true
+        };
+        let mut configured: Vec<(String, BTreeMap<String, bool>)> = Vec::new();
+        for bond in obj.refs("bond_master_of") {
+            for slave in self
+                .get(&bond)
+                .map(|b| b.refs("slaves"))
+                .unwrap_or_default()
+            {
+                if let Some(slave_obj) = self.get_of(Class::Pif, &slave) {
+                    let config = slave_obj.string_map("other_config");
+                    configured.push((slave, read_offloads(XapiObject::Pif, &config)));
+                }
+            }
+        }
+        if let Some(tagged) = self.vlan_tagged_pif(obj.str("VLAN_master_of")) {
+            if let Some(tagged_obj) = self.get_of(Class::Pif, &tagged) {
+                let config = tagged_obj.string_map("other_config");
+                configured.push((tagged, read_offloads(XapiObject::Pif, &config)));
+            }
+        }
+        self.apply_bridge(&network, &host);
+        for (device, offloads) in configured {
+            let entry = self.applied.entry(device).or_default();
+            entry.offloads = Some(offloads);
+            entry.bring_ups += 1;
         }
         let entry = self.applied.entry(pif.to_string()).or_default();
-        entry.offloads = Some(offloads);
+        // A PIF without a device of its own runs nothing; `bring_ups` still counts.
+        entry.offloads = own_device.then_some(own);
         entry.bring_ups += 1;
+    }
+
+    /// The tagged (physical) PIF of a VLAN ref (`Db.VLAN.get_tagged_PIF`).
+    fn vlan_tagged_pif(&self, vlan: &str) -> Option<String> {
+        if vlan == NULL_REF || vlan.is_empty() {
+            return None;
+        }
+        self.all(Class::Pif)
+            .iter()
+            .find(|r| {
+                self.get(r)
+                    .is_some_and(|o| o.refs("VLAN_slave_of").iter().any(|v| v == vlan))
+            })
+            .cloned()
     }
 
     /// The bridge of a network on one host (`xenbrN`) is brought up with its

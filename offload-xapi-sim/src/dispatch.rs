@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::db::{db_text, field_of_column, Class, Db, NULL_REF};
 use super::plugin;
+use super::task::{self, Pending};
 use super::where_expr;
 use offload_xapi::wire::Value;
 
@@ -54,6 +55,14 @@ pub struct State {
     pub(super) invalidate_sessions_after: Option<u64>,
     /// `host:port` of the master listener, what `HOST_IS_SLAVE` names.
     pub(super) master_address: Mutex<String>,
+    /// How long VM lifecycle calls and VIF hotplug take.
+    pub(super) lifecycle_duration: Duration,
+    /// `Async.` calls whose task has not finished.
+    pending_tasks: Mutex<Vec<Pending>>,
+    /// The most tasks of one call (`VM.clean_reboot`) pending at once.
+    task_high_water: Mutex<BTreeMap<String, usize>>,
+    /// Runs of a call still to fail (`Faults::fail_calls`).
+    pub(super) fail_calls: Mutex<BTreeMap<String, u32>>,
 }
 
 fn fail(code: &str, params: &[&str]) -> Reply {
@@ -96,12 +105,13 @@ const SPECIFIC: &[(&str, usize)] = &[
     ("PIF.plug", 1),
     ("PIF.unplug", 1),
     ("host.call_plugin", 4),
+    ("task.destroy", 1),
     ("event.from", 3),
     ("event.inject", 2),
 ];
 
 const CLASS_PREFIXES: &[&str] = &[
-    "session", "host", "network", "PIF", "VM", "VIF", "pool", "event", "system",
+    "session", "host", "network", "PIF", "VM", "VIF", "pool", "event", "system", "task", "Bond",
 ];
 
 /// `Class_method` → `Class.method` (xapi accepts both spellings).
@@ -119,7 +129,7 @@ pub fn canonical_name(name: &str) -> String {
 
 impl State {
     pub fn new(db: Db, user: String, password: String) -> State {
-        let fields = Class::ALL
+        let mut fields: HashMap<Class, Vec<String>> = Class::ALL
             .into_iter()
             .filter_map(|class| {
                 let first = db.all(class).first()?;
@@ -127,6 +137,11 @@ impl State {
                 Some((class, names))
             })
             .collect();
+        // No task exists at start; its getters exist all the same.
+        fields.insert(
+            Class::Task,
+            task::TASK_FIELDS.iter().map(|f| f.to_string()).collect(),
+        );
         State {
             db: Mutex::new(db),
             changed: Condvar::new(),
@@ -140,7 +155,95 @@ impl State {
             plugin_dir: None,
             invalidate_sessions_after: None,
             master_address: Mutex::new(String::new()),
+            lifecycle_duration: Duration::ZERO,
+            pending_tasks: Mutex::new(Vec::new()),
+            task_high_water: Mutex::new(BTreeMap::new()),
+            fail_calls: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether this run of `method` is one of the injected failures.
+    fn injected_failure(&self, method: &str) -> bool {
+        let mut left = self.fail_calls.lock().unwrap_or_else(|p| p.into_inner());
+        match left.get_mut(method) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn pending_tasks(&self) -> MutexGuard<'_, Vec<Pending>> {
+        self.pending_tasks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most tasks of `method` (`VM.clean_reboot`) that were pending at once.
+    pub fn task_high_water(&self, method: &str) -> usize {
+        self.task_high_water
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(method)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Runs the calls of tasks whose time has come and records their outcome.
+    fn finish_due_tasks(&self) {
+        let due: Vec<Pending> = {
+            let mut pending = self.pending_tasks();
+            let now = Instant::now();
+            let (due, keep) = pending.drain(..).partition(|p| p.due <= now);
+            *pending = keep;
+            due
+        };
+        for p in due {
+            let (class, method) = p.method.split_once('.').unwrap_or(("", ""));
+            let reply = match Class::from_wire(class) {
+                Some(class) => self.object_call(class, method, &p.args),
+                None => fail("MESSAGE_METHOD_UNKNOWN", &[&p.method]),
+            };
+            let outcome = match reply {
+                Reply::Success(v) | Reply::Raw(v) => Ok(v),
+                Reply::Failure(d) => Err(d),
+            };
+            task::finish(&mut self.db(), &p.task, outcome);
+            self.notify();
+        }
+    }
+
+    /// `Async.X.m`: checks name, count and session as for `X.m`, then
+    /// answers a pending task; the call runs when the task is due.
+    fn start_task(&self, origin: Origin, name: &str, inner: &str, params: &[Value]) -> Reply {
+        let Some(arity) = self.arity(inner) else {
+            return fail("MESSAGE_METHOD_UNKNOWN", &[name]);
+        };
+        if params.len() != arity + 1 {
+            return count_mismatch(name, arity, params.len().saturating_sub(1));
+        }
+        let session = match self.session(origin, &params[0]) {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let task = task::create(&mut self.db(), inner, &session.this_host);
+        let mut pending = self.pending_tasks();
+        pending.push(Pending {
+            task: task.clone(),
+            method: inner.to_string(),
+            args: params[1..].to_vec(),
+            due: task::due(inner, self.lifecycle_duration),
+        });
+        let now = task::in_flight(&pending, inner);
+        drop(pending);
+        let mut high = self
+            .task_high_water
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mark = high.entry(inner.to_string()).or_insert(0);
+        *mark = (*mark).max(now);
+        drop(high);
+        self.notify();
+        Reply::Success(Value::String(task))
     }
 
     pub fn db(&self) -> MutexGuard<'_, Db> {
@@ -225,6 +328,10 @@ impl State {
                 &["Invalid UTF-8 string in parameter", &bad],
             );
         }
+        self.finish_due_tasks();
+        if let Some(inner) = name.strip_prefix("Async.") {
+            return self.start_task(origin, &name, inner, params);
+        }
         match name.as_str() {
             "system.listMethods" => {
                 return Reply::Raw(Value::Array(
@@ -263,6 +370,10 @@ impl State {
             Err(reply) => return reply,
         };
         let args = &params[1..];
+        if task::takes_time(&name) && !self.lifecycle_duration.is_zero() {
+            // The synchronous call returns only when the work is done.
+            std::thread::sleep(self.lifecycle_duration);
+        }
         let (class, method) = name.split_once('.').unwrap_or(("", ""));
         match (class, method) {
             ("session", "logout") | ("session", "local_logout") => {
@@ -339,6 +450,9 @@ impl State {
 
     fn object_call(&self, class: Class, method: &str, args: &[Value]) -> Reply {
         let wire = class.wire_name();
+        if self.injected_failure(&format!("{wire}.{method}")) {
+            return fail("INTERNAL_ERROR", &["simulated fault"]);
+        }
         let mut db = self.db();
         let db = &mut *db;
         // Every method but the table-wide ones takes an object ref first.
@@ -460,6 +574,10 @@ impl State {
                     (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
                     (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
                     (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),
+                    (Class::Task, "destroy") => {
+                        db.remove(&target);
+                        Some(ok())
+                    }
                     _ => None,
                 };
                 if let Some(reply) = reply {
@@ -604,14 +722,12 @@ impl State {
 fn is_xapi_class(name: &str) -> bool {
     const OTHERS: &[&str] = &[
         "session",
-        "task",
         "event",
         "message",
         "sr",
         "vdi",
         "vbd",
         "pbd",
-        "bond",
         "vlan",
         "vm_metrics",
         "vm_guest_metrics",
@@ -836,29 +952,20 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
         return Some(fail("PIF_UNMANAGED", &[pif]));
     }
     if method == "plug" {
+        // Xapi_pif.plug: a bond slave comes up only through its master.
         if obj.str("bond_slave_of") != NULL_REF {
             return Some(fail("CANNOT_PLUG_BOND_SLAVE", &[pif]));
         }
-        // Bringing a bond up brings its slaves up with it.
-        let bond = obj.refs("bond_master_of");
-        let host = obj.str("host").to_string();
-        let slaves: Vec<String> = if bond.is_empty() {
-            Vec::new()
-        } else {
-            db.all(Class::Pif)
-                .iter()
-                .filter(|r| {
-                    db.get(r).is_some_and(|o| {
-                        o.str("host") == host && bond.iter().any(|b| b == o.str("bond_slave_of"))
-                    })
-                })
-                .cloned()
-                .collect()
-        };
+        // Nm.bring_pif_up → create_bond: the master brings its slaves up.
+        let slaves: Vec<String> = obj
+            .refs("bond_master_of")
+            .iter()
+            .flat_map(|bond| db.get(bond).map(|b| b.refs("slaves")).unwrap_or_default())
+            .collect();
         for target in slaves.iter().map(String::as_str).chain([pif]) {
             db.set_field(target, "currently_attached", Value::Bool(true));
-            db.apply_pif(target);
         }
+        db.apply_pif(pif);
         return Some(ok());
     }
     if obj.bool("management") {

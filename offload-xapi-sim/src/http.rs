@@ -2,7 +2,7 @@
 //! TLS or a unix socket, serving XML-RPC on `/` and `/RPC2`, JSON-RPC on
 //! `/jsonrpc`, and the simulator-only `GET /sim/state`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -32,6 +32,9 @@ pub struct Faults {
     pub slow_by: Duration,
     /// Seed of the drop-probability generator.
     pub seed: u64,
+    /// The first N runs of a call (`VIF.plug`, also inside an `Async.` task)
+    /// fail with `INTERNAL_ERROR ["simulated fault"]`.
+    pub fail_calls: BTreeMap<String, u32>,
 }
 
 /// Everything connection threads share.

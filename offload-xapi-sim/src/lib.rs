@@ -47,8 +47,17 @@
 //!   seeded probability), sessions invalidated after N calls, slow requests,
 //!   per-method call counters.
 //!
-//! Not modelled: Bond/VLAN/task/SR objects (bond and VLAN refs on PIFs point
-//! at nothing), `Async.` calls, RBAC, session limits.
+//! * Bonds as xapi has them: `Bond` objects, slaves with their own PIF and
+//!   network, `CANNOT_PLUG_BOND_SLAVE`, the slaves' keys applied when the
+//!   master is plugged; bond and VLAN PIFs get a device of their own only with
+//!   `"network_backend": "bridge"` (xapi's default is openvswitch).
+//!
+//! * `Async.` calls answer a task (`task.get_record`, `task.destroy`) that
+//!   stays pending while the call takes its simulated time
+//!   (`SimConfig::lifecycle_duration` for VM lifecycle and VIF hotplug).
+//!
+//! Not modelled: VLAN/tunnel/SR/VM_guest_metrics objects (their refs on
+//! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
 #![forbid(unsafe_code)]
 
 mod db;
@@ -58,6 +67,7 @@ mod http;
 mod plugin;
 mod pool;
 mod rng;
+mod task;
 pub mod where_expr;
 
 use std::collections::BTreeMap;
@@ -102,6 +112,10 @@ pub struct SimConfig {
     /// Directory of `host.call_plugin` executables (xapi: `/etc/xapi.d/plugins`).
     pub plugin_dir: Option<PathBuf>,
     pub faults: Faults,
+    /// How long VM lifecycle calls (start, reboot, shutdown) and VIF
+    /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
+    /// stay pending for it (default 0).
+    pub lifecycle_duration: Duration,
 }
 
 impl Default for SimConfig {
@@ -117,6 +131,7 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             plugin_dir: None,
             faults: Faults::default(),
+            lifecycle_duration: Duration::ZERO,
         }
     }
 }
@@ -183,6 +198,8 @@ impl Simulator {
         state.auth_failure_delay = config.auth_failure_delay;
         state.plugin_dir = config.plugin_dir.clone();
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
+        state.lifecycle_duration = config.lifecycle_duration;
+        state.fail_calls = std::sync::Mutex::new(config.faults.fail_calls.clone());
         let state = Arc::new(state);
 
         let bind = |addr: SocketAddr| {
@@ -389,6 +406,12 @@ impl SimHandle {
 
     pub fn total_calls(&self) -> u64 {
         self.shared.state.total_calls()
+    }
+
+    /// The most `Async.` tasks of one call (`VM.clean_reboot`) that were
+    /// pending at the same time so far.
+    pub fn max_tasks_in_flight(&self, method: &str) -> usize {
+        self.shared.state.task_high_water(method)
     }
 
     /// PIFs, VIFs and VMs as the host runs them, plus call counts.

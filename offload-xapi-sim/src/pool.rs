@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::db::{Class, Db, NULL_REF};
+use super::db::{Class, Db, NetworkBackend, NULL_REF};
 use offload_xapi::wire::Value;
 
 /// A whole pool. The first host is the master.
@@ -22,6 +22,9 @@ pub struct PoolDesc {
     pub hosts: Vec<HostDesc>,
     #[serde(default)]
     pub vms: Vec<VmDesc>,
+    /// networkd's backend on every host (default openvswitch, as xapi's).
+    #[serde(default)]
+    pub network_backend: NetworkBackend,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -43,8 +46,11 @@ pub struct HostDesc {
     pub pifs: Vec<PifDesc>,
 }
 
-/// A PIF: physical by default; a bond master when `bond_slaves` is set; a
-/// VLAN when `vlan` is set (its `device` is the tagged PIF's device, as in xapi).
+/// A PIF: physical by default; a bond master when `bond_slaves` is set (the
+/// slaves keep their own PIFs and networks, as in xapi); a VLAN when `vlan`
+/// is set (its `device` is the tagged PIF's device, as in xapi); a tunnel
+/// access PIF (`tunnelN`, not physical) when `tunnel_over` names its
+/// transport PIF's device (`Xapi_tunnel.create_internal`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PifDesc {
@@ -57,6 +63,8 @@ pub struct PifDesc {
     pub bond_slaves: Vec<String>,
     #[serde(default)]
     pub vlan: Option<i64>,
+    #[serde(default)]
+    pub tunnel_over: Option<String>,
     #[serde(default = "yes")]
     pub currently_attached: bool,
     #[serde(default)]
@@ -169,6 +177,7 @@ impl PoolDesc {
                         management: k == 0,
                         bond_slaves: Vec::new(),
                         vlan: None,
+                        tunnel_over: None,
                         currently_attached: true,
                         other_config: BTreeMap::new(),
                     })
@@ -207,6 +216,7 @@ impl PoolDesc {
             networks,
             hosts,
             vms,
+            network_backend: NetworkBackend::default(),
         }
     }
 }
@@ -243,6 +253,7 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
     if pool.hosts.is_empty() {
         return Err("a pool needs at least one host".into());
     }
+    db.backend = pool.network_backend;
     let mut networks = BTreeMap::new();
     for n in &pool.networks {
         let r = db.insert(
@@ -294,6 +305,7 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
                         ("product_version", "8.3.0"),
                         ("xapi", "26.1"),
                         ("xapi_build", "26.1.4"),
+                        ("network_backend", pool.network_backend.name()),
                     ]),
                 ),
                 ("enabled", Value::Bool(true)),
@@ -315,9 +327,11 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
         hosts.insert(h.name_label.clone(), (host.clone(), 1i64));
 
         let mut by_device: BTreeMap<String, String> = BTreeMap::new();
+        let mut seeded: Vec<(String, bool)> = Vec::new();
         for p in &h.pifs {
             let net = network(&p.network)?;
             let is_bond = !p.bond_slaves.is_empty();
+            let is_tunnel = p.tunnel_over.is_some();
             let mac = db.rng.mac();
             let pif = db.insert(
                 Class::Pif,
@@ -329,7 +343,10 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
                     ("MTU", Value::Int(1500)),
                     ("VLAN", Value::Int(p.vlan.unwrap_or(-1))),
                     ("metrics", s(NULL_REF)),
-                    ("physical", Value::Bool(!is_bond && p.vlan.is_none())),
+                    (
+                        "physical",
+                        Value::Bool(!is_bond && !is_tunnel && p.vlan.is_none()),
+                    ),
                     ("currently_attached", Value::Bool(p.currently_attached)),
                     (
                         "ip_configuration_mode",
@@ -367,17 +384,50 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
             db.push_ref(&host, "PIFs", &pif);
             db.push_ref(&net, "PIFs", &pif);
             if is_bond {
-                // Bond objects are not modelled; the refs link master and slaves.
-                let bond = db.new_ref();
-                db.update(&pif, |f| {
-                    f.insert("bond_master_of".into(), Value::Array(vec![s(&bond)]));
-                });
-                for slave in &p.bond_slaves {
-                    let slave_ref = by_device
-                        .get(slave)
-                        .ok_or_else(|| format!("bond slave {slave:?} is not an earlier PIF"))?;
-                    db.set_field(slave_ref, "bond_slave_of", s(&bond));
+                // Xapi_bond.create: a Bond object links the master and the
+                // slaves; each slave keeps its own PIF, network and other_config.
+                let slaves =
+                    p.bond_slaves
+                        .iter()
+                        .map(|slave| {
+                            by_device.get(slave).cloned().ok_or_else(|| {
+                                format!("bond slave {slave:?} is not an earlier PIF")
+                            })
+                        })
+                        .collect::<Result<Vec<String>, String>>()?;
+                let bond = db.insert(
+                    Class::Bond,
+                    fields(vec![
+                        ("master", s(&pif)),
+                        (
+                            "slaves",
+                            Value::Array(slaves.iter().map(|r| s(r)).collect()),
+                        ),
+                        ("other_config", empty_map()),
+                        ("primary_slave", s(&slaves[0])),
+                        ("mode", s("balance-slb")),
+                        ("properties", empty_map()),
+                        ("links_up", Value::Int(slaves.len() as i64)),
+                        ("auto_update_mac", Value::Bool(true)),
+                    ]),
+                );
+                db.set_field(&pif, "bond_master_of", Value::Array(vec![s(&bond)]));
+                for slave in &slaves {
+                    db.set_field(slave, "bond_slave_of", s(&bond));
                 }
+            }
+            if let Some(transport) = &p.tunnel_over {
+                // Tunnel objects are not modelled; the refs link both PIFs.
+                let tunnel = db.new_ref();
+                let transport = by_device.get(transport).ok_or_else(|| {
+                    format!("tunnel transport {transport:?} is not an earlier PIF")
+                })?;
+                db.set_field(
+                    transport,
+                    "tunnel_transport_PIF_of",
+                    Value::Array(vec![s(&tunnel)]),
+                );
+                db.set_field(&pif, "tunnel_access_PIF_of", Value::Array(vec![s(&tunnel)]));
             }
             if p.vlan.is_some() {
                 let vlan = db.new_ref();
@@ -388,7 +438,15 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
             } else {
                 by_device.insert(p.device.clone(), pif.clone());
             }
-            if p.currently_attached {
+            seeded.push((pif, p.currently_attached));
+        }
+        // Start of day (Xapi_pif.calculate_pifs_required_at_start_of_day):
+        // every attached PIF but the bond slaves, which their master brings up.
+        for (pif, attached) in seeded {
+            let slave = db
+                .get(&pif)
+                .is_some_and(|o| o.str("bond_slave_of") != NULL_REF);
+            if attached && !slave {
                 db.apply_pif(&pif);
             }
         }
@@ -443,6 +501,12 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
             *next_domid += 1;
         }
         db.vm_sim.entry(vm.clone()).or_default().hotplug = v.hotplug;
+        if v.hotplug {
+            // PV drivers: their guest agent has reported (VM_guest_metrics
+            // objects are not modelled; the ref says only that they exist).
+            let metrics = db.new_ref();
+            db.set_field(&vm, "guest_metrics", s(&metrics));
+        }
         for (i, d) in v.vifs.iter().enumerate() {
             let net = network(&d.network)?;
             insert_vif(db, &vm, &net, i, &d.other_config, running);

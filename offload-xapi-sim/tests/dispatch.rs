@@ -232,3 +232,65 @@ fn list_methods_is_raw_and_counts_are_kept() {
     assert_eq!(sim.calls().get("VM.get_all"), Some(&2));
     assert_eq!(sim.total_calls(), 4);
 }
+
+/// ocaml/xapi/server_helpers.ml `do_dispatch`: `Async.X.m` answers a task at
+/// once; the call's own checks run inside the task and land in its
+/// `error_info` (TaskHelper.failed), its result in `result`.
+#[test]
+fn async_calls_answer_a_task_that_carries_the_outcome() {
+    let sim = sim();
+    let session = login(&sim);
+    let call = |method: &str, args: &[Value]| {
+        let mut params = vec![s(&session)];
+        params.extend_from_slice(args);
+        sim.call(Origin::Network, method, &params)
+    };
+    let vms = ok(call("VM.get_all_records", &[]));
+    let (halted, _) = vms
+        .as_struct()
+        .unwrap()
+        .iter()
+        .find(|(_, v)| {
+            v.get("power_state").and_then(Value::as_str) == Some("Running")
+                && v.get("is_control_domain") == Some(&Value::Bool(false))
+        })
+        .expect("a running guest");
+    ok(call("VM.hard_shutdown", &[s(halted)]));
+    let task = ok(call("Async.VM.clean_reboot", &[s(halted)]));
+    let task = task.as_str().unwrap().to_string();
+    let record = ok(call("task.get_record", &[s(&task)]));
+    assert_eq!(
+        record.get("status").and_then(Value::as_str),
+        Some("failure")
+    );
+    let info: Vec<&str> = record
+        .get("error_info")
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        info,
+        ["VM_BAD_POWER_STATE", halted.as_str(), "running", "halted"]
+    );
+    assert_eq!(
+        ok(call("task.get_name_label", &[s(&task)])).as_str(),
+        Some("Async.VM.clean_reboot")
+    );
+    ok(call("task.destroy", &[s(&task)]));
+    assert_eq!(
+        failure(call("task.get_record", &[s(&task)])),
+        strings(&["HANDLE_INVALID", "task", &task])
+    );
+    // The name and the parameter count are checked before any task exists.
+    assert_eq!(
+        failure(call("Async.VM.clean_reboot", &[])),
+        strings(&[
+            "MESSAGE_PARAMETER_COUNT_MISMATCH",
+            "Async.VM.clean_reboot",
+            "1",
+            "0"
+        ])
+    );
+}

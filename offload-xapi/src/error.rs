@@ -44,8 +44,38 @@ pub enum Error {
     Credentials { source: String, message: String },
     /// A bad argument from our caller (URL, policy, filter).
     InvalidArgument { what: String, message: String },
+    /// A policy or trust specification that names nothing or two things.
+    Spec(SpecError),
+    /// A selection (VM name or uuid, host, network, device) that matches
+    /// nothing in the pool: nothing was read beyond the records, nothing written.
+    NoMatch { what: String, message: String },
     /// The run was interrupted (Ctrl-C) before it finished.
     Interrupted,
+}
+
+/// Why a [`crate::spec::PolicySpec`] or [`crate::spec::TrustSpec`] was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecError {
+    /// Neither a preset nor settings: there is no default policy.
+    NoPolicy,
+    /// Both a preset and settings.
+    PresetAndSettings,
+    /// Both a pinned fingerprint and "insecure".
+    FingerprintAndInsecure,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SpecError::NoPolicy => {
+                "no policy: give a preset (seed, tx-only) or settings (e.g. tx=off,sg=off)"
+            }
+            SpecError::PresetAndSettings => "give either a preset or settings, not both",
+            SpecError::FingerprintAndInsecure => {
+                "give either a fingerprint to pin or insecure, not both"
+            }
+        })
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -71,6 +101,13 @@ impl Error {
     /// Whether retrying the same idempotent call may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Transport { .. } | Error::Timeout { .. })
+    }
+
+    pub(crate) fn no_match(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::NoMatch {
+            what: what.into(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn invalid(what: impl Into<String>, message: impl Into<String>) -> Error {
@@ -129,7 +166,10 @@ impl fmt::Display for Error {
             Error::Credentials { source, message } => {
                 write!(f, "credentials from {source}: {message}")
             }
-            Error::InvalidArgument { what, message } => write!(f, "{what}: {message}"),
+            Error::InvalidArgument { what, message } | Error::NoMatch { what, message } => {
+                write!(f, "{what}: {message}")
+            }
+            Error::Spec(problem) => problem.fmt(f),
             Error::Interrupted => f.write_str("interrupted"),
         }
     }

@@ -1,5 +1,10 @@
 //! `offload-xapi`: a XAPI client (XML-RPC and JSON-RPC over HTTPS, HTTP and the
-//! local unix socket) and a XAPI simulator for tests and demos.
+//! local unix socket) and pool-wide offload policies.
+//!
+//! It owns every decision about a pool: how policy and trust options resolve,
+//! which PIFs and VIFs a selection means, which keys to write, what a key does
+//! on the host. It must not carry server code (the simulator is the separate
+//! `offload-xapi-sim`) nor touch local interfaces (`offload-ethtool`).
 //!
 //! The seed procedure's `xe pif-param-set` / `xe vif-param-set` loops become
 //! one call each: [`ops::apply`] reads the pool with one `get_all_records`
@@ -35,17 +40,24 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod effect;
 pub mod error;
+pub mod follow_up;
+pub mod object;
 pub mod ops;
 pub mod policy;
 pub mod records;
 pub mod session;
+pub mod spec;
+pub mod task;
 pub mod tls;
 pub mod transport;
 pub mod watch;
 pub mod wire;
 
 pub use client::{Client, ConnectOptions, Protocol};
-pub use error::{Error, Result};
+pub use error::{Error, Result, SpecError};
+pub use offload_core::features::XapiObject;
+pub use spec::{PolicySpec, TrustSpec};
 pub use tls::Trust;
 pub use transport::Endpoint;

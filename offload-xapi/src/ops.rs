@@ -15,10 +15,13 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
+use crate::effect::{no_effect, with_bond_slaves, ClearLeaves, NoEffect};
 use crate::error::{Error, Result};
+pub use crate::follow_up::{take_effect, ActionOutcome, FollowUp};
+use crate::object::class_name;
 use crate::policy::{
     audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
-    verify_keys, KeyChange, KeyCheck, KeyVerdict, PifFilter, Policy, Target, VifFilter,
+    verify_keys, KeyChange, KeyCheck, KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
 };
 use crate::records::PoolView;
 use crate::wire::Value;
@@ -38,19 +41,13 @@ impl Selection {
         }
     }
 
-    fn class(&self) -> &'static str {
-        match self {
-            Selection::Pifs(_) => "PIF",
-            Selection::Vifs(_) => "VIF",
-        }
-    }
-
     /// Reads what this selection needs and picks the targets.
     pub fn resolve(&self, client: &Client) -> Result<(PoolView, Vec<Target>)> {
         match self {
             Selection::Pifs(filter) => {
                 let view = PoolView::fetch_classes(client, true, false)?;
-                let targets = select_pifs(&view, filter)?;
+                // Keys on a bond master without a device go to its slaves.
+                let targets = with_bond_slaves(&view, select_pifs(&view, filter)?);
                 Ok((view, targets))
             }
             Selection::Vifs(filter) => {
@@ -133,6 +130,9 @@ pub enum Status {
     Failed,
     /// Not attempted (interrupted, or an earlier fatal error).
     NotAttempted,
+    /// Not written: the keys would change nothing here (`effect` says why
+    /// and where they belong).
+    NoEffect,
 }
 
 /// One object's outcome.
@@ -149,7 +149,10 @@ pub struct ObjectOutcome {
     pub error: Option<ErrorInfo>,
     /// Why the running device does not use the new value yet.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<Pending>,
+    /// Why keys on this object change nothing on the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<NoEffect>,
     /// The device is up (attached PIF, attached VIF of a running VM): a
     /// replug or reboot would make the host re-read its keys.
     #[serde(skip)]
@@ -159,10 +162,14 @@ pub struct ObjectOutcome {
 /// The outcome of a bulk write.
 #[derive(Debug, Clone, Serialize)]
 pub struct BulkReport {
-    pub class: &'static str,
+    #[serde(serialize_with = "crate::object::serialize_class")]
+    pub class: XapiObject,
     pub policy: String,
     pub dry_run: bool,
     pub objects: Vec<ObjectOutcome>,
+    /// For `clear`: what removing the keys does not undo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear_leaves: Option<ClearLeaves>,
     /// HTTP calls made by the whole operation (reads included).
     pub calls: u64,
     pub seconds: f64,
@@ -206,9 +213,11 @@ pub fn clear(
         .map(|p| p.settings_for(selection.object()).to_vec())
         .unwrap_or_default();
     let name = policy.map_or("all ethtool offload keys".to_string(), |p| p.name.clone());
-    run(client, &name, selection, options, |current| {
+    let mut report = run(client, &name, selection, options, |current| {
         plan_clear(current, &settings, policy.is_none())
-    })
+    })?;
+    report.clear_leaves = Some(ClearLeaves::of(selection.object()));
+    Ok(report)
 }
 
 fn run(
@@ -225,11 +234,21 @@ fn run(
     let mut outcomes: Vec<ObjectOutcome> = targets
         .into_iter()
         .map(|target| {
-            let changes = plan(other_config_of(&view, &target).unwrap_or(&empty));
-            let status = match (changes.is_empty(), options.dry_run) {
-                (true, _) => Status::Unchanged,
-                (false, true) => Status::WouldChange,
-                (false, false) => Status::NotAttempted,
+            let effect = no_effect(&view, &target);
+            // PIF keys without a device are not written (the slaves of a
+            // selected bond are selected instead); VIF keys are, for the day
+            // the guest gets PV drivers.
+            let skip = effect.is_some() && target.class == XapiObject::Pif;
+            let changes = if skip {
+                Vec::new()
+            } else {
+                plan(other_config_of(&view, &target).unwrap_or(&empty))
+            };
+            let status = match (skip, changes.is_empty(), options.dry_run) {
+                (true, _, _) => Status::NoEffect,
+                (false, true, _) => Status::Unchanged,
+                (false, false, true) => Status::WouldChange,
+                (false, false, false) => Status::NotAttempted,
             };
             ObjectOutcome {
                 target,
@@ -238,12 +257,13 @@ fn run(
                 written: Vec::new(),
                 error: None,
                 pending: None,
+                effect,
                 live: false,
             }
         })
         .collect();
     if !options.dry_run {
-        write_all(client, selection.class(), &mut outcomes, options);
+        write_all(client, selection.object(), &mut outcomes, options);
     }
     for outcome in &mut outcomes {
         let reason = pending_reason(&view, &outcome.target);
@@ -253,17 +273,23 @@ fn run(
         }
     }
     Ok(BulkReport {
-        class: selection.class(),
+        class: selection.object(),
         policy: policy_name.to_string(),
         dry_run: options.dry_run,
         objects: outcomes,
+        clear_leaves: None,
         calls: client.calls_made() - calls_before,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
 /// Writes every planned change with `workers` threads, one object per task.
-fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], options: &RunOptions) {
+fn write_all(
+    client: &Client,
+    object: XapiObject,
+    outcomes: &mut [ObjectOutcome],
+    options: &RunOptions,
+) {
     let work: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes[i].status == Status::NotAttempted)
         .collect();
@@ -280,7 +306,7 @@ fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], optio
                     continue;
                 }
                 let mut outcome = slots[index].lock().unwrap_or_else(|p| p.into_inner());
-                write_object(client, class, &mut outcome);
+                write_object(client, object, &mut outcome);
                 drop(outcome);
                 let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Some(progress) = &options.progress {
@@ -293,7 +319,8 @@ fn write_all(client: &Client, class: &str, outcomes: &mut [ObjectOutcome], optio
 
 /// Sets keys the way `xe ...-param-set other-config:k=v` does: remove, then
 /// add (`add_to_other_config` refuses an existing key).
-fn write_object(client: &Client, class: &str, outcome: &mut ObjectOutcome) {
+fn write_object(client: &Client, object: XapiObject, outcome: &mut ObjectOutcome) {
+    let class = class_name(object);
     let reference = Value::str(outcome.target.reference.as_str());
     for change in outcome.changes.clone() {
         let key = Value::str(change.key.as_str());
@@ -340,6 +367,9 @@ pub struct ListedObject {
     #[serde(flatten)]
     pub target: Target,
     pub keys: Vec<ListedKey>,
+    /// Why keys on this object change nothing on the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<NoEffect>,
 }
 
 /// One `ethtool-*` entry of other_config with the host's reading of it.
@@ -383,7 +413,12 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
                     verdict: audit_key(selection.object(), k, v),
                 })
                 .collect();
-            ListedObject { target, keys }
+            let effect = no_effect(&view, &target);
+            ListedObject {
+                target,
+                keys,
+                effect,
+            }
         })
         .collect())
 }
@@ -393,11 +428,12 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
 pub struct VerifiedObject {
     #[serde(flatten)]
     pub target: Target,
+    /// The keys are as the policy wants and the host applies them here.
     pub ok: bool,
     pub keys: Vec<KeyCheck>,
-    /// Set when the stored keys are right but the running device may not use them yet.
+    /// Why keys on this object change nothing on the host (then `ok` is false).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub effect: Option<NoEffect>,
 }
 
 /// Checks the selected objects against `policy` as the host will read their keys.
@@ -418,140 +454,16 @@ pub fn verify(
                 other_config_of(&view, &target).unwrap_or(&empty),
                 settings,
             );
-            let ok = keys.iter().all(|k| k.ok);
+            let effect = no_effect(&view, &target);
+            let ok = effect.is_none() && keys.iter().all(|k| k.ok);
             VerifiedObject {
                 target,
                 ok,
                 keys,
-                note: None,
+                effect,
             }
         })
         .collect())
-}
-
-/// The outcome of one follow-up action (replug, reboot, plug).
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionOutcome {
-    pub action: String,
-    pub class: &'static str,
-    pub uuid: String,
-    pub label: String,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
-}
-
-/// Makes the host re-read what `report` changed:
-/// - PIFs: `PIF.plug` (re-applies ethtool settings on an attached PIF);
-/// - VIFs with `replug`: `VIF.unplug` + `VIF.plug` on running VMs;
-/// - VIFs with `reboot`: `VM.clean_reboot` of each running VM, `reboot_limit` at a time.
-///
-/// It acts on every live object that carries the policy after this run, also
-/// those an earlier run changed (so `apply` then `apply --replug` works), but
-/// never on objects whose write failed.
-pub fn take_effect(
-    client: &Client,
-    report: &BulkReport,
-    replug: bool,
-    reboot: bool,
-    reboot_limit: usize,
-) -> Result<Vec<ActionOutcome>> {
-    let pending: Vec<&ObjectOutcome> = report
-        .objects
-        .iter()
-        .filter(|o| matches!(o.status, Status::Changed | Status::Unchanged) && o.live)
-        .collect();
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut actions = Vec::new();
-    let record =
-        |action: &str, class: &'static str, uuid: &str, label: &str, result: Result<()>| {
-            ActionOutcome {
-                action: action.to_string(),
-                class,
-                uuid: uuid.to_string(),
-                label: label.to_string(),
-                ok: result.is_ok(),
-                error: result.err().as_ref().map(ErrorInfo::from),
-            }
-        };
-    if report.class == "PIF" {
-        if replug {
-            for o in pending {
-                let r = client
-                    .call("PIF.plug", &[Value::str(o.target.reference.as_str())])
-                    .map(drop);
-                actions.push(record(
-                    "PIF.plug",
-                    "PIF",
-                    &o.target.uuid,
-                    &o.target.label,
-                    r,
-                ));
-            }
-        }
-        return Ok(actions);
-    }
-    if replug {
-        for o in &pending {
-            let vif = Value::str(o.target.reference.as_str());
-            let r = client
-                .call("VIF.unplug", std::slice::from_ref(&vif))
-                .and_then(|_| client.call("VIF.plug", std::slice::from_ref(&vif)))
-                .map(drop);
-            actions.push(record(
-                "VIF.unplug+plug",
-                "VIF",
-                &o.target.uuid,
-                &o.target.label,
-                r,
-            ));
-        }
-    }
-    if reboot {
-        // One reboot per VM, whatever its number of changed VIFs; skip VMs
-        // whose VIFs were all replugged successfully.
-        let view = PoolView::fetch_classes(client, false, true)?;
-        let replugged: Vec<&str> = actions
-            .iter()
-            .filter(|a| a.ok)
-            .map(|a| a.uuid.as_str())
-            .collect();
-        let mut vms: Vec<(String, String, String)> = Vec::new();
-        for o in &pending {
-            if replugged.contains(&o.target.uuid.as_str()) {
-                continue;
-            }
-            if let Some(vm_ref) = crate::policy::running_vm_of(&view, &o.target.reference) {
-                if !vms.iter().any(|(r, _, _)| *r == vm_ref) {
-                    let vm = &view.vms[&vm_ref];
-                    vms.push((vm_ref, vm.uuid.clone(), vm.name_label.clone()));
-                }
-            }
-        }
-        let next = AtomicUsize::new(0);
-        let results = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for _ in 0..reboot_limit.max(1).min(vms.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((vm_ref, uuid, name)) = vms.get(i) else {
-                        break;
-                    };
-                    let r = client
-                        .call("VM.clean_reboot", &[Value::str(vm_ref.as_str())])
-                        .map(drop);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(record("VM.clean_reboot", "VM", uuid, name, r));
-                });
-            }
-        });
-        actions.extend(results.into_inner().unwrap_or_else(|p| p.into_inner()));
-    }
-    Ok(actions)
 }
 
 /// One host's answer to a plugin call.
@@ -585,7 +497,7 @@ pub fn call_plugin_on_hosts(
     };
     for name in host_names {
         if !hosts.values().any(|h| names_host(name, h)) {
-            return Err(Error::invalid(
+            return Err(Error::no_match(
                 format!("--host {name:?}"),
                 "matches no host of this pool",
             ));

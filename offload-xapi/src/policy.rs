@@ -6,11 +6,12 @@
 //! every object's outcome is reported.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use offload_core::features::{
     legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, XapiObject, LEGACY,
 };
-use offload_core::glob;
+use offload_core::{glob, presets};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -33,18 +34,16 @@ pub struct Policy {
     pub vif: Vec<Setting>,
 }
 
-/// The seed's six keys, in the seed's order.
-const SEED_KEYS: [&str; 6] = [
-    "ethtool-gso",
-    "ethtool-ufo",
-    "ethtool-tso",
-    "ethtool-sg",
-    "ethtool-tx",
-    "ethtool-rx",
-];
-
-/// The names `--preset` accepts.
-pub const PRESETS: [&str; 2] = ["seed", "tx-only"];
+/// The names `--preset` accepts (offload-core's preset table).
+pub const PRESETS: [&str; presets::PRESETS.len()] = {
+    let mut names = [""; presets::PRESETS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = presets::PRESETS[i].name;
+        i += 1;
+    }
+    names
+};
 
 fn off(key: &str) -> Setting {
     Setting {
@@ -58,22 +57,18 @@ impl Policy {
     /// `tx-only` (XCP-ng's advice for pfSense/OPNsense guests: `ethtool-tx=off`
     /// on VIFs only).
     pub fn preset(name: &str) -> Result<Policy> {
-        match name {
-            "seed" => Ok(Policy {
-                name: name.to_string(),
-                pif: SEED_KEYS.iter().map(|k| off(k)).collect(),
-                vif: SEED_KEYS.iter().map(|k| off(k)).collect(),
-            }),
-            "tx-only" | "pfsense" => Ok(Policy {
-                name: "tx-only".to_string(),
-                pif: Vec::new(),
-                vif: vec![off("ethtool-tx")],
-            }),
-            other => Err(Error::invalid(
-                format!("--preset {other:?}"),
+        let preset = presets::by_name(name).ok_or_else(|| {
+            Error::invalid(
+                format!("--preset {name:?}"),
                 format!("unknown preset (known: {})", PRESETS.join(", ")),
-            )),
-        }
+            )
+        })?;
+        let settings = |groups| presets::xapi_keys(groups).map(off).collect();
+        Ok(Policy {
+            name: preset.name.to_string(),
+            pif: settings(preset.pif_keys),
+            vif: settings(preset.vifs),
+        })
     }
 
     /// `tx=off,sg=off`: ethtool short or long names or XAPI keys, values
@@ -259,7 +254,8 @@ fn any_glob(patterns: &[String], candidates: &[&str]) -> bool {
 /// One object a policy looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {
-    pub class: &'static str,
+    #[serde(serialize_with = "crate::object::serialize_class")]
+    pub class: XapiObject,
     #[serde(rename = "ref")]
     pub reference: String,
     pub uuid: String,
@@ -293,20 +289,25 @@ pub fn select_pifs(view: &PoolView, filter: &PifFilter) -> Result<Vec<Target>> {
                 )
                 && (filter.kinds.is_empty() || filter.kinds.contains(&p.kind()))
         })
-        .map(|(r, p)| Target {
-            class: "PIF",
-            reference: r.clone(),
-            uuid: p.uuid.clone(),
-            label: format!("{}/{}", view.host_name(&p.host), pif_device_label(p)),
-        })
+        .map(|(r, p)| pif_target(view, r, p))
         .collect();
     if selected.is_empty()
         && (!filter.hosts.is_empty() || !filter.devices.is_empty() || !filter.networks.is_empty())
     {
-        return Err(Error::invalid("PIF selection", "matches no PIF"));
+        return Err(Error::no_match("PIF selection", "matches no PIF"));
     }
     selected.sort_by(|a, b| a.label.cmp(&b.label));
     Ok(selected)
+}
+
+/// The target for one PIF, labelled `host/device` (`host/eth1.100` for a VLAN).
+pub fn pif_target(view: &PoolView, reference: &str, p: &crate::records::Pif) -> Target {
+    Target {
+        class: XapiObject::Pif,
+        reference: reference.to_string(),
+        uuid: p.uuid.clone(),
+        label: format!("{}/{}", view.host_name(&p.host), pif_device_label(p)),
+    }
 }
 
 fn pif_device_label(p: &crate::records::Pif) -> String {
@@ -334,7 +335,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
             .values()
             .any(|vm| vm.is_guest() && glob::matches(pattern, &vm.name_label))
         {
-            return Err(Error::invalid(
+            return Err(Error::no_match(
                 format!("--vm {pattern:?}"),
                 "matches no VM (dom0, templates and snapshots are never selected)",
             ));
@@ -346,7 +347,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
             .values()
             .any(|vm| vm.is_guest() && vm.uuid.eq_ignore_ascii_case(uuid))
         {
-            return Err(Error::invalid(
+            return Err(Error::no_match(
                 format!("--vm-uuid {uuid:?}"),
                 "is not the uuid of a VM in this pool",
             ));
@@ -365,7 +366,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
             ];
             (vm_selected(vm) && any_glob(&filter.networks, &net_names)).then(|| {
                 let target = Target {
-                    class: "VIF",
+                    class: XapiObject::Vif,
                     reference: r.clone(),
                     uuid: vif.uuid.clone(),
                     label: format!("{}/VIF {}", vm.name_label, vif.device),
@@ -379,7 +380,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
         })
         .collect();
     if selected.is_empty() && !filter.networks.is_empty() {
-        return Err(Error::invalid(
+        return Err(Error::no_match(
             "--network",
             "matches no VIF of a selected VM",
         ));
@@ -404,8 +405,8 @@ pub fn other_config_of<'v>(
     target: &Target,
 ) -> Option<&'v BTreeMap<String, String>> {
     match target.class {
-        "PIF" => view.pifs.get(&target.reference).map(|p| &p.other_config),
-        _ => view.vifs.get(&target.reference).map(|v| &v.other_config),
+        XapiObject::Pif => view.pifs.get(&target.reference).map(|p| &p.other_config),
+        XapiObject::Vif => view.vifs.get(&target.reference).map(|v| &v.other_config),
     }
 }
 
@@ -459,7 +460,37 @@ pub struct KeyCheck {
     /// The host will run with the wanted setting.
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
+    pub problem: Option<KeyProblem>,
+}
+
+/// Why a key does not give the wanted setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// The key is absent.
+    Missing,
+    /// The host reads the opposite value.
+    Is { on: bool },
+    /// The host ignores the key or its value (the reason says why).
+    Ignored(String),
+    /// A link setting, not an offload.
+    LinkSetting,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyProblem::Missing => f.write_str("missing"),
+            KeyProblem::Is { on } => write!(f, "is {}", if *on { "on" } else { "off" }),
+            KeyProblem::Ignored(reason) => f.write_str(reason),
+            KeyProblem::LinkSetting => f.write_str("link setting"),
+        }
+    }
+}
+
+impl Serialize for KeyProblem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Checks `current` against `settings` as the host reads it: `true` counts
@@ -475,16 +506,14 @@ pub fn verify_keys(
             let wanted = xapi_flag_value(&s.value);
             let found = current.get(&s.key).cloned();
             let (ok, problem) = match &found {
-                None => (false, Some("missing".to_string())),
+                None => (false, Some(KeyProblem::Missing)),
                 Some(v) => match audit_key(object, &s.key, v) {
                     KeyVerdict::Applied { on } if Some(on) == wanted => (true, None),
-                    KeyVerdict::Applied { on } => {
-                        (false, Some(format!("is {}", if on { "on" } else { "off" })))
-                    }
+                    KeyVerdict::Applied { on } => (false, Some(KeyProblem::Is { on })),
                     KeyVerdict::IgnoredValue { reason } | KeyVerdict::IgnoredKey { reason } => {
-                        (false, Some(reason))
+                        (false, Some(KeyProblem::Ignored(reason)))
                     }
-                    KeyVerdict::LinkSetting => (false, Some("link setting".to_string())),
+                    KeyVerdict::LinkSetting => (false, Some(KeyProblem::LinkSetting)),
                 },
             };
             KeyCheck {
@@ -498,26 +527,55 @@ pub fn verify_keys(
         .collect()
 }
 
-/// Whether a target's device still runs with older settings after a change,
-/// and what would make the host re-read them.
-pub fn pending_reason(view: &PoolView, target: &Target) -> Option<String> {
-    match target.class {
-        "PIF" => {
-            let pif = view.pifs.get(&target.reference)?;
-            pif.currently_attached.then(|| {
-                let mut reason = "host applies it at the next PIF.plug or host boot".to_string();
-                if pif.management {
-                    reason.push_str(" (management interface: replug briefly interrupts it)");
+/// Why a device still runs with older settings after a change, and what
+/// would make the host re-read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// An attached PIF: the next `PIF.plug` or host boot applies the keys.
+    PifAttached {
+        /// The management interface: a replug briefly interrupts it.
+        management: bool,
+    },
+    /// An attached VIF of a running VM: the next VIF plug, VM start or API reboot.
+    VifOfRunningVm,
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::PifAttached { management } => {
+                f.write_str("host applies it at the next PIF.plug or host boot")?;
+                if *management {
+                    f.write_str(" (management interface: replug briefly interrupts it)")?;
                 }
-                reason
+                Ok(())
+            }
+            Pending::VifOfRunningVm => {
+                f.write_str("VM is running: applies at the next VIF plug, VM start or API reboot")
+            }
+        }
+    }
+}
+
+impl Serialize for Pending {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Whether a target's device still runs with older settings after a change.
+pub fn pending_reason(view: &PoolView, target: &Target) -> Option<Pending> {
+    match target.class {
+        XapiObject::Pif => {
+            let pif = view.pifs.get(&target.reference)?;
+            pif.currently_attached.then_some(Pending::PifAttached {
+                management: pif.management,
             })
         }
-        _ => {
+        XapiObject::Vif => {
             let vif = view.vifs.get(&target.reference)?;
             let vm = view.vms.get(&vif.vm)?;
-            (vm.is_running() && vif.currently_attached).then(|| {
-                "VM is running: applies at the next VIF plug, VM start or API reboot".to_string()
-            })
+            (vm.is_running() && vif.currently_attached).then_some(Pending::VifOfRunningVm)
         }
     }
 }
@@ -654,7 +712,12 @@ mod tests {
             &settings,
         );
         assert!(checks[0].ok);
-        assert!(!checks[1].ok && checks[1].problem.as_deref().unwrap().contains("quotes"));
-        assert_eq!(checks[2].problem.as_deref(), Some("missing"));
+        assert!(!checks[1].ok);
+        assert!(matches!(&checks[1].problem, Some(KeyProblem::Ignored(r)) if r.contains("quotes")));
+        assert_eq!(checks[2].problem, Some(KeyProblem::Missing));
+        assert_eq!(
+            serde_json::to_value(&checks[2]).unwrap()["problem"],
+            "missing"
+        );
     }
 }

@@ -47,6 +47,31 @@ pub struct Host {
     #[serde(rename = "resident_VMs")]
     pub resident_vms: Vec<String>,
     pub control_domain: String,
+    pub software_version: BTreeMap<String, String>,
+}
+
+/// networkd's backend on a host (`software_version:network_backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkBackend {
+    /// xapi's default: no `bondN` or `ethX.V` netdev exists.
+    Openvswitch,
+    /// Linux bridge: bond and VLAN PIFs are devices of their own.
+    Bridge,
+}
+
+impl Host {
+    /// The backend; openvswitch when the host does not say (xapi's default).
+    pub fn network_backend(&self) -> NetworkBackend {
+        match self
+            .software_version
+            .get("network_backend")
+            .map(String::as_str)
+        {
+            Some("bridge") => NetworkBackend::Bridge,
+            _ => NetworkBackend::Openvswitch,
+        }
+    }
 }
 
 /// A network (bridge).
@@ -86,6 +111,8 @@ pub struct Pif {
     pub bond_master_of: Vec<String>,
     #[serde(rename = "VLAN_master_of")]
     pub vlan_master_of: String,
+    #[serde(rename = "tunnel_access_PIF_of")]
+    pub tunnel_access_pif_of: Vec<String>,
     pub other_config: BTreeMap<String, String>,
 }
 
@@ -96,7 +123,9 @@ pub enum PifKind {
     Physical,
     Bond,
     Vlan,
-    /// Tunnels, SR-IOV logical PIFs and other virtual devices.
+    /// A tunnel access PIF (`tunnelN`).
+    Tunnel,
+    /// SR-IOV logical PIFs and other virtual devices.
     Other,
 }
 
@@ -106,6 +135,8 @@ impl Pif {
             PifKind::Vlan
         } else if !self.bond_master_of.is_empty() {
             PifKind::Bond
+        } else if !self.tunnel_access_pif_of.is_empty() {
+            PifKind::Tunnel
         } else if self.physical {
             PifKind::Physical
         } else {
@@ -131,9 +162,19 @@ pub struct Vm {
     pub domid: i64,
     pub other_config: BTreeMap<String, String>,
     pub allowed_operations: Vec<String>,
+    /// `hvm`, `pv`, `pvh`, `pv_in_pvh` (empty on hosts before 7.5).
+    pub domain_type: String,
+    /// Null until a guest agent (PV drivers) reports.
+    pub guest_metrics: String,
 }
 
 impl Vm {
+    /// An HVM guest without PV drivers: its NICs are emulated (`tapD.N`),
+    /// which no VIF key reaches (xenopsd's vif-real runs ethtool for `vif` only).
+    pub fn nics_emulated(&self) -> bool {
+        self.domain_type == "hvm" && is_null(&self.guest_metrics)
+    }
+
     /// The seed's selection: real guests, not dom0, templates or snapshots.
     pub fn is_guest(&self) -> bool {
         !self.is_control_domain && !self.is_a_template && !self.is_a_snapshot

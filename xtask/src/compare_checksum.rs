@@ -1,8 +1,10 @@
 //! `cargo xtask compare checksum`: runs the checksum and verdict criterion benches and turns
 //! the estimates into RATIO lines, ours against the fastest peer of each group.
 //!
-//! Criterion writes `target/criterion/<group>/<id>/new/estimates.json`; the mean's
-//! point estimate (ns) is read from there. A second run builds the peers (and
+//! Criterion writes `target/criterion/<group>/<id>/new/estimates.json`; the median's
+//! point estimate (ns) is read from there, for every entry alike: on a shared
+//! two-core machine a few preempted samples pull the mean of a 5 ns call by tens
+//! of percent, and which peer they hit decides the ratio; the median does not move. A second run builds the peers (and
 //! us) with AVX2 enabled at compile time, the strongest form of every peer.
 
 use std::path::{Path, PathBuf};
@@ -69,7 +71,7 @@ fn report(target: &Path, prefix: &str) -> Result<(), String> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let Some(ours) = mean_ns(&group.join("ours")) else {
+        let Some(ours) = median_ns(&group.join("ours")) else {
             continue;
         };
         let mut best: Option<(String, f64)> = None;
@@ -81,7 +83,7 @@ fn report(target: &Path, prefix: &str) -> Result<(), String> {
             if id == "ours" || id == "report" || id == "read_sum" {
                 continue;
             }
-            if let Some(ns) = mean_ns(&entry.path()) {
+            if let Some(ns) = median_ns(&entry.path()) {
                 if best.as_ref().is_none_or(|(_, b)| ns < *b) {
                     best = Some((id, ns));
                 }
@@ -96,7 +98,7 @@ fn report(target: &Path, prefix: &str) -> Result<(), String> {
             );
         }
         // The memory ceiling of the verdict benches: a plain read-sum of the same bytes.
-        if let Some(ceiling) = mean_ns(&group.join("read_sum")) {
+        if let Some(ceiling) = median_ns(&group.join("read_sum")) {
             print_ratio(
                 &format!("{prefix}{name}-vs-read_sum"),
                 &format!("{ours:.2}ns"),
@@ -133,12 +135,12 @@ fn sort_key(path: &Path) -> (String, u64) {
     )
 }
 
-/// The mean point estimate in ns from criterion's `new/estimates.json`.
-fn mean_ns(bench_dir: &Path) -> Option<f64> {
+/// The median point estimate in ns from criterion's `new/estimates.json`.
+fn median_ns(bench_dir: &Path) -> Option<f64> {
     let json = std::fs::read_to_string(bench_dir.join("new/estimates.json")).ok()?;
-    let mean = &json[json.find("\"mean\"")?..];
-    let at = mean.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    let number: String = mean[at..]
+    let median = &json[json.find("\"median\"")?..];
+    let at = median.find("\"point_estimate\":")? + "\"point_estimate\":".len();
+    let number: String = median[at..]
         .trim_start()
         .chars()
         .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))

@@ -8,7 +8,9 @@
 //!
 //! Options: `--packets N` (default 1,000,000), `--tshark-packets N` (default
 //! 100,000: tshark is slow, so it reads a prefix file of the same mix and we
-//! compare packets per second), `--runs N` (best of N, default 3).
+//! compare packets per second), `--runs N` (best of N, default 3), `--baseline BIN`
+//! (another `offloadctl`, e.g. built from an older commit, measured in the same
+//! run so before and after are side by side).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ struct Options {
     packets: u64,
     tshark_packets: u64,
     runs: u32,
+    baseline: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -29,6 +32,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         packets: 1_000_000,
         tshark_packets: 100_000,
         runs: 3,
+        baseline: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -39,6 +43,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .parse()
                 .map_err(|e| format!("{flag}: {e}"))
         };
+        if flag == "--baseline" {
+            o.baseline = Some(it.next().ok_or("--baseline needs a path")?.into());
+            continue;
+        }
         match flag.as_str() {
             "--packets" => o.packets = value()?,
             "--tshark-packets" => o.tshark_packets = value()?,
@@ -109,6 +117,24 @@ fn shell(script: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `offloadctl check --json FILE`, best of `runs`: the time and the JSON.
+fn check_best_of(offloadctl: &Path, path: &str, runs: u32) -> Result<(Duration, String), String> {
+    best_of(runs, || {
+        let out = Command::new(offloadctl)
+            .args(["check", "--json", path])
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", offloadctl.display()))?;
+        // Exit 1 is expected: the file contains 1 % corrupt checksums.
+        if out.status.code() == Some(2) {
+            return Err(format!(
+                "offloadctl check failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    })
+}
+
 fn rate(packets: u64, took: Duration) -> f64 {
     packets as f64 / took.as_secs_f64()
 }
@@ -160,23 +186,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Ok(total)
     })?;
 
-    let (ours_time, json) = best_of(o.runs, || {
-        let out = Command::new(&offloadctl)
-            .args(["check", "--json", &path])
-            .output()
-            .map_err(|e| format!("cannot run offloadctl: {e}"))?;
-        // Exit 1 is expected: the file contains 1 % corrupt checksums.
-        if out.status.code() == Some(2) {
-            return Err(format!(
-                "offloadctl check failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    })?;
+    let (ours_time, json) = check_best_of(&offloadctl, &path, o.runs)?;
     let ours_packets = util::json_number(&json, "packets").ok_or("no packet count in --json")?;
     let ours_incorrect = util::json_number(&json, "incorrect").unwrap_or(0);
     let ours_pending = util::json_number(&json, "offload_pending").unwrap_or(0);
+    let baseline = match &o.baseline {
+        Some(bin) => {
+            let (took, json) = check_best_of(bin, &path, o.runs)?;
+            let same = util::json_number(&json, "incorrect") == Some(ours_incorrect)
+                && util::json_number(&json, "offload_pending") == Some(ours_pending);
+            Some((bin.clone(), took, same))
+        }
+        None => None,
+    };
 
     let (tcpdump_time, tcpdump_out) = best_of(o.runs, || {
         shell(&format!("tcpdump -nn -v -r '{path}' | grep -c incorrect"))
@@ -215,6 +237,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         gbs(ours_time),
         100.0 * read_time.as_secs_f64() / ours_time.as_secs_f64()
     );
+    if let Some((bin, took, same)) = &baseline {
+        println!(
+            "baseline {}: {:.3}s  {}  ({:.0}% of plain read; verdict counts {})",
+            bin.display(),
+            took.as_secs_f64(),
+            human(rate(o.packets, *took)),
+            100.0 * read_time.as_secs_f64() / took.as_secs_f64(),
+            if *same { "identical" } else { "DIFFER" }
+        );
+    }
     println!(
         "tcpdump -v | grep -c:    {:.3}s  {}",
         tcpdump_time.as_secs_f64(),
@@ -236,6 +268,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &human(tcpdump),
         ours / tcpdump,
     );
+    if let Some((_, took, _)) = &baseline {
+        let before = rate(o.packets, *took);
+        print_ratio(
+            "pcap-baseline-vs-tcpdump",
+            &human(before),
+            &human(tcpdump),
+            before / tcpdump,
+        );
+        print_ratio(
+            "pcap-vs-baseline",
+            &human(ours),
+            &human(before),
+            ours / before,
+        );
+    }
     print_ratio(
         "pcap-vs-tshark",
         &human(ours),
@@ -253,6 +300,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "offloadctl read {ours_packets} packets, the file has {}",
             o.packets
         ));
+    }
+    if baseline.as_ref().is_some_and(|(_, _, same)| !same) {
+        return Err("verdict counts differ from the baseline's".into());
     }
     if ours_incorrect + ours_pending != tcpdump_incorrect {
         return Err("verdict counts differ from tcpdump's".into());

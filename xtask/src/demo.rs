@@ -464,11 +464,17 @@ impl Drop for Sim {
 
 /// Starts `xapi-sim` on a unix socket (in the lab's dom0 namespace when
 /// there is a lab, so plugins run there) and waits until it listens.
-fn start_sim(bins: &Binaries, work: &Path, lab: Option<&Lab>) -> Result<Sim, String> {
-    let pool_file = work.join("lab-pool.json");
-    std::fs::write(&pool_file, LAB_POOL).map_err(|e| format!("{}: {e}", pool_file.display()))?;
-    let socket = work.join("xapi.sock");
-    let ready = work.join("xapi.ready");
+fn start_sim(
+    bins: &Binaries,
+    work: &Path,
+    lab: Option<&Lab>,
+    pool: &str,
+    name: &str,
+) -> Result<Sim, String> {
+    let pool_file = work.join(format!("{name}.json"));
+    std::fs::write(&pool_file, pool).map_err(|e| format!("{}: {e}", pool_file.display()))?;
+    let socket = work.join(format!("{name}.sock"));
+    let ready = work.join(format!("{name}.ready"));
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(&ready);
     let mut command = match lab {
@@ -492,7 +498,7 @@ fn start_sim(bins: &Binaries, work: &Path, lab: Option<&Lab>) -> Result<Sim, Str
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     println!(
-        "$ cargo xtask xapi-sim --pool lab-pool.json --socket {} (XAPI simulator)",
+        "$ cargo xtask xapi-sim --pool {name}.json --socket {} (XAPI simulator)",
         socket.display()
     );
     let child = command.spawn().map_err(|e| format!("xapi-sim: {e}"))?;
@@ -537,7 +543,7 @@ fn xapi_steps(
     findings: &mut Findings,
     lab: Option<&Lab>,
 ) -> Result<(), String> {
-    let sim = start_sim(bins, work, lab)?;
+    let sim = start_sim(bins, work, lab, LAB_POOL, "lab-pool")?;
     let (ok, out) = xapi(bins, &sim, &["pif", "apply", "--preset", "seed"])?;
     findings.expect(
         ok && out.contains("1 changed"),
@@ -582,6 +588,39 @@ fn xapi_steps(
             );
         }
     }
+    drop(sim);
+    bonded_pool_steps(bins, work, findings)
+}
+
+/// The simulator's lab pool (offload-xapi-sim/pools/lab.json): a bond over
+/// eth2+eth3, a VLAN and a tunnel under openvswitch. Keys go on the slaves,
+/// `--replug` plugs the bond master once and never a slave, and verify says
+/// which PIFs' keys would change nothing.
+fn bonded_pool_steps(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(), String> {
+    let pool =
+        std::fs::read_to_string(util::workspace_root().join("offload-xapi-sim/pools/lab.json"))
+            .map_err(|e| format!("offload-xapi-sim/pools/lab.json: {e}"))?;
+    let sim = start_sim(bins, work, None, &pool, "bonded-pool")?;
+    let (ok, out) = xapi(
+        bins,
+        &sim,
+        &["pif", "apply", "--preset", "seed", "--replug"],
+    )?;
+    let plugged = |device: &str| {
+        out.lines().any(|l| {
+            l.contains("PIF.plug") && l.contains(" ok ") && l.ends_with(&format!("/{device}"))
+        })
+    };
+    findings.expect(
+        ok && plugged("bond0") && !plugged("eth2") && !plugged("eth3"),
+        "xapi pif apply --replug on a bonded pool: keys on eth2/eth3, bond0 plugged once, no slave plugged",
+    );
+    let (ok, out) = xapi(bins, &sim, &["pif", "verify", "--preset", "seed"])?;
+    findings.expect(
+        ok && out.contains("the keys belong on the bond's slaves eth2, eth3")
+            && out.contains("there is no eth1.100 device"),
+        "xapi pif verify says bond-master and VLAN keys have no effect under openvswitch",
+    );
     drop(sim);
     Ok(())
 }

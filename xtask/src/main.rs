@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation (tests, codegen, comparisons, demo,
 //! packaging). Plain std on purpose: it must build fast on a fresh machine.
+//! It owns how the project is built, tested and measured, never product behaviour.
 
 use std::process::ExitCode;
 

@@ -317,8 +317,10 @@ fn pytest_py() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
     let target = util::target_dir();
+    // offloadctl and liboffload: test_xapi and test_frontends.py run one
+    // operation through the CLI, the C ABI and the module and compare.
     let mut build = cargo();
-    build.args(["build", "-p", "offload-cli"]);
+    build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let mut path = std::ffi::OsString::from(venv.join("bin"));
     path.push(":");
@@ -345,6 +347,7 @@ fn pytest_py() -> Result<Outcome, String> {
         .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .args(&tests)
         .env("OFFLOADCTL", target.join("debug/offloadctl"))
+        .env("OFFLOAD_LIB", target.join("debug/liboffload.so"))
         .env("XAPI_SIM_BIN", exe);
     util::run(pytest)?;
     let mut stubtest = Command::new(venv.join("bin/python"));

@@ -166,8 +166,8 @@ static void test_disable_snapshot_restore(const char *dir) {
         offload_disable_outcome o;
         CHECK_RESULT(offload_disable_report_get(r, i, &o), OFFLOAD_RESULT_OK);
         CHECK(strcmp(o.ifname, both[i]) == 0);
-        CHECK(o.result == OFFLOAD_RESULT_OK && o.switched_off > 0);
-        CHECK(strcmp(o.status, "done") == 0 || strcmp(o.status, "partial") == 0);
+        CHECK(o.result == OFFLOAD_RESULT_OK && o.changed > 0);
+        CHECK(strcmp(o.status, "changed") == 0 || strcmp(o.status, "partial") == 0);
         CHECK(strcmp(o.message, "") == 0);
     }
     size_t n = 0;
@@ -175,7 +175,7 @@ static void test_disable_snapshot_restore(const char *dir) {
     char *json = malloc(n + 1);
     CHECK(json != NULL);
     CHECK_RESULT(offload_disable_report_json(r, json, n + 1, &n), OFFLOAD_RESULT_OK);
-    CHECK(strstr(json, "\"schema\":\"offload.disable/1\"") != NULL);
+    CHECK(strstr(json, "\"schema\":\"offload.disable/2\"") != NULL);
     free(json);
     offload_disable_report_free(r);
     CHECK(!feature_active(veth_a, "tx-checksum-ip-generic"));
@@ -219,6 +219,23 @@ static void test_disable_snapshot_restore(const char *dir) {
     remove(path);
 }
 
+/* The selection rule (offload-ethtool's): a veth pair is on the host's side. */
+static void test_interfaces(void) {
+    char buf[4096];
+    size_t n = 0;
+    int err = -1;
+    CHECK_RESULT(offload_interfaces_json(netns, "nics", buf, sizeof buf, &n, &err), OFFLOAD_RESULT_OK);
+    CHECK(strstr(buf, veth_a) != NULL && strstr(buf, veth_b) != NULL);
+    CHECK(strstr(buf, "\"role\":\"nic\"") != NULL && strstr(buf, "\"lo\"") == NULL);
+    CHECK_RESULT(offload_interfaces_json(netns, NULL, buf, sizeof buf, &n, &err), OFFLOAD_RESULT_OK);
+    CHECK(strstr(buf, veth_a) != NULL);
+    CHECK_RESULT(offload_interfaces_json(netns, "vifs", buf, sizeof buf, &n, &err), OFFLOAD_RESULT_OK);
+    CHECK(strcmp(buf, "{\"interfaces\":[]}") == 0);
+    CHECK_RESULT(offload_interfaces_json(netns, "everything", buf, sizeof buf, &n, &err),
+                 OFFLOAD_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(offload_interfaces_json(netns, "nics", buf, 4, &n, &err), OFFLOAD_RESULT_INSUFFICIENT_SIZE);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s TMPDIR\n", argv[0]);
@@ -236,6 +253,7 @@ int main(int argc, char **argv) {
     test_read();
     test_apply();
     test_disable_snapshot_restore(argv[1]);
+    test_interfaces();
     cleanup();
     printf("test_iface: ok\n");
     return 0;

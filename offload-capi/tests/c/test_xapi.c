@@ -65,6 +65,21 @@ int main(int argc, char **argv) {
     CHECK_RESULT(offload_xapi_apply_json(url, "root", "secret", "{\"class\":\"pif\",\"preset\":\"bogus\"}",
                                          report, sizeof report, &n, &err),
                  OFFLOAD_RESULT_XAPI_INVALID_POLICY);
+    /* Policy and trust resolve as in offloadctl and Python: no default policy,
+       no silent winner between a pin and "insecure". */
+    CHECK_RESULT(offload_xapi_apply_json(url, "root", "secret", "{\"class\":\"pif\"}",
+                                         report, sizeof report, &n, &err),
+                 OFFLOAD_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(offload_xapi_apply_json(url, "root", "secret",
+                                         "{\"class\":\"pif\",\"preset\":\"seed\",\"set\":\"tx=off\"}",
+                                         report, sizeof report, &n, &err),
+                 OFFLOAD_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(offload_xapi_verify_json(url, "root", "secret",
+                                          "{\"class\":\"pif\",\"preset\":\"seed\",\"insecure\":true,"
+                                          "\"fingerprint\":\"AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:"
+                                          "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB\"}",
+                                          report, sizeof report, &n, &err),
+                 OFFLOAD_RESULT_INVALID_ARGUMENT);
     /* gro on VIFs: the host drops it, so the policy is refused up front. */
     CHECK_RESULT(offload_xapi_apply_json(url, "root", "secret", "{\"class\":\"vif\",\"set\":\"gro=off\"}",
                                          report, sizeof report, &n, &err),

@@ -8,7 +8,7 @@
 //! `TP_STATUS_KERNEL`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 const BLOCK_SIZE: u32 = 1 << 20;
 const BLOCK_COUNT: u32 = 8;
 const FRAME_SIZE: u32 = 2048;
+/// `TPACKET_ALIGNMENT`: where the sockaddr_ll after a packet header starts.
+const TPACKET_ALIGNMENT: usize = 16;
 /// A partly filled block is handed over after this many ms, so a quiet link
 /// still shows up in the live status line.
 const BLOCK_TIMEOUT_MS: u32 = 100;
@@ -37,6 +39,10 @@ pub struct RingPacket<'a> {
     pub nsec: u32,
     /// Length on the wire (`tp_len`).
     pub wire_len: u32,
+    /// The interface it was seen on (`sll_ifindex`).
+    pub ifindex: i32,
+    /// That interface's `ARPHRD_*` type (`sll_hatype`).
+    pub hardware_type: u16,
     /// The captured bytes, starting at the link-layer header.
     pub data: &'a [u8],
 }
@@ -288,8 +294,9 @@ impl Ring {
         let base = (block * BLOCK_SIZE) as usize;
         // SAFETY: the block is ours until we store TP_STATUS_KERNEL (the Acquire load
         // above ordered the kernel's writes before our reads). The descriptor and
-        // every packet header lie within the block: the kernel wrote the offsets
-        // and we also bound-check them against BLOCK_SIZE before dereferencing.
+        // every packet header (and the sockaddr_ll after it, read unaligned) lie
+        // within the block: the kernel wrote the offsets and we also bound-check
+        // them against BLOCK_SIZE before dereferencing.
         let count = unsafe {
             let block_ptr = self.map.as_ptr().add(base);
             let desc = &*block_ptr.cast::<libc::tpacket_block_desc>();
@@ -308,11 +315,24 @@ impl Ring {
                     break;
                 }
                 let data = std::slice::from_raw_parts(block_ptr.add(start), len);
+                // The kernel puts a sockaddr_ll right after the aligned header.
+                let link_at = offset + header_len.next_multiple_of(TPACKET_ALIGNMENT);
+                let (ifindex, hardware_type) =
+                    if link_at + std::mem::size_of::<libc::sockaddr_ll>() <= BLOCK_SIZE as usize {
+                        let link = std::ptr::read_unaligned(
+                            block_ptr.add(link_at).cast::<libc::sockaddr_ll>(),
+                        );
+                        (link.sll_ifindex, link.sll_hatype)
+                    } else {
+                        (0, 0)
+                    };
                 visit(RingPacket {
                     status: hdr.tp_status,
                     sec: hdr.tp_sec,
                     nsec: hdr.tp_nsec,
                     wire_len: hdr.tp_len,
+                    ifindex,
+                    hardware_type,
                     data,
                 });
                 seen += 1;
@@ -362,4 +382,23 @@ impl Drop for Ring {
             libc::munmap(self.map.as_ptr().cast(), self.map_len);
         }
     }
+}
+
+/// Waits up to `timeout_ms` until `fd` can take more bytes (a pipe or FIFO
+/// opened non-blocking); a signal or the timeout just returns.
+pub fn wait_writable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for a descriptor the caller keeps open, count 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }

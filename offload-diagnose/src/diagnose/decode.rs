@@ -19,27 +19,34 @@ mod tests {
     use crate::diagnose::Protocol;
     use crate::pcap::linktype;
     use offload_core::verdict::Verdict;
+    use offload_core::wire::{ethertype, loopback, sll};
     use offload_testkit::synth::{ethernet_frame, ip_packet, Fill, Spec};
 
+    /// `ip` behind the link-layer header of `link_type`, written through core's views.
     fn wrap(link_type: u16, ip: &[u8], v6: bool) -> Vec<u8> {
-        let ethertype: [u8; 2] = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
-        let mut frame = match link_type {
-            linktype::LINUX_SLL => {
-                let mut h = vec![0u8; 14];
-                h[1] = 4; // outgoing
-                h.extend_from_slice(&ethertype);
-                h
-            }
-            linktype::LINUX_SLL2 => {
-                let mut h = vec![0u8; 20];
-                h[..2].copy_from_slice(&ethertype);
-                h
-            }
-            linktype::NULL => (if v6 { 30u32 } else { 2u32 }).to_le_bytes().to_vec(),
-            linktype::LOOP => (if v6 { 30u32 } else { 2u32 }).to_be_bytes().to_vec(),
-            _ => Vec::new(),
+        let ethertype = if v6 { ethertype::IPV6 } else { ethertype::IPV4 };
+        let family = if v6 { 30 } else { 2 }; // macOS's AF_INET6; AF_INET everywhere
+        let header_len = match link_type {
+            linktype::LINUX_SLL => sll::V1_HEADER_LEN,
+            linktype::LINUX_SLL2 => sll::V2_HEADER_LEN,
+            linktype::NULL | linktype::LOOP => loopback::HEADER_LEN,
+            _ => 0,
         };
-        frame.extend_from_slice(ip);
+        let mut frame = vec![0u8; header_len + ip.len()];
+        match link_type {
+            linktype::LINUX_SLL => sll::Sll::new_unchecked(&mut frame[..]).set_protocol(ethertype),
+            linktype::LINUX_SLL2 => {
+                sll::Sll2::new_unchecked(&mut frame[..]).set_protocol(ethertype)
+            }
+            linktype::NULL => {
+                loopback::Header::new_unchecked(&mut frame[..]).set_family(family, false)
+            }
+            linktype::LOOP => {
+                loopback::Header::new_unchecked(&mut frame[..]).set_family(family, true)
+            }
+            _ => {}
+        }
+        frame[header_len..].copy_from_slice(ip);
         frame
     }
 
@@ -125,5 +132,71 @@ mod tests {
         frame.truncate(30);
         let o = classify(linktype::ETHERNET, &frame, ChecksumHint::None);
         assert!(o.transport.is_none());
+    }
+
+    #[test]
+    fn later_fragments_have_no_ports() {
+        for v6 in [false, true] {
+            let first = Spec {
+                v6,
+                payload: 100,
+                fragment: Some((true, 0)),
+                ..Spec::default()
+            };
+            let later = Spec {
+                fragment: Some((false, 64)),
+                ..first
+            };
+            let seen = |spec: &Spec| {
+                classify(
+                    linktype::ETHERNET,
+                    &ethernet_frame(spec),
+                    ChecksumHint::None,
+                )
+            };
+            let e = seen(&first).endpoints.unwrap();
+            assert_eq!((e.src_port, e.dst_port), (Some(40000), Some(80)));
+            let o = seen(&later);
+            let e = o.endpoints.unwrap();
+            assert_eq!((e.src_port, e.dst_port), (None, None), "v6 {v6}");
+            assert_eq!(o.transport_field, None);
+        }
+    }
+
+    #[test]
+    fn tunnels_are_counted_as_their_own_layer() {
+        use crate::diagnose::{observe, Diagnosis, Layer, Source};
+        use offload_testkit::synth::{tunneled_frame, Tunnel};
+
+        let mut d = Diagnosis::new();
+        for fill in [Fill::Correct, Fill::OffloadPending, Fill::Corrupt] {
+            let spec = Spec {
+                fill,
+                ..Spec::default()
+            };
+            let frame = tunneled_frame(&spec, Tunnel::Vxlan);
+            let o = observe(
+                &mut d,
+                None,
+                linktype::ETHERNET,
+                &frame,
+                0,
+                ChecksumHint::None,
+            );
+            let inner = o.tunnel.expect("an inner packet");
+            assert_eq!(inner.endpoints.dst_port, Some(80));
+            assert_eq!(inner.ip_header, Some(Verdict::Correct));
+        }
+        let outer = d.counts(Protocol::Udp4);
+        let inner = d.counts_in(Layer::Tunneled, Protocol::Tcp4);
+        assert_eq!((outer.correct, outer.incorrect), (3, 0));
+        assert_eq!(
+            (inner.correct, inner.offload_pending, inner.incorrect),
+            (1, 1, 1)
+        );
+        let summary = d.summary(Source::files::<&str>(&[]));
+        assert!(summary.corruption);
+        assert_eq!(summary.tunneled.len(), 2, "inner IPv4 header and TCP");
+        assert!(summary.render_text().contains("inside tunnels:"));
     }
 }

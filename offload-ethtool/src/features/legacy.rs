@@ -8,8 +8,9 @@ use std::os::fd::OwnedFd;
 
 use offload_core::features::{legacy_by_name, LegacyFeature, LegacyIoctl, LEGACY};
 
-use super::{os_error, sys, validate_ifname};
+use super::{os_error, sys, Ethtool};
 use crate::error::{Error, Result};
+use crate::ifname::IfName;
 
 /// Whether the legacy ioctls are forced by the environment.
 pub fn forced() -> bool {
@@ -20,12 +21,12 @@ pub fn forced() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyState {
     /// The interface.
-    pub ifname: String,
+    pub ifname: IfName,
     /// In `LEGACY` order.
     pub values: Vec<(&'static LegacyFeature, Option<bool>)>,
 }
 
-fn get(fd: &OwnedFd, ifname: &str, feature: &LegacyFeature) -> Result<Option<bool>> {
+fn get(fd: &OwnedFd, ifname: &IfName, feature: &LegacyFeature) -> Result<Option<bool>> {
     let result = match feature.legacy_ioctl {
         LegacyIoctl::Pair { get, .. } => sys::get_value(fd, ifname, get).map(|v| v != 0),
         LegacyIoctl::Flag(bit) => {
@@ -39,22 +40,25 @@ fn get(fd: &OwnedFd, ifname: &str, feature: &LegacyFeature) -> Result<Option<boo
     }
 }
 
-fn read_with(fd: &OwnedFd, ifname: &str) -> Result<LegacyState> {
+fn read_fd(fd: &OwnedFd, ifname: &IfName) -> Result<LegacyState> {
     let values = LEGACY
         .iter()
         .map(|f| get(fd, ifname, f).map(|v| (f, v)))
         .collect::<Result<Vec<_>>>()?;
     Ok(LegacyState {
-        ifname: ifname.to_string(),
+        ifname: *ifname,
         values,
     })
 }
 
 /// Reads the twelve legacy groups.
-pub fn read(ifname: &str) -> Result<LegacyState> {
-    validate_ifname(ifname)?;
-    let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
-    read_with(&fd, ifname)
+pub fn read(ifname: &IfName) -> Result<LegacyState> {
+    read_with(&Ethtool::open()?, ifname)
+}
+
+/// [`read`] through a handle the caller keeps.
+pub fn read_with(ethtool: &Ethtool, ifname: &IfName) -> Result<LegacyState> {
+    read_fd(ethtool.fd(), ifname)
 }
 
 impl LegacyState {
@@ -75,6 +79,26 @@ impl LegacyState {
         out
     }
 
+    /// The JSON view (`show --json`): each supported group under its long
+    /// name; the legacy ioctls know no requested/active split nor `[fixed]`.
+    pub fn json(&self) -> super::InterfaceJson<'_> {
+        super::InterfaceJson {
+            ifname: &self.ifname,
+            features: self
+                .values
+                .iter()
+                .filter_map(|(f, v)| {
+                    v.map(|on| super::FeatureJson {
+                        name: f.long_name,
+                        active: on,
+                        requested: on,
+                        fixed: false,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// Whether a group is on (None: unsupported).
     pub fn get(&self, short_name: &str) -> Option<bool> {
         self.values
@@ -86,15 +110,21 @@ impl LegacyState {
 
 /// Applies `name on|off ...` (legacy names only) with the per-feature ioctls;
 /// returns the state before and after. Unknown names change nothing.
-pub fn apply(ifname: &str, args: &[&str]) -> Result<(LegacyState, LegacyState)> {
-    validate_ifname(ifname)?;
+pub fn apply(ifname: &IfName, args: &[&str]) -> Result<(LegacyState, LegacyState)> {
+    apply_with(&Ethtool::open()?, ifname, args)
+}
+
+/// [`apply`] through a handle the caller keeps.
+pub fn apply_with(
+    ethtool: &Ethtool,
+    ifname: &IfName,
+    args: &[&str],
+) -> Result<(LegacyState, LegacyState)> {
     let mut wanted = Vec::new();
     for pair in args.chunks(2) {
-        let feature = legacy_by_name(pair[0]).ok_or_else(|| Error::InvalidIfname {
-            ifname: format!(
-                "{ifname}: '{}' is not a legacy feature name (legacy ioctls)",
-                pair[0]
-            ),
+        let feature = legacy_by_name(pair[0]).ok_or_else(|| Error::InvalidRequest {
+            ifname: ifname.to_string(),
+            reason: format!("'{}' is not a legacy feature name (legacy ioctls)", pair[0]),
         })?;
         let on = match pair.get(1) {
             Some(&"on") => true,
@@ -108,15 +138,15 @@ pub fn apply(ifname: &str, args: &[&str]) -> Result<(LegacyState, LegacyState)> 
         };
         wanted.push((feature, on));
     }
-    let fd = sys::socket().map_err(|e| os_error("socket", ifname, e))?;
-    let before = read_with(&fd, ifname)?;
+    let fd = ethtool.fd();
+    let before = read_fd(fd, ifname)?;
     for (feature, on) in wanted {
         let result = match feature.legacy_ioctl {
-            LegacyIoctl::Pair { set, .. } => sys::set_value(&fd, ifname, set, u32::from(on)),
+            LegacyIoctl::Pair { set, .. } => sys::set_value(fd, ifname, set, u32::from(on)),
             LegacyIoctl::Flag(bit) => {
-                sys::get_value(&fd, ifname, sys::ETHTOOL_GFLAGS).and_then(|flags| {
+                sys::get_value(fd, ifname, sys::ETHTOOL_GFLAGS).and_then(|flags| {
                     let flags = if on { flags | bit } else { flags & !bit };
-                    sys::set_value(&fd, ifname, sys::ETHTOOL_SFLAGS, flags)
+                    sys::set_value(fd, ifname, sys::ETHTOOL_SFLAGS, flags)
                 })
             }
         };
@@ -127,6 +157,6 @@ pub fn apply(ifname: &str, args: &[&str]) -> Result<(LegacyState, LegacyState)> 
             Err(e) => return Err(os_error("ETHTOOL_S* (legacy)", ifname, e)),
         }
     }
-    let after = read_with(&fd, ifname)?;
+    let after = read_fd(fd, ifname)?;
     Ok((before, after))
 }

@@ -4,6 +4,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use crate::ifname::IfName;
+
 const SIOCETHTOOL: libc::c_ulong = 0x8946;
 const ETHTOOL_GSTRINGS: u32 = 0x1b;
 const ETHTOOL_GSSET_INFO: u32 = 0x37;
@@ -27,11 +29,11 @@ pub fn socket() -> io::Result<OwnedFd> {
 
 /// One SIOCETHTOOL call with `data` as the command buffer; returns the ioctl's
 /// non-negative result.
-fn ethtool(fd: &OwnedFd, ifname: &str, data: &mut [u32]) -> io::Result<i32> {
+fn ethtool(fd: &OwnedFd, ifname: &IfName, data: &mut [u32]) -> io::Result<i32> {
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    // The name was validated (1..=15 bytes, no NUL) by the caller; the 16th byte stays 0.
-    for (dst, src) in request.ifr_name.iter_mut().zip(ifname.bytes().take(15)) {
+    // IfName holds exactly IFNAMSIZ bytes, NUL-terminated.
+    for (dst, &src) in request.ifr_name.iter_mut().zip(ifname.as_ifr_name()) {
         *dst = src as libc::c_char;
     }
     request.ifr_ifru.ifru_data = data.as_mut_ptr().cast();
@@ -46,7 +48,7 @@ fn ethtool(fd: &OwnedFd, ifname: &str, data: &mut [u32]) -> io::Result<i32> {
 }
 
 /// ETHTOOL_GSSET_INFO for ETH_SS_FEATURES: how many feature strings there are.
-pub fn feature_count(fd: &OwnedFd, ifname: &str) -> io::Result<usize> {
+pub fn feature_count(fd: &OwnedFd, ifname: &IfName) -> io::Result<usize> {
     // cmd, reserved, sset_mask (u64 as two u32), data[1]
     let mut buf = [ETHTOOL_GSSET_INFO, 0, 1 << ETH_SS_FEATURES, 0, 0];
     ethtool(fd, ifname, &mut buf)?;
@@ -58,7 +60,7 @@ pub fn feature_count(fd: &OwnedFd, ifname: &str) -> io::Result<usize> {
 }
 
 /// ETHTOOL_GSTRINGS(ETH_SS_FEATURES): the feature names, index = bit.
-pub fn feature_names(fd: &OwnedFd, ifname: &str, count: usize) -> io::Result<Vec<String>> {
+pub fn feature_names(fd: &OwnedFd, ifname: &IfName, count: usize) -> io::Result<Vec<String>> {
     let mut buf = vec![0u32; 3 + count * ETH_GSTRING_LEN / 4];
     buf[0] = ETHTOOL_GSTRINGS;
     buf[1] = ETH_SS_FEATURES;
@@ -89,7 +91,7 @@ pub struct Block {
 }
 
 /// ETHTOOL_GFEATURES with `words` blocks (ceil(count / 32)).
-pub fn get_features(fd: &OwnedFd, ifname: &str, words: usize) -> io::Result<Vec<Block>> {
+pub fn get_features(fd: &OwnedFd, ifname: &IfName, words: usize) -> io::Result<Vec<Block>> {
     let mut buf = vec![0u32; 2 + 4 * words];
     buf[0] = ETHTOOL_GFEATURES;
     buf[1] = words as u32;
@@ -107,7 +109,7 @@ pub fn get_features(fd: &OwnedFd, ifname: &str, words: usize) -> io::Result<Vec<
 
 /// ETHTOOL_SFEATURES: `(valid, requested)` per word; returns the kernel's
 /// ETHTOOL_F_UNSUPPORTED (1) / ETHTOOL_F_WISH (2) bits.
-pub fn set_features(fd: &OwnedFd, ifname: &str, blocks: &[(u32, u32)]) -> io::Result<u32> {
+pub fn set_features(fd: &OwnedFd, ifname: &IfName, blocks: &[(u32, u32)]) -> io::Result<u32> {
     let mut buf = vec![0u32; 2 + 2 * blocks.len()];
     buf[0] = ETHTOOL_SFEATURES;
     buf[1] = blocks.len() as u32;
@@ -121,7 +123,7 @@ pub fn set_features(fd: &OwnedFd, ifname: &str, blocks: &[(u32, u32)]) -> io::Re
 const ETHTOOL_GDRVINFO: u32 = 0x03;
 
 /// ETHTOOL_GDRVINFO: (driver name, bus info), e.g. ("veth", "") or ("ixgbe", "0000:03:00.0").
-pub fn driver_info(fd: &OwnedFd, ifname: &str) -> io::Result<(String, String)> {
+pub fn driver_info(fd: &OwnedFd, ifname: &IfName) -> io::Result<(String, String)> {
     // struct ethtool_drvinfo is 196 bytes: cmd, then 32-byte driver, version,
     // fw_version, bus_info, erom_version, 12 reserved bytes and five u32s.
     let mut buf = [0u32; 49];
@@ -137,14 +139,14 @@ pub fn driver_info(fd: &OwnedFd, ifname: &str) -> io::Result<(String, String)> {
 }
 
 /// The `struct ethtool_value` commands: legacy per-feature get (returns data).
-pub fn get_value(fd: &OwnedFd, ifname: &str, cmd: u32) -> io::Result<u32> {
+pub fn get_value(fd: &OwnedFd, ifname: &IfName, cmd: u32) -> io::Result<u32> {
     let mut buf = [cmd, 0];
     ethtool(fd, ifname, &mut buf)?;
     Ok(buf[1])
 }
 
 /// The `struct ethtool_value` commands: legacy per-feature set.
-pub fn set_value(fd: &OwnedFd, ifname: &str, cmd: u32, data: u32) -> io::Result<()> {
+pub fn set_value(fd: &OwnedFd, ifname: &IfName, cmd: u32, data: u32) -> io::Result<()> {
     let mut buf = [cmd, data];
     ethtool(fd, ifname, &mut buf).map(|_| ())
 }

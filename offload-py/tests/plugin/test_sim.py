@@ -182,9 +182,11 @@ def test_offloadctl_host_apply_all_hosts_in_a_lab(lab_sim, lab):
 
 
 def test_plugin_presets_match_offload_xapi_policies(liboffload, tmp_path):
-    # The plugin keeps the two presets as ethtool -K words (it cannot reach
-    # offload-xapi from a bare dom0 Python); this pins them to
-    # offload_xapi::policy::Policy::preset through the pyo3 module's dry runs.
+    # The plugin's presets are generated from offload-core's table (`cargo
+    # xtask codegen`); this pins them to what offload_xapi::policy::Policy::preset
+    # writes, through the pyo3 module's dry runs: the VIF keys are exactly the
+    # vifs words, and every PIF key is among the nics words (the seed switches
+    # gro and lro off live too, but writes only six keys).
     try:
         import offload
     except ImportError as e:
@@ -198,11 +200,16 @@ def test_plugin_presets_match_offload_xapi_policies(liboffload, tmp_path):
             for target, dry_run in (("nics", xapi.pif_apply), ("vifs", xapi.vif_apply)):
                 objects = dry_run(preset, dry_run=True)["objects"]
                 assert objects, (preset, target)
+                pairs = words[target].split()
+                live = set(zip(pairs[::2], pairs[1::2]))
                 for obj in objects:
-                    expected = []
-                    for change in obj["changes"]:
-                        expected += [change["key"][len("ethtool-"):], change["to"]]
-                    assert words[target].split() == expected, (preset, target, obj["label"])
+                    written = set(
+                        (change["key"][len("ethtool-"):], change["to"]) for change in obj["changes"]
+                    )
+                    if target == "vifs":
+                        assert written == live, (preset, target, obj["label"])
+                    else:
+                        assert written <= live, (preset, target, obj["label"])
         xapi.logout()
     finally:
         sim.stop()

@@ -19,7 +19,7 @@ def test_empty_token_gives_an_add_per_object(session):
     assert sorted(e["ref"] for e in events) == sorted(session.xenapi.VIF.get_all())
     assert all(e["snapshot"]["uuid"] for e in events)
     counts = result["valid_ref_counts"]
-    assert counts["vif"] == 5 and counts["vm"] == 5 and isinstance(counts["pif"], int)
+    assert counts["vif"] == 7 and counts["vm"] == 7 and isinstance(counts["pif"], int)
 
 
 def test_token_round_trip_and_mod_events(fresh_lab):

@@ -97,7 +97,7 @@ def test_get_all_records_where_real_vms(session):
         'and field "is_control_domain"="false"'
     )
     found = session.xenapi.VM.get_all_records_where(expr)
-    assert sorted(v["name_label"] for v in found.values()) == ["router", "winbox"]
+    assert sorted(v["name_label"] for v in found.values()) == ["legacy-hvm", "paused-vm", "router", "winbox"]
     refs = session.xenapi.VM.get_all_where(expr)
     assert sorted(refs) == sorted(found)
 
@@ -107,9 +107,9 @@ def test_where_uses_database_columns_and_text(session):
     assert [v["name_label"] for v in found.values()] == ["router"]
     assert session.xenapi.VM.get_by_name_label("router") == list(found)
     found = session.xenapi.PIF.get_all_records_where('not field "physical"="true" and field "VLAN"="-1"')
-    assert [p["device"] for p in found.values()] == ["bond0"]
+    assert sorted(p["device"] for p in found.values()) == ["bond0", "tunnel0"]
     found = session.xenapi.VM.get_all_records_where('field "power_state"="Running" or false')
-    assert len(found) == 2  # dom0 and router
+    assert len(found) == 3  # dom0, router and legacy-hvm
     assert session.xenapi.VIF.get_all_records_where("false") == {}
 
 

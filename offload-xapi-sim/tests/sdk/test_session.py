@@ -17,7 +17,7 @@ def test_login_then_logout_then_call_is_fault_401(lab):
     s = XenAPI.Session(lab.url)
     s.xenapi.login_with_password(USER, PASSWORD, "1.0", "pytest")
     assert s._session.startswith("OpaqueRef:")
-    assert len(s.xenapi.VM.get_all()) == 5
+    assert len(s.xenapi.VM.get_all()) == 7
     s.xenapi.logout()
     with pytest.raises(xmlrpc.client.Fault) as err:
         s.xenapi.VM.get_all()

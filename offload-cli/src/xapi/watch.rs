@@ -1,0 +1,92 @@
+//! `offloadctl xapi watch`: keep a policy applied to PIFs and VIFs created
+//! later, through offload-xapi's event loop.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use offload_xapi::ops::{Selection, Status};
+use offload_xapi::policy::PifFilter;
+use offload_xapi::watch::{self, WatchEvent};
+use offload_xapi::{ConnectOptions, Error};
+
+use super::exit::code;
+use super::objects::VifSelect;
+use super::policy_args::PolicyArgs;
+
+#[derive(Debug, clap::Args)]
+pub(super) struct WatchArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Watch PIFs only.
+    #[arg(long, conflicts_with = "vifs_only")]
+    pifs_only: bool,
+    /// Watch VIFs only.
+    #[arg(long)]
+    vifs_only: bool,
+    #[command(flatten)]
+    vif_select: VifSelect,
+    /// Print JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs until Ctrl-C: applies the policy to what the pool creates.
+pub(super) fn run(
+    options: &ConnectOptions,
+    args: &WatchArgs,
+    cancel: Arc<AtomicBool>,
+) -> Result<u8, Error> {
+    let policy = args.policy.policy()?;
+    let mut selections = Vec::new();
+    if !args.vifs_only && !policy.pif.is_empty() {
+        selections.push(Selection::Pifs(PifFilter::default()));
+    }
+    if !args.pifs_only && !policy.vif.is_empty() {
+        selections.push(args.vif_select.selection());
+    }
+    let json = args.json;
+    watch::watch(options, &policy, &selections, cancel, |event| match event {
+        WatchEvent::Connected { target } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "connected", "target": target})
+                );
+            } else {
+                eprintln!("watching {target} (Ctrl-C to stop)");
+            }
+        }
+        WatchEvent::Applied { reason, report } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "applied", "reason": reason, "report": report})
+                );
+            } else {
+                println!(
+                    "{}: {} {}: {} changed, {} unchanged, {} failed",
+                    reason,
+                    offload_xapi::object::class_name(report.class),
+                    report.policy,
+                    report.count(Status::Changed),
+                    report.count(Status::Unchanged),
+                    report.count(Status::Failed)
+                );
+            }
+        }
+        WatchEvent::Failed { error, retry_in } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "failed", "error": error.to_string(), "retry_in_s": retry_in.as_secs()})
+                );
+            } else {
+                eprintln!(
+                    "offloadctl xapi watch: {error}; retrying in {} s",
+                    retry_in.as_secs()
+                );
+            }
+        }
+    })?;
+    Ok(code::OK)
+}

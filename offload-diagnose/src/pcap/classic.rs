@@ -1,0 +1,244 @@
+//! Classic pcap: a 16-byte header per record, so walking it over one large
+//! buffer beats a general parser (about 2x here).
+
+use std::io::{self, Read};
+
+use super::problem::Problem;
+use super::reader::{BatchEntry, CaptureReader, Found, Inner};
+use super::MAX_RECORD_LEN;
+use crate::error::{Error, Result};
+
+impl<R: Read> CaptureReader<R> {
+    pub(super) fn next_batch_classic(
+        &mut self,
+        buf: &mut Vec<u8>,
+        entries: &mut Vec<BatchEntry>,
+    ) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let link_type = self.interfaces[0].link_type;
+        let Inner::Classic(walker) = &mut self.inner else {
+            unreachable!("called for classic pcap only")
+        };
+        walker.consume(pending);
+        let io_error = |source| Error::CaptureFileIo {
+            path: self.path.clone(),
+            source,
+        };
+        let header_len = walker.header_len;
+        // Top the buffer up, then cut it into records.
+        walker.fill_buffer().map_err(io_error)?;
+        let mut problem = None;
+        loop {
+            let at = walker.start;
+            if walker.end < at + header_len {
+                if entries.is_empty() && !walker.fill(header_len).map_err(io_error)? {
+                    if walker.end > walker.start {
+                        problem = Some(Problem::Truncated);
+                    }
+                    break;
+                }
+                if walker.end < walker.start + header_len {
+                    break;
+                }
+                continue;
+            }
+            let word = |off: usize| {
+                let b = [
+                    walker.buf[at + off],
+                    walker.buf[at + off + 1],
+                    walker.buf[at + off + 2],
+                    walker.buf[at + off + 3],
+                ];
+                if walker.big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            };
+            let (caplen, orig_len) = (word(8), word(12));
+            if caplen > MAX_RECORD_LEN {
+                problem = Some(Problem::AbsurdLength {
+                    len: caplen,
+                    limit: MAX_RECORD_LEN,
+                });
+                break;
+            }
+            let record_len = header_len + caplen as usize;
+            if walker.end < at + record_len {
+                // A record larger than what is left: only worth growing/refilling
+                // when this batch is still empty.
+                if entries.is_empty() {
+                    if !walker.fill(record_len).map_err(io_error)? {
+                        problem = Some(Problem::Truncated);
+                        break;
+                    }
+                    continue;
+                }
+                break;
+            }
+            entries.push(BatchEntry {
+                link_type,
+                orig_len,
+                start: at + header_len,
+                end: at + record_len,
+            });
+            walker.consume(record_len);
+            self.records += 1;
+        }
+        // Hand the filled buffer to the caller; keep the partial record that follows.
+        let leftover = walker.end - walker.start;
+        let mut fresh = std::mem::take(buf);
+        if fresh.len() < walker.buf.len() {
+            fresh.resize(walker.buf.len(), 0);
+        }
+        fresh[..leftover].copy_from_slice(&walker.buf[walker.start..walker.end]);
+        *buf = std::mem::replace(&mut walker.buf, fresh);
+        walker.start = 0;
+        walker.end = leftover;
+        match problem {
+            Some(p) => Err(self.damaged(p)),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves to the next record of a classic pcap file.
+    pub(super) fn advance_classic(&mut self) -> Result<Option<Found>> {
+        let Inner::Classic(walker) = &mut self.inner else {
+            unreachable!("called for classic pcap only")
+        };
+        let header_len = walker.header_len;
+        let io_error = |source| Error::CaptureFileIo {
+            path: self.path.clone(),
+            source,
+        };
+        if !walker.fill(header_len).map_err(io_error)? {
+            if walker.end > walker.start {
+                return Err(self.damaged(Problem::Truncated));
+            }
+            return Ok(None);
+        }
+        let h = &walker.buf[walker.start..walker.start + 16];
+        let word = |at: usize| {
+            let bytes = [h[at], h[at + 1], h[at + 2], h[at + 3]];
+            if walker.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (ts_sec, ts_frac, caplen, orig_len) = (word(0), word(4), word(8), word(12));
+        if caplen > MAX_RECORD_LEN {
+            return Err(self.damaged(Problem::AbsurdLength {
+                len: caplen,
+                limit: MAX_RECORD_LEN,
+            }));
+        }
+        let block_len = header_len + caplen as usize;
+        if !walker.fill(block_len).map_err(io_error)? {
+            return Err(self.damaged(Problem::Truncated));
+        }
+        let iface = &self.interfaces[0];
+        let ts_nsec = if iface.resolution == 1_000_000 {
+            ts_frac.saturating_mul(1000)
+        } else {
+            ts_frac
+        };
+        Ok(Some(Found {
+            block_len,
+            interface: 0,
+            link_type: iface.link_type,
+            ts_sec: i64::from(ts_sec) + iface.offset_secs,
+            ts_nsec,
+            orig_len,
+            data_start: walker.start + header_len,
+            data_len: caplen as usize,
+        }))
+    }
+}
+
+/// The classic pcap record walker: the format is a 16-byte header per record, so
+/// walking it over one large buffer beats a general parser (about 2x here);
+/// pcapng, with its many block types, goes through `pcap-parser`.
+pub(super) struct Classic<R: Read> {
+    pub(super) source: R,
+    pub(super) buf: Vec<u8>,
+    /// First unconsumed byte in `buf`.
+    pub(super) start: usize,
+    /// End of the valid bytes in `buf`.
+    pub(super) end: usize,
+    /// File offset of `buf[start]`.
+    pub(super) consumed: u64,
+    pub(super) exhausted: bool,
+    pub(super) big_endian: bool,
+    /// 16, or 24 for the "modified" (Kuznetzov) format.
+    pub(super) header_len: usize,
+}
+
+/// Classic pcap read buffer, handed whole to a worker as one batch. Small
+/// enough that the few buffers in flight stay in the L2 caches: read(2) then
+/// copies into cache-hot memory and the worker checksums from cache (a quarter
+/// of the previous 1 MiB took 30 % less CPU on the IMIX benchmark).
+const CLASSIC_BUFFER_LEN: usize = 256 << 10;
+
+impl<R: Read> Classic<R> {
+    pub(super) fn new(source: R, big_endian: bool, modified: bool) -> Self {
+        Classic {
+            source,
+            buf: vec![0; CLASSIC_BUFFER_LEN],
+            start: 0,
+            end: 0,
+            consumed: 0,
+            exhausted: false,
+            big_endian,
+            header_len: if modified { 24 } else { 16 },
+        }
+    }
+
+    pub(super) fn consume(&mut self, len: usize) {
+        self.start += len;
+        self.consumed += len as u64;
+    }
+
+    /// Reads until the buffer is full or the file ends (after moving the
+    /// unconsumed bytes to the front).
+    pub(super) fn fill_buffer(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while !self.exhausted && self.end < self.buf.len() {
+            match self.source.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.exhausted = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes at least `need` bytes available from `start`; false at end of file.
+    pub(super) fn fill(&mut self, need: usize) -> io::Result<bool> {
+        while self.end < self.start + need {
+            if self.exhausted {
+                return Ok(false);
+            }
+            if self.start + need > self.buf.len() {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+                if need > self.buf.len() {
+                    self.buf.resize(need.next_power_of_two(), 0);
+                }
+            }
+            match self.source.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.exhausted = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
