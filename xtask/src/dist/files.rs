@@ -26,20 +26,6 @@ pub(super) fn unfilled_placeholder(text: &str) -> Option<&str> {
     })
 }
 
-pub(super) fn find_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            find_files(&path, f);
-        } else {
-            f(&path);
-        }
-    }
-}
-
 pub(super) fn create_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::binaries::{Layout, RUST_TARGET};
-use super::files::{copy, find_files};
+use super::files::copy;
 use super::glibc::check_glibc;
 use super::Report;
 use crate::util;
@@ -62,7 +62,7 @@ pub(super) fn build_wheel(layout: &Layout, report: &mut Report) -> Result<(), St
         .arg(&unpacked);
     util::run(unzip)?;
     let mut extensions = Vec::new();
-    find_files(&unpacked, &mut |p| {
+    util::walk_files(&unpacked, &mut |p| {
         if p.extension().is_some_and(|e| e == "so") {
             extensions.push(p.to_path_buf());
         }
