@@ -362,30 +362,24 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         show_cmd.args(["show", "eth0", "--netns", ns]);
         show(show_cmd)?;
     }
-    // Keep a snapshot for the undo in step 5 (dry run: nothing changes yet).
-    let saved = work.join("before.json");
-    // A snapshot left by an earlier run is never this lab's state.
-    let _ = std::fs::remove_file(&saved);
-    let mut snapshot = Command::new(&bins.offloadctl);
-    snapshot
-        .args([
-            "disable",
-            "--all",
-            "--netns",
-            &lab.dom0,
-            "--dry-run",
-            "--save",
-        ])
-        .arg(&saved);
-    let (ok, _) = show(snapshot)?;
-    findings.expect(ok, "snapshot of dom0's features saved for the undo");
+    // The plan first: a dry run changes nothing and writes nothing.
+    let mut plan = Command::new(&bins.offloadctl);
+    plan.args(["disable", "--all", "--netns", &lab.dom0, "--dry-run"]);
+    let (ok, _) = show(plan)?;
+    findings.expect(ok, "offloadctl disable --all --dry-run printed the plan");
     // The pool: persist the seed's keys in XAPI, then the plugin in dom0
     // switches the VIF backend off now.
     xapi_steps(bins, work, findings, Some(&lab))?;
     // The plugin changes only real NICs (with a bus device) and vifD.N; the
     // lab's "NIC" is a veth, so the local command does the seed's ethtool loop.
+    // `--save` keeps what this run changes for the undo in step 5; a snapshot
+    // left by an earlier run is never this lab's state.
+    let saved = work.join("before.json");
+    let _ = std::fs::remove_file(&saved);
     let mut disable = Command::new(&bins.offloadctl);
-    disable.args(["disable", "--all", "--netns", &lab.dom0]);
+    disable
+        .args(["disable", "--all", "--netns", &lab.dom0, "--save"])
+        .arg(&saved);
     let (ok, _) = show(disable)?;
     findings.expect(
         ok,
@@ -420,7 +414,7 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
 
     step(
         "5",
-        "undo: put dom0's saved features back (offloadctl restore)",
+        "undo: put back what the local disable changed in dom0 (offloadctl restore)",
     );
     let mut restore = Command::new(&bins.offloadctl);
     restore.arg("restore").arg(&saved);
