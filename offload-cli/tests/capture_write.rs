@@ -135,10 +135,7 @@ fn a_reader_that_stops_ends_the_capture_cleanly() {
 #[test]
 fn a_full_disk_is_noticed_at_once_and_says_what_was_saved() {
     require_root!();
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("SKIP: unshare (util-linux) not installed");
-        return;
-    }
+    offload_testkit::require_program!("unshare");
     let dir = scratch("tmpfs");
     std::fs::create_dir_all(&dir).unwrap();
     // A 256 KiB tmpfs seen only inside a private mount namespace.

@@ -362,6 +362,11 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         show_cmd.args(["show", "eth0", "--netns", ns]);
         show(show_cmd)?;
     }
+    // The plan first: a dry run changes nothing and writes nothing.
+    let mut plan = Command::new(&bins.offloadctl);
+    plan.args(["disable", "--all", "--netns", &lab.dom0, "--dry-run"]);
+    let (ok, _) = show(plan)?;
+    findings.expect(ok, "offloadctl disable --all --dry-run printed the plan");
     // The seed's ethtool loop on dom0's NIC, saving what it changes for the
     // undo in step 5; the VIF backends are left to the pool's plugin below.
     let saved = work.join("before.json");
@@ -416,7 +421,7 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
 
     step(
         "5",
-        "undo: put dom0's saved features back (offloadctl restore)",
+        "undo: put back what the local disable changed in dom0 (offloadctl restore)",
     );
     let mut restore = Command::new(&bins.offloadctl);
     restore.arg("restore").arg(&saved);

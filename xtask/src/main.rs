@@ -33,7 +33,8 @@ commands:
                         (STAGE: {stages})
   demo [--no-lab]       the seed procedure end to end on a lab that builds itself
                         (the lab needs root; --no-lab runs what a user without root gets)
-  codegen [--check]     include/offload.h from offload-capi (cbindgen); --check fails if stale
+  codegen [--check]     include/offload.h (cbindgen) and the plugin's generated constants;
+                        --check fails if either is stale
   compare NAME          run a side-by-side comparison and print RATIO lines
                         (NAME: {compare})
   fuzz [--secs N] [TARGET...]  run the cargo-fuzz targets N seconds each (default 60)

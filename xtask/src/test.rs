@@ -163,7 +163,11 @@ fn no_std_build() -> Result<Outcome, String> {
     util::run(c)?;
     let root = util::workspace_root().join("offload-core/src");
     let mut offenders = Vec::new();
-    visit_rs_files(&root, &mut |path, text| {
+    util::walk_files(&root, &mut |path| {
+        if path.extension().is_none_or(|e| e != "rs") {
+            return;
+        }
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         if text.contains("extern crate alloc") || text.contains("extern crate std") {
             offenders.push(path.display().to_string());
         }
@@ -175,22 +179,6 @@ fn no_std_build() -> Result<Outcome, String> {
             "offload-core pulls in alloc/std: {}",
             offenders.join(", ")
         ))
-    }
-}
-
-fn visit_rs_files(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path, &str)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            visit_rs_files(&path, f);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                f(&path, &text);
-            }
-        }
     }
 }
 

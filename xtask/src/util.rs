@@ -99,6 +99,21 @@ pub fn run_collecting(mut command: Command, prefix: &str) -> Result<Vec<String>,
     }
 }
 
+/// Calls `f` on every file below `dir`, depth first; unreadable folders are skipped.
+pub fn walk_files(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk_files(&path, f);
+        } else {
+            f(&path);
+        }
+    }
+}
+
 /// Runs a command and returns its stdout.
 pub fn output(mut command: Command) -> Result<String, String> {
     command.current_dir(workspace_root());
