@@ -8,10 +8,17 @@ use offload_ethtool::{iface, netns, IfName};
 
 use crate::ethtool_common::{self, code};
 
+/// `show IFACE` stands in for `ethtool -k IFACE` in scripts, so a missing
+/// interface answers exactly as ethtool 6.1 does.
+const SHOW_MISSING_HELP: &str = "\
+show IFACE for an interface that does not exist prints what ethtool -k prints
+(netlink error: no device matches name ...) and exits 1, as ethtool 6.1 does,
+so scripts written for ethtool keep working; with --json it is exit 3.";
+
 /// Show offload features. For one interface the output is `ethtool -k IFACE`'s,
 /// byte for byte (stdout, stderr, exit code).
 #[derive(Debug, clap::Args)]
-#[command(after_help = format!("Examples:\n  offloadctl show eth0\n  offloadctl show --all --json\n  offloadctl show vif1.0 --netns lab\n\n{}", ethtool_common::EXIT_CODES_HELP))]
+#[command(after_help = format!("Examples:\n  offloadctl show eth0\n  offloadctl show --all --json\n  offloadctl show vif1.0 --netns lab\n\n{}\n\n{}", ethtool_common::EXIT_CODES_HELP, SHOW_MISSING_HELP))]
 pub struct Args {
     /// Interfaces to show.
     ifaces: Vec<String>,

@@ -72,6 +72,9 @@ mod tempfile_lite {
             let path =
                 std::env::temp_dir().join(format!("offload-xapi-cli-{}-{n}", std::process::id()));
             std::fs::write(&path, contents).unwrap();
+            // Password files as a careful admin keeps them (offloadctl warns otherwise).
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap();
             TempFile(path)
         }
 
@@ -556,6 +559,73 @@ fn bad_input_gets_one_line_and_a_distinct_exit_code() {
         .unwrap();
     assert_eq!(code(&out), 76, "{}", stderr(&out));
     assert!(stderr(&out).contains("/nonexistent/pw"), "{}", stderr(&out));
+}
+
+/// Credentials and bounds are refused before any call reaches the host:
+/// user info in a URL (its password never echoed), an empty or endless
+/// password file, a world-readable one is only warned about, and counts of 0.
+#[test]
+fn credentials_and_bounds_are_refused_before_logging_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let pool = Pool::lab();
+    let logins = |pool: &Pool| {
+        pool.sim
+            .state()
+            .calls
+            .get("session.login_with_password")
+            .copied()
+            .unwrap_or(0)
+    };
+    let port = pool.sim.url().rsplit(':').next().unwrap().to_string();
+    let with_user = format!("http://root:s3cret@127.0.0.1:{port}");
+    let out = pool.run_at(&with_user, &["vif", "list"]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    let empty = tempfile_lite::TempFile::with("\n");
+    for file in [empty.path(), std::path::Path::new("/dev/zero")] {
+        let out = Command::new(offloadctl())
+            .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+            .arg(file)
+            .args(["vif", "list"])
+            .env_remove("OFFLOAD_XAPI_PASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 76, "{file:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+
+    for args in [
+        &["vif", "apply", "--preset", "seed", "--workers", "0"][..],
+        &[
+            "vif",
+            "apply",
+            "--preset",
+            "seed",
+            "--reboot",
+            "--reboot-limit",
+            "0",
+        ][..],
+    ] {
+        let out = pool.run(args);
+        assert_eq!(code(&out), 64, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
+    }
+    assert_eq!(logins(&pool), 0, "nothing above may log in");
+    assert_eq!(pool.sim.state().calls.get("VM.clean_reboot"), None);
+
+    let loose = tempfile_lite::TempFile::with("secret\n");
+    std::fs::set_permissions(loose.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(loose.path())
+        .args(["vif", "list"])
+        .env_remove("OFFLOAD_XAPI_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
 }
 
 #[test]

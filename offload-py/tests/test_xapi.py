@@ -233,6 +233,7 @@ def ask_c(sim, spec):
 def ask_cli(sim, spec, tmp_path):
     password = tmp_path / "password"
     password.write_text(PASSWORD + "\n")
+    password.chmod(0o600)
     args = [_offloadctl(), "xapi", "--url", sim.url, "--password-file", str(password)]
     if "fingerprint" in spec:
         args += ["--fingerprint", spec["fingerprint"]]

@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod credentials;
 pub mod effect;
 pub mod error;
 pub mod follow_up;

@@ -33,7 +33,8 @@ impl Endpoint {
     /// Parses `https://h[:p][/]`, `http://h[:p][/]`, `unix:/path` or a bare host name
     /// (which means HTTPS, like `xe -s`).
     pub fn parse(url: &str) -> Result<Endpoint> {
-        let bad = |message: &str| Error::invalid(format!("URL {url:?}"), message.to_string());
+        let shown = redact_userinfo(url);
+        let bad = |message: &str| Error::invalid(format!("URL {shown:?}"), message.to_string());
         if let Some(path) = url.strip_prefix("unix:") {
             if path.is_empty() {
                 return Err(bad("unix: needs a socket path"));
@@ -52,6 +53,13 @@ impl Endpoint {
         let authority = rest.split('/').next().unwrap_or("");
         if authority.is_empty() {
             return Err(bad("no host"));
+        }
+        // user:password@host would put a secret in argv and in every message;
+        // XAPI logs in with its own call, so refuse instead of guessing.
+        if authority.contains('@') {
+            return Err(bad(
+                "user or password in the URL: give the user with --user and the password with --password-file or OFFLOAD_XAPI_PASSWORD",
+            ));
         }
         let default_port = if tls { 443 } else { 80 };
         let (host, port) = split_host_port(authority, default_port).map_err(|m| bad(&m))?;
@@ -479,6 +487,20 @@ fn invalid_data(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
+/// `url` with any `user:password@` part of its authority replaced by `***@`,
+/// so that a message never repeats a secret.
+fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +552,20 @@ mod tests {
         ] {
             let err = Endpoint::parse(bad).unwrap_err().to_string();
             assert!(err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn user_info_in_a_url_is_refused_without_repeating_the_password() {
+        for url in [
+            "http://user:s3cret@host",
+            "https://root:s3cret@[::1]:8443/",
+            "root:s3cret@10.0.0.1",
+        ] {
+            let err = Endpoint::parse(url).unwrap_err().to_string();
+            assert!(!err.contains("s3cret"), "{err}");
+            assert!(err.contains("***@"), "{err}");
+            assert!(err.contains("--password-file"), "{err}");
         }
         let member = Endpoint::parse("http://127.0.0.1:8081").unwrap();
         assert_eq!(

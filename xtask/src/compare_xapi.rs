@@ -87,6 +87,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let password_file = target.join("compare-xapi-password");
     std::fs::write(&password_file, "secret\n")
         .map_err(|e| format!("{}: {e}", password_file.display()))?;
+    std::fs::set_permissions(
+        &password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .map_err(|e| format!("{}: {e}", password_file.display()))?;
     println!(
         "pool: {} VMs x {} VIFs, {} hosts x {} PIFs, {} ms per call",
         size.vms, size.vifs_per_vm, size.hosts, size.pifs_per_host, size.latency_ms

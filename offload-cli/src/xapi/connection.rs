@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use offload_xapi::credentials::read_password_file;
 use offload_xapi::{ConnectOptions, Endpoint, Error, Protocol, TrustSpec};
 
 #[derive(Debug, clap::Args)]
@@ -60,17 +61,28 @@ impl Connection {
         };
         let password = match (&endpoint, &c.password_file) {
             (_, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::Credentials {
-                    source: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                text.lines().next().unwrap_or("").to_string()
+                let file = read_password_file(path)?;
+                if let Some(mode) = file.readable_by_others {
+                    eprintln!(
+                        "offloadctl xapi: warning: {} has mode {mode:03o}: group or others can read the password (chmod 600)",
+                        path.display()
+                    );
+                }
+                file.password
             }
             (_, None) if std::env::var_os("OFFLOAD_XAPI_PASSWORD").is_some() => {
-                std::env::var("OFFLOAD_XAPI_PASSWORD").map_err(|_| Error::Credentials {
-                    source: "OFFLOAD_XAPI_PASSWORD".into(),
-                    message: "not valid UTF-8".into(),
-                })?
+                let password =
+                    std::env::var("OFFLOAD_XAPI_PASSWORD").map_err(|_| Error::Credentials {
+                        source: "OFFLOAD_XAPI_PASSWORD".into(),
+                        message: "not valid UTF-8".into(),
+                    })?;
+                if password.is_empty() {
+                    return Err(Error::Credentials {
+                        source: "OFFLOAD_XAPI_PASSWORD".into(),
+                        message: "empty: no password to log in with".into(),
+                    });
+                }
+                password
             }
             // The local socket is pre-authenticated: any password works.
             (Endpoint::Unix(_), None) => String::new(),

@@ -34,13 +34,23 @@ pub(super) enum Action<S: Select, A: ApplyArgs> {
 pub(super) type PifAction = Action<PifSelect, PifApply>;
 pub(super) type VifAction = Action<VifSelect, VifApply>;
 
+/// A count that bounds parallel work: 0 would mean "no work" to one reader
+/// and "no limit" to another, so it is a usage error.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub(super) struct RunArgs {
     /// Show what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Parallel connections.
-    #[arg(long, default_value_t = 8)]
+    /// Parallel connections (1 or more).
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     workers: usize,
 }
 
@@ -239,8 +249,8 @@ pub(super) struct VifApply {
     /// Clean-reboot running VMs whose VIFs changed (after --replug, only where it failed).
     #[arg(long)]
     reboot: bool,
-    /// At most this many reboots at once.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    /// At most this many reboots at once (1 or more).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = at_least_one)]
     reboot_limit: usize,
     #[command(flatten)]
     output: Output,
