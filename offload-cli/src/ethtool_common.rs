@@ -43,7 +43,7 @@ pub mod code {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes: 0 done; 1 partly done (set: could not change any feature, as ethtool);
 2 nothing done; 3 no such interface or invalid name; 4 permission denied (needs
-CAP_NET_ADMIN); 5 network namespace missing; 6 other OS error; 64 bad arguments;
+CAP_NET_ADMIN, or CAP_SYS_ADMIN to enter a namespace); 5 network namespace missing; 6 other OS error; 64 bad arguments;
 65 corrupt snapshot; 66 snapshot from another host; 67 snapshot file exists;
 75 another disable/restore is running in the namespace; 130 interrupted.";
 
@@ -51,6 +51,13 @@ CAP_NET_ADMIN); 5 network namespace missing; 6 other OS error; 64 bad arguments;
 pub fn exit_code_for(error: &Error) -> u8 {
     match error {
         Error::InvalidIfname { .. } | Error::NoSuchInterface { .. } => code::NO_INTERFACE,
+        // Entering a namespace that exists but is not ours to enter is a
+        // permission problem (run as root), not a missing namespace.
+        Error::Netns { .. }
+            if matches!(error.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) =>
+        {
+            code::PERMISSION
+        }
         Error::Netns { .. } => code::NETNS,
         Error::InvalidRequest { .. } | Error::InvalidSelection { .. } => code::USAGE,
         Error::NoMatch => code::NONE,

@@ -447,3 +447,35 @@ fn with_json_a_failure_is_json_on_stdout_with_the_same_exit_code() {
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     }
 }
+
+#[test]
+fn restore_without_privileges_is_a_permission_error_and_changes_nothing() {
+    require_root!();
+    offload_testkit::require_program!("setpriv");
+    let ns = Netns::new("ofperm");
+    ns.add_veth("pa", "pb");
+    let dir = temp_path("perm");
+    let snap = dir.join("before.json");
+    let snap_arg = snap.to_str().unwrap();
+    let out = offloadctl(&["disable", "--netns", ns.name(), "--save", snap_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // nobody must be able to read the snapshot (and reach the namespace file).
+    use std::os::unix::fs::PermissionsExt;
+    for path in [&dir, &snap] {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_offloadctl"))
+        .args(["restore", snap_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        ethtool_k(&ns, "pa").contains("tcp-segmentation-offload: off"),
+        "an unprivileged restore changed something"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
