@@ -101,7 +101,13 @@ impl Outcome {
     /// Marks it failed with `error`.
     pub fn failed(ifname: IfName, kind: Option<Kind>, error: Error) -> Outcome {
         let mut outcome = Outcome::new(ifname, kind, Status::Failed);
-        outcome.error = Some(error.to_string());
+        // The outcome names its interface already; the message need not repeat it.
+        let message = error.to_string();
+        let own_prefix = format!("{}: ", outcome.ifname);
+        outcome.error = Some(match message.strip_prefix(&own_prefix) {
+            Some(rest) => rest.to_string(),
+            None => message,
+        });
         outcome.cause = Some(error);
         outcome
     }
@@ -139,6 +145,16 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_does_not_repeat_the_interface_name() {
+        let name = IfName::new("nosuch").unwrap();
+        let error = Error::NoSuchInterface {
+            ifname: "nosuch".into(),
+        };
+        let outcome = Outcome::failed(name, None, error);
+        assert_eq!(outcome.error.as_deref(), Some("no such interface"));
+    }
 
     #[test]
     fn status_from_counts_and_its_words() {
