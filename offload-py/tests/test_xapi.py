@@ -7,59 +7,21 @@ the xtask binary), else `cargo run -p xtask`.
 
 import os
 import pathlib
-import shutil
 import subprocess
-import tempfile
-import threading
-import time
+import sys
 
 import pytest
 
 import offload
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-LAB = REPO / "offload-xapi-sim" / "pools" / "lab.json"
-USER, PASSWORD = "root", "secret"
+# The one simulator-process helper of the workspace's Python suites.
+sys.path.insert(0, str(REPO / "offload-xapi-sim" / "tests" / "sdk"))
+from simproc import LAB, PASSWORD, USER, SimProcess  # noqa: E402
 
 
-class Sim:
-    def __init__(self):
-        exe = os.environ.get("XAPI_SIM_BIN")
-        command = [os.path.abspath(exe), "xapi-sim"] if exe else ["cargo", "run", "-q", "-p", "xtask", "--", "xapi-sim"]
-        self.dir = tempfile.mkdtemp(prefix="pysim")
-        ready = os.path.join(self.dir, "ready")
-        command += ["--listen", "127.0.0.1:0", "--tls", "--ready-file", ready, "--exit-on-stdin-eof"]
-        command += ["--user", USER, "--password", PASSWORD, "--pool", str(LAB)]
-        self.proc = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        deadline = time.monotonic() + 300
-        while not os.path.exists(ready) or not self.fingerprint():
-            if self.proc.poll() is not None:
-                raise RuntimeError("simulator exited: %r" % self.lines)
-            if time.monotonic() > deadline:
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.01)
-        with open(ready) as f:
-            self.url = f.read().strip()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def fingerprint(self):
-        for line in list(self.lines):
-            if line.startswith("fingerprint sha256 "):
-                return line.split()[-1]
-        return None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=30)
-        self.reader.join(timeout=5)
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Sim():
+    return SimProcess("--tls", "--pool", str(LAB), prefix="pysim")
 
 
 @pytest.fixture(scope="module")

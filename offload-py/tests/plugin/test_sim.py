@@ -1,5 +1,5 @@
 """The plugin called the way a pool admin calls it: the official XenAPI SDK ->
-`host.call_plugin` on the XAPI simulator (offload-xapi feature `sim`) -> the
+`host.call_plugin` on the XAPI simulator (offload-xapi-sim) -> the
 plugin file run by its own shebang (/usr/bin/python3) from a plugin directory.
 
 The simulator is the xtask binary's `xapi-sim` command, from $XAPI_SIM_BIN
@@ -7,61 +7,33 @@ The simulator is the xtask binary's `xapi-sim` command, from $XAPI_SIM_BIN
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 
 import pytest
 import XenAPI
 
 from conftest import PLUGIN, ROOT, load_plugin_module, plugin_env, workspace_version
 
-USER, PASSWORD = "root", "secret"
+# The one simulator-process helper of the workspace's Python suites.
+sys.path.insert(0, os.path.join(ROOT, "offload-xapi-sim", "tests", "sdk"))
+from simproc import PASSWORD, USER, SimProcess  # noqa: E402
 
 
-class Simulator(object):
+class Simulator(SimProcess):
     """`xapi-sim` on 127.0.0.1; `netns` runs it (and so the plugins it starts)
     inside that namespace, where only clients run in the same namespace reach it."""
 
     def __init__(self, plugin_dir, env, netns=None):
-        exe = os.path.abspath(os.environ["XAPI_SIM_BIN"])
-        self.dir = tempfile.mkdtemp(prefix="plgsim")
-        self.netns = netns
-        ready = os.path.join(self.dir, "ready")
-        argv = [exe, "xapi-sim", "--listen", "127.0.0.1:0", "--ready-file", ready,
-                "--exit-on-stdin-eof", "--hosts", "1", "--vms", "1",
-                "--user", USER, "--password", PASSWORD, "--plugin-dir", plugin_dir]
-        if netns is not None:
-            argv = ["ip", "netns", "exec", netns] + argv
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not os.path.exists(ready):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.01)
-        with open(ready) as f:
-            self.url = f.read().strip()
+        super(Simulator, self).__init__(
+            "--hosts", "1", "--vms", "1", "--plugin-dir", plugin_dir,
+            env=env, netns=netns, prefix="plgsim", start_timeout=60)
 
     def run_in_netns(self, argv, **kwargs):
         """Runs a client where the simulator listens."""
         if self.netns is not None:
             argv = ["ip", "netns", "exec", self.netns] + list(argv)
         return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kwargs)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def start_simulator(liboffload, tmp_path, netns=None):
