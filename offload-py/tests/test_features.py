@@ -7,40 +7,23 @@ root namespace is never touched.
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 
 import pytest
 
 import offload
+from netns_lab import run, veth_namespace
 from test_verdicts import ipv4_tcp
 
 A, B = "pyveth0", "pyveth1"
 LINE = re.compile(r"^\s*([A-Za-z0-9_-]+): (on|off)( \[fixed\])?", re.M)
 
 
-def run(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture(scope="module")
 def ns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (creates a network namespace and a veth pair)")
-    for tool in ("ip", "ethtool"):
-        if not shutil.which(tool):
-            pytest.skip("needs %s" % tool)
-    name = "py%d" % os.getpid()
-    run("ip", "netns", "add", name)
-    try:
-        run("ip", "-n", name, "link", "add", A, "type", "veth", "peer", "name", B)
-        for ifname in ("lo", A, B):
-            run("ip", "-n", name, "link", "set", ifname, "up")
+    with veth_namespace("py", [(A, B)], up=True) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 def ethtool_k(ns, ifname):

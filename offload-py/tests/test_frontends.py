@@ -10,20 +10,16 @@ import ctypes
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 
 import offload
+from netns_lab import run, veth_namespace
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # A host-side veth pair and one named like a dom0 netback device (a guest backend).
 HOST, PEER, VIF, VIF_PEER = "feth0", "feth1", "vif9.0", "fepeer0"
-
-
-def run(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
 def built(variable, default):
@@ -35,19 +31,8 @@ def built(variable, default):
 
 @pytest.fixture(scope="module")
 def ns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (creates a network namespace and veth pairs)")
-    for tool in ("ip", "ethtool"):
-        if not shutil.which(tool):
-            pytest.skip("needs %s" % tool)
-    name = "fe%d" % os.getpid()
-    run("ip", "netns", "add", name)
-    try:
-        run("ip", "-n", name, "link", "add", HOST, "type", "veth", "peer", "name", PEER)
-        run("ip", "-n", name, "link", "add", VIF, "type", "veth", "peer", "name", VIF_PEER)
+    with veth_namespace("fe", [(HOST, PEER), (VIF, VIF_PEER)]) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 class Liboffload(object):
