@@ -88,7 +88,9 @@ impl Ethtool {
 
     /// The kind of `ifname` from its driver (see [`crate::iface::classify`]).
     pub(crate) fn driver_info(&self, ifname: &IfName) -> (String, String) {
-        sys::driver_info(&self.0, ifname).unwrap_or_default()
+        sys::driver_info(&self.0, ifname)
+            .map(|info| (info.driver, info.bus_info))
+            .unwrap_or_default()
     }
 
     pub(crate) fn fd(&self) -> &OwnedFd {
