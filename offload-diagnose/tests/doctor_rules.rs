@@ -53,8 +53,15 @@ fn received_corruption_is_the_path_not_offload() {
     let r = Report::from_evidence(ev, &Knowledge::builtin());
     assert_eq!(r.verdict, Verdict::ProblemFound);
     let f = &r.findings[0];
-    assert_eq!((f.severity, f.cause), (Severity::Problem, Cause::CorruptionOnPath));
-    assert!(f.fix.is_empty(), "no offload switch fixes corruption: {:?}", f.fix);
+    assert_eq!(
+        (f.severity, f.cause),
+        (Severity::Problem, Cause::CorruptionOnPath)
+    );
+    assert!(
+        f.fix.is_empty(),
+        "no offload switch fixes corruption: {:?}",
+        f.fix
+    );
     assert!(f.evidence.iter().any(|e| e == "kernel TcpInCsumErrors +4"));
     assert_eq!(r.exit_code(), 1);
 }
@@ -74,7 +81,11 @@ fn faulty_tx_offload_gets_the_smallest_fix_and_dom0_commands() {
     );
     assert_eq!(f.knowledge[0].id, "tx-side-incorrect");
     // The e1000e entry shows up as advice (throughput cannot be seen in counters).
-    let advice = r.findings.iter().find(|f| f.severity == Severity::Advice).unwrap();
+    let advice = r
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Advice)
+        .unwrap();
     assert_eq!(advice.knowledge[0].id, "e1000e-i219-tso");
     assert_eq!(advice.fix[0], "offloadctl set eth0 tso off gso off");
 }

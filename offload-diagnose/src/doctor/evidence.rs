@@ -195,6 +195,9 @@ pub struct DoctorConfig {
     pub seconds: f64,
     /// Set it (from a signal handler) to end the window early.
     pub interrupt: Arc<AtomicBool>,
+    /// Told once every namespace's first reading is taken and its capture
+    /// runs: the window starts (for a progress line, or a test's traffic).
+    pub window_started: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// One reading of an interface's identity and counters.
@@ -402,6 +405,9 @@ pub fn gather(config: &DoctorConfig) -> Evidence {
         config.netns.clone()
     };
     let started: Vec<Started> = namespaces.into_iter().map(start).collect();
+    if let Some(tell) = &config.window_started {
+        let _ = tell.send(());
+    }
     let window = Duration::try_from_secs_f64(config.seconds.max(0.0)).unwrap_or_default();
     let began = Instant::now();
     while began.elapsed() < window && !config.interrupt.load(Ordering::Relaxed) {
