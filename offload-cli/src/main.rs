@@ -14,6 +14,7 @@ mod capture;
 mod check;
 mod disable;
 mod ethtool_common;
+mod exporter;
 mod generate;
 mod restore;
 mod set;
@@ -45,6 +46,8 @@ enum Command {
     Capture(capture::Args),
     /// XAPI: PIF and VIF other-config for a whole pool.
     Xapi(xapi::Args),
+    /// Prometheus metrics: offload state, checksum errors, XAPI policy drift.
+    Exporter(exporter::Args),
     /// Write man pages or shell completions (used by `cargo xtask docs`).
     #[command(hide = true)]
     Generate(generate::Args),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Xapi(args) => xapi::run(args),
+        Command::Exporter(args) => exporter::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }
