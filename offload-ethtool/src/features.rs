@@ -86,11 +86,11 @@ impl Ethtool {
         })
     }
 
-    /// The driver name and bus info ETHTOOL_GDRVINFO reports for `ifname`
-    /// (empty when the driver does not answer); [`crate::iface::classify`]
-    /// takes the kind from them.
-    pub fn driver_info(&self, ifname: &IfName) -> (String, String) {
-        sys::driver_info(&self.0, ifname).unwrap_or_default()
+    /// The kind of `ifname` from its driver (see [`crate::iface::classify`]).
+    pub(crate) fn driver_info(&self, ifname: &IfName) -> (String, String) {
+        sys::driver_info(&self.0, ifname)
+            .map(|info| (info.driver, info.bus_info))
+            .unwrap_or_default()
     }
 
     pub(crate) fn fd(&self) -> &OwnedFd {
