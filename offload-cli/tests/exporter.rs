@@ -235,6 +235,26 @@ fn ethtool(ns: &Netns, args: &[&str]) -> Output {
     out
 }
 
+/// `nstat -asz` in `ns`: the kernel's counters by name, as iproute2 reads them.
+fn nstat(ns: &Netns) -> BTreeMap<String, u64> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "nstat", "-asz"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nstat: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Prometheus's view of one interface's groups.
 fn prometheus_groups(prometheus: &Prometheus, iface: &str) -> BTreeMap<String, bool> {
     prometheus
@@ -363,10 +383,18 @@ fn prometheus_shows_what_ethtool_shows_and_follows_changes() {
     require_root!();
     require_program!("ethtool");
     require_program!("prometheus");
+    require_program!("nstat");
     let started = Instant::now();
     let scratch = Scratch::new("prom");
     let ns = Netns::new("ofexp-");
-    ns.add_veth("exa", "exb");
+    // exb takes the address and MAC the synthetic frames go to, so the
+    // kernel of the namespace receives them (exa has no address: a local
+    // source address would make them martians).
+    ns.ip(&["link", "add", "exa", "type", "veth", "peer", "name", "exb"]);
+    ns.ip(&["link", "set", "exb", "address", "02:00:00:00:00:02"]);
+    ns.ip(&["addr", "add", "10.1.0.2/16", "dev", "exb"]);
+    ns.ip(&["link", "set", "exa", "up"]);
+    ns.ip(&["link", "set", "exb", "up"]);
     ethtool(&ns, &["-K", "exa", "tx", "off", "gro", "off"]);
     let pool = simulated_pool(&scratch);
     let socket = pool.socket.display().to_string();
@@ -445,30 +473,52 @@ fn prometheus_shows_what_ethtool_shows_and_follows_changes() {
         prometheus.scalar("offload_xapi_up") == Some(0.0)
     });
 
-    // Sampled capture: corrupted frames out of exa arrive on exb as really
-    // incorrect; no offload-pending ones are sent.
-    let frame = ethernet_frame(&Spec {
-        fill: Fill::Corrupt,
-        payload: 64,
-        ..Spec::default()
-    });
-    let mut sent = 0u32;
+    // Damaged UDP and TCP frames out of exa: the namespace's kernel drops
+    // them (InCsumErrors), the capture on exb judges them really incorrect,
+    // and none is offload-pending.
+    let mut sent = [0u64; 2];
     wait_for("incorrect checksums in Prometheus", || {
         for _ in 0..10 {
+            let udp = sent[0] <= sent[1];
+            let i = sent[0] + sent[1];
+            let frame = ethernet_frame(&Spec {
+                protocol: if udp { 17 } else { 6 },
+                payload: 32,
+                fill: Fill::Corrupt,
+                flow: 100 + (i % 1000) as u16,
+                ..Spec::default()
+            });
             inject_frame(Some(ns.name()), "exa", &frame).unwrap();
-            sent += 1;
+            sent[usize::from(!udp)] += 1;
         }
         prometheus
             .scalar("offload_capture_checksums_total{verdict=\"incorrect\"}")
             .is_some_and(|v| v > 0.0)
     });
+    let [udp_sent, tcp_sent] = sent;
+    let kernel = |counter: &str| {
+        prometheus.scalar(&format!(
+            "offload_kernel_checksum_errors_total{{counter=\"{counter}\"}}"
+        ))
+    };
+    let nstat = nstat(&ns);
+    assert_eq!(
+        (nstat["UdpInCsumErrors"], nstat["TcpInCsumErrors"]),
+        (udp_sent, tcp_sent),
+        "the kernel counted every damaged frame"
+    );
+    wait_for("the kernel's counters in Prometheus", || {
+        kernel("UdpInCsumErrors") == Some(udp_sent as f64)
+            && kernel("TcpInCsumErrors") == Some(tcp_sent as f64)
+    });
+    let all_sent = (udp_sent + tcp_sent) as f64;
     std::thread::sleep(Duration::from_millis(1500));
     let incorrect = prometheus
         .scalar("offload_capture_checksums_total{verdict=\"incorrect\"}")
         .unwrap();
     assert!(
-        incorrect > 0.0 && incorrect <= f64::from(sent),
-        "{incorrect} of {sent}"
+        incorrect > 0.0 && incorrect <= all_sent,
+        "{incorrect} of {all_sent}"
     );
     assert_eq!(
         prometheus.scalar("offload_capture_checksums_total{verdict=\"offload_pending\"}"),
@@ -506,7 +556,8 @@ fn prometheus_shows_what_ethtool_shows_and_follows_changes() {
     );
     eprintln!(
         "exporter vs ethtool: 2 veths x {} groups agree; xapi pif {pif_ok}/{pif_bad} vif {vif_ok}/{vif_bad}; \
-         capture {incorrect} incorrect of {sent} sent; dashboard {per_group:?}; {:.1} s",
+         kernel Udp/TcpInCsumErrors {udp_sent}/{tcp_sent} = nstat; capture {incorrect} incorrect of {all_sent} sent; \
+         dashboard {per_group:?}; {:.1} s",
         prometheus_groups(&prometheus, "exa").len(),
         started.elapsed().as_secs_f64()
     );

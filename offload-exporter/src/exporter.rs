@@ -42,12 +42,19 @@ impl Exporter {
         let _one = self.scraping.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let mut out = Exposition::new();
-        match crate::features::collect(self.netns.as_deref(), &self.selection) {
-            Ok(features) => {
-                out.extend(features);
-                out.add(&COLLECTOR_UP, &["features"], 1.0);
+        match crate::interfaces::collect(self.netns.as_deref(), &self.selection) {
+            Ok(interfaces) => {
+                out.extend(interfaces);
+                out.add(&COLLECTOR_UP, &["interfaces"], 1.0);
             }
-            Err(_) => out.add(&COLLECTOR_UP, &["features"], 0.0),
+            Err(_) => out.add(&COLLECTOR_UP, &["interfaces"], 0.0),
+        }
+        match crate::kernel::collect(self.netns.as_deref()) {
+            Ok(kernel) => {
+                out.extend(kernel);
+                out.add(&COLLECTOR_UP, &["kernel"], 1.0);
+            }
+            Err(_) => out.add(&COLLECTOR_UP, &["kernel"], 0.0),
         }
         if let Some(xapi) = &self.xapi {
             out.extend(xapi.collect());

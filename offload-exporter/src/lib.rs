@@ -2,7 +2,8 @@
 //! (`GET /metrics`) or written for node_exporter's textfile collector.
 //!
 //! It owns the metric model ([`model`]: names, types, labels, the text
-//! format) and how the sources become samples: offload groups per interface
+//! format) and how the sources become samples: offload groups and driver
+//! checksum counters per interface and the kernel's checksum-error counters
 //! from `offload-ethtool`, sampled capture verdicts from `offload-diagnose`,
 //! this host's policy drift from `offload-xapi`. It must not read devices,
 //! judge packets or talk XAPI itself; `offloadctl exporter` only translates.
@@ -21,8 +22,9 @@
 pub mod capture;
 pub mod error;
 pub mod exporter;
-pub mod features;
 pub mod http;
+pub mod interfaces;
+pub mod kernel;
 pub mod model;
 pub mod textfile;
 pub mod xapi;

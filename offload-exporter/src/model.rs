@@ -60,6 +60,30 @@ pub static INTERFACE_INFO: Family = Family {
     labels: INTERFACE_LABELS,
 };
 
+/// The driver's checksum counters (`ethtool -S` names with csum/checksum).
+pub static DEVICE_CHECKSUM: Family = Family {
+    name: "offload_device_checksum_events_total",
+    metric_type: MetricType::Counter,
+    help: "Checksum counters of the driver's ethtool -S statistics (errors, and xen-netback's rx_gso_checksum_fixup: GSO packets from a guest without a partial checksum), by counter name.",
+    labels: &["interface", "kind", "driver", "counter"],
+};
+
+/// Packets the kernel dropped for bad checksums (nstat names).
+pub static KERNEL_CHECKSUM_ERRORS: Family = Family {
+    name: "offload_kernel_checksum_errors_total",
+    metric_type: MetricType::Counter,
+    help: "Packets the kernel dropped for a bad checksum after every offload had its say (TcpInCsumErrors, UdpInCsumErrors, Udp6InCsumErrors ...): real corruption, never a capture artefact.",
+    labels: &["counter"],
+};
+
+/// IP header errors (nstat names).
+pub static KERNEL_HEADER_ERRORS: Family = Family {
+    name: "offload_kernel_header_errors_total",
+    metric_type: MetricType::Counter,
+    help: "IP packets the kernel dropped for a bad header (IpInHdrErrors, Ip6InHdrErrors): a bad IPv4 header checksum among them.",
+    labels: &["counter"],
+};
+
 /// Interfaces whose features could not be read.
 pub static INTERFACE_READ_ERRORS: Family = Family {
     name: "offload_interface_read_errors",
@@ -128,7 +152,10 @@ pub static CAPTURE_SECONDS: Family = Family {
 pub static FAMILIES: &[&Family] = &[
     &INTERFACE_INFO,
     &FEATURE_ENABLED,
+    &DEVICE_CHECKSUM,
     &INTERFACE_READ_ERRORS,
+    &KERNEL_CHECKSUM_ERRORS,
+    &KERNEL_HEADER_ERRORS,
     &XAPI_UP,
     &XAPI_OBJECTS,
     &CAPTURE_PACKETS,

@@ -1,11 +1,14 @@
-//! Offload feature state per interface: the twelve legacy groups of
-//! `ethtool -k` (bounded labels), read with SIOCETHTOOL in one namespace.
+//! Per-interface metrics, read with SIOCETHTOOL in one namespace: the
+//! twelve legacy groups of `ethtool -k` (bounded labels) and the driver's
+//! checksum counters of `ethtool -S` (xen-netback's `rx_gso_checksum_fixup`).
 
 use offload_ethtool::features::{Ethtool, Readout};
 use offload_ethtool::iface::{self, Selection};
 use offload_ethtool::netns;
 
-use crate::model::{Exposition, FEATURE_ENABLED, INTERFACE_INFO, INTERFACE_READ_ERRORS};
+use crate::model::{
+    Exposition, DEVICE_CHECKSUM, FEATURE_ENABLED, INTERFACE_INFO, INTERFACE_READ_ERRORS,
+};
 
 /// Reads the selected interfaces of `netns` (None: the exporter's own).
 /// An interface that vanishes or fails between listing and reading is
@@ -20,7 +23,11 @@ pub fn collect(netns: Option<&str>, selection: &Selection) -> offload_ethtool::R
         for interface in selection.resolve(&present).into_iter().flatten() {
             let name = interface.name.to_string();
             let kind = interface.kind.name();
-            let (driver, _bus) = ethtool.driver_info(&interface.name);
+            // Loopback and some virtual devices have no driver to ask.
+            let driver = ethtool
+                .driver(&interface.name)
+                .map(|d| d.driver)
+                .unwrap_or_default();
             let readout = match Readout::read(&ethtool, &interface.name) {
                 Ok(r) => r,
                 Err(_) => {
@@ -35,6 +42,16 @@ pub fn collect(netns: Option<&str>, selection: &Selection) -> offload_ethtool::R
                         &FEATURE_ENABLED,
                         &[&name, kind, &driver, group.short_name],
                         if on { 1.0 } else { 0.0 },
+                    );
+                }
+            }
+            // A driver without statistics has none to show.
+            if let Ok(stats) = ethtool.device_stats(&interface.name) {
+                for (counter, value) in stats.checksum_counters() {
+                    out.add(
+                        &DEVICE_CHECKSUM,
+                        &[&name, kind, &driver, &counter],
+                        value as f64,
                     );
                 }
             }
