@@ -624,6 +624,34 @@ fn promtool_accepts_the_served_and_the_textfile_output() {
             .collect()
     };
     assert_eq!(series(&written), series(&served));
+
+    // Every second until SIGTERM: the file is replaced, never left half
+    // written or with a temporary file beside it.
+    let first = std::fs::metadata(dir.join("offload.prom"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let mut repeating = Running(
+        Command::new(env!("CARGO_BIN_EXE_offloadctl"))
+            .args(["exporter", "--textfile"])
+            .arg(&dir)
+            .args(["--interval", "1", "--kinds", "loopback", "--no-xapi"])
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the textfile to be rewritten", || {
+        std::fs::metadata(dir.join("offload.prom"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > first)
+    });
+    promtool_check_metrics(&std::fs::read_to_string(dir.join("offload.prom")).unwrap());
+    let term = Command::new("kill")
+        .args(["-TERM", &repeating.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert_eq!(repeating.0.wait().unwrap().code(), Some(0));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
 
 fn promtool_check_metrics(text: &str) {
@@ -656,7 +684,7 @@ fn promtool_check_metrics(text: &str) {
 fn slow_and_garbage_clients_never_stop_the_server_and_sigterm_ends_it() {
     let (mut exporter, address) = start_exporter(&["--kinds", "loopback", "--no-xapi"]);
     // Clients that connect and say nothing, or trickle a byte at a time.
-    let silent: Vec<TcpStream> = (0..8)
+    let idle: Vec<TcpStream> = (0..8)
         .map(|_| TcpStream::connect(address).unwrap())
         .collect();
     let mut trickler = TcpStream::connect(address).unwrap();
@@ -703,7 +731,14 @@ fn slow_and_garbage_clients_never_stop_the_server_and_sigterm_ends_it() {
     let _ = trickler.read_to_string(&mut response);
     assert_eq!(status_and_body(&response).0, 408);
     assert_eq!(get(address, "/metrics").0, 200, "still serving");
-    drop(silent);
+
+    drop(idle);
+
+    // SIGTERM while silent clients are still connected: they do not delay it.
+    let silent: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(address).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
 
     let term = Instant::now();
     let killed = Command::new("kill")
@@ -719,6 +754,7 @@ fn slow_and_garbage_clients_never_stop_the_server_and_sigterm_ends_it() {
         term.elapsed()
     );
     assert!(TcpStream::connect(address).is_err(), "the port is closed");
+    drop(silent);
 }
 
 #[test]

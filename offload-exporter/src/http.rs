@@ -86,7 +86,7 @@ pub fn serve(
             open.fetch_add(1, Ordering::SeqCst);
             let open = &open;
             scope.spawn(move || {
-                handle(stream, limits, metrics);
+                handle(stream, limits, stop, metrics);
                 open.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -121,28 +121,32 @@ enum HeadError {
     Gone,
 }
 
-/// Reads up to the blank line that ends the head, within `deadline` overall.
+/// Reads up to the blank line that ends the head, within `deadline` overall;
+/// gives up when `stop` is set (a silent client never delays a shutdown).
 fn read_head(
     stream: &mut TcpStream,
     max: usize,
     deadline: Instant,
+    stop: &AtomicBool,
 ) -> std::result::Result<Vec<u8>, HeadError> {
     let mut head = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(HeadError::Gone);
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(HeadError::TimedOut);
         }
         stream
-            .set_read_timeout(Some(left))
+            .set_read_timeout(Some(left.min(POLL * 4)))
             .map_err(|_| HeadError::Gone)?;
         let n = match stream.read(&mut chunk) {
             Ok(0) => return Err(HeadError::Gone),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Err(HeadError::TimedOut)
-            }
+            // Look at the deadline and the stop flag again.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return Err(HeadError::Gone),
         };
@@ -219,25 +223,31 @@ fn route(head: &[u8], metrics: &(dyn Fn() -> String + Sync)) -> (Response, bool)
     (response, head_only)
 }
 
-fn handle(mut stream: TcpStream, limits: Limits, metrics: &(dyn Fn() -> String + Sync)) {
+fn handle(
+    mut stream: TcpStream,
+    limits: Limits,
+    stop: &AtomicBool,
+    metrics: &(dyn Fn() -> String + Sync),
+) {
     // Accepted sockets are blocking; the listener's O_NONBLOCK is not inherited.
     let _ = stream.set_nonblocking(false);
     let deadline = Instant::now() + limits.request_timeout;
-    let (response, head_only) = match read_head(&mut stream, limits.max_request_bytes, deadline) {
-        Ok(head) => route(&head, metrics),
-        Err(HeadError::TooLarge) => (
-            Response::text(
-                "431 Request Header Fields Too Large",
-                "request head too large",
+    let (response, head_only) =
+        match read_head(&mut stream, limits.max_request_bytes, deadline, stop) {
+            Ok(head) => route(&head, metrics),
+            Err(HeadError::TooLarge) => (
+                Response::text(
+                    "431 Request Header Fields Too Large",
+                    "request head too large",
+                ),
+                false,
             ),
-            false,
-        ),
-        Err(HeadError::TimedOut) => (
-            Response::text("408 Request Timeout", "request timeout"),
-            false,
-        ),
-        Err(HeadError::Gone) => return,
-    };
+            Err(HeadError::TimedOut) => (
+                Response::text("408 Request Timeout", "request timeout"),
+                false,
+            ),
+            Err(HeadError::Gone) => return,
+        };
     let mut out = format!(
         "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
