@@ -46,6 +46,25 @@ impl DeviceStats {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// Every counter by name; a name the driver lists more than once
+    /// (per-queue counters under one name) is summed.
+    pub fn by_name(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for (n, v) in self.iter() {
+            *m.entry(n.to_string()).or_default() += v;
+        }
+        m
+    }
+
+    /// The checksum counters among them (names with `csum` or `checksum`:
+    /// `rx_csum_errors`, `hw_csum_err`, xen-netback's
+    /// `rx_gso_checksum_fixup` ...), by name as [`DeviceStats::by_name`].
+    pub fn checksum_counters(&self) -> BTreeMap<String, u64> {
+        let mut all = self.by_name();
+        all.retain(|name, _| is_checksum_counter(name));
+        all
+    }
+
     /// Byte for byte what `ethtool -S` (6.1, ioctl backend) prints.
     pub fn render_ethtool_s(&self) -> String {
         if self.counters.is_empty() {
@@ -62,14 +81,7 @@ impl DeviceStats {
     /// under one name more than once are summed); counters that went down
     /// (a driver reset) count from zero.
     pub fn delta(&self, before: &DeviceStats) -> BTreeMap<String, u64> {
-        let sum = |s: &DeviceStats| {
-            let mut m: BTreeMap<String, u64> = BTreeMap::new();
-            for (n, v) in s.iter() {
-                *m.entry(n.to_string()).or_default() += v;
-            }
-            m
-        };
-        let (old, new) = (sum(before), sum(self));
+        let (old, new) = (before.by_name(), self.by_name());
         new.into_iter()
             .map(|(name, v)| {
                 let was = old.get(&name).copied().unwrap_or(0);
@@ -78,6 +90,12 @@ impl DeviceStats {
             })
             .collect()
     }
+}
+
+/// Whether a device statistic counts checksum events (errors, fix-ups).
+pub fn is_checksum_counter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("csum") || name.contains("checksum")
 }
 
 impl Ethtool {
@@ -109,5 +127,34 @@ impl Ethtool {
             ifname: *ifname,
             counters: names.into_iter().zip(values).collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_counters_are_picked_by_name_and_summed() {
+        let stats = DeviceStats {
+            ifname: IfName::new("vif1.0").unwrap(),
+            counters: vec![
+                ("rx_gso_checksum_fixup".into(), 7),
+                ("rx_packets".into(), 100),
+                ("rx_crc_errors".into(), 1),
+                ("rx_csum_offload_errors".into(), 2),
+                ("rx_csum_offload_errors".into(), 3),
+                ("HW_CSUM_ERR".into(), 4),
+            ],
+        };
+        let picked: Vec<(String, u64)> = stats.checksum_counters().into_iter().collect();
+        assert_eq!(
+            picked,
+            [
+                ("HW_CSUM_ERR".to_string(), 4),
+                ("rx_csum_offload_errors".to_string(), 5),
+                ("rx_gso_checksum_fixup".to_string(), 7),
+            ]
+        );
     }
 }
