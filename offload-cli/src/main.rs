@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod capture;
 mod check;
 mod disable;
+mod doctor;
 mod ethtool_common;
 mod exporter;
 mod generate;
@@ -44,6 +45,9 @@ enum Command {
     Check(check::Args),
     /// Capture live and classify checksums (offload-pending, correct, incorrect).
     Capture(capture::Args),
+    /// Is offloading hurting this host, and what is the smallest fix? (0 nothing
+    /// wrong, 1 a problem found, 2 could not diagnose)
+    Doctor(doctor::Args),
     /// XAPI: PIF and VIF other-config for a whole pool.
     Xapi(xapi::Args),
     /// Prometheus metrics: offload state, checksum errors, XAPI policy drift.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => restore::run(args),
         Command::Check(args) => check::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Xapi(args) => xapi::run(args),
         Command::Exporter(args) => exporter::run(args),
         Command::Generate(args) => generate::run(args),

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ifname::IfName;
-use crate::outcome::Status;
+use crate::outcome::{Outcome, Status};
 
 /// Every offload feature of one interface: names by bit, and the four masks
 /// (offload-core's fixed-capacity [`FeatureMasks`]).
@@ -380,6 +380,18 @@ impl Request {
     pub fn names_bit(&self, i: usize) -> bool {
         self.mask.get(i)
     }
+
+    /// The kernel features this request would move on `state`, without
+    /// changing anything (a dry run's plan): named, not fixed, and not
+    /// already at the wanted value.
+    pub fn plan(&self, state: &FeatureState) -> Vec<String> {
+        (0..state.names.len())
+            .filter(|&i| {
+                self.names_bit(i) && !state.is_fixed(i) && state.is_active(i) != self.values.get(i)
+            })
+            .map(|i| state.names[i].clone())
+            .collect()
+    }
 }
 
 /// What a change did, in ethtool's terms.
@@ -430,6 +442,15 @@ impl ChangeReport {
             }
         }
         (moved, refused)
+    }
+
+    /// This change in the vocabulary of every report (`offloadctl set --json`).
+    pub fn outcome(&self) -> Outcome {
+        let (changed, refused) = self.requested_outcome();
+        let mut outcome = Outcome::new(self.after.ifname, None, self.status());
+        outcome.changed = changed;
+        outcome.refused = refused;
+        outcome
     }
 
     /// The outcome of this change: changed, unchanged, partial or refused.

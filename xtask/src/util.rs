@@ -15,6 +15,14 @@ pub const PYTHON_PACKAGES: &[&str] = &[
     // as a prebuilt wheel (seconds, where `cargo install` compiles for minutes).
     "ziglang==0.17.0",
     "cargo-zigbuild==0.24.0",
+    // The `ansible` stage: ansible-core 2.16, the last release whose modules
+    // still run on dom0's Python 2.7 and 3.6 (2.17 needs 3.7 on the managed
+    // node), and what its offline sanity tests import (ansible-test's own pins).
+    "ansible-core==2.16.19",
+    "voluptuous==0.13.1",
+    "antsibull-docs-parser==1.0.0",
+    "yamllint==1.32.0",
+    "pycodestyle==2.11.0",
 ];
 
 /// Debian packages the tests use as oracles or tools: (binary to look for, package).
