@@ -593,6 +593,18 @@ fn promtool_accepts_the_served_and_the_textfile_output() {
     let (status, served) = get(address, "/metrics");
     assert_eq!(status, 200);
     assert!(served.contains("offload_xapi_up 1\n"), "{served}");
+    let ((pif_ok, pif_bad), (vif_ok, vif_bad)) = pool.expected;
+    for (object, state, count) in [
+        ("pif", "match", pif_ok),
+        ("pif", "mismatch", pif_bad),
+        ("vif", "match", vif_ok),
+        ("vif", "mismatch", vif_bad),
+    ] {
+        let line = format!(
+            "offload_xapi_objects{{object=\"{object}\",policy=\"seed\",state=\"{state}\"}} {count}\n"
+        );
+        assert!(served.contains(&line), "{line} in {served}");
+    }
     promtool_check_metrics(&served);
 
     let dir = scratch.0.join("textfile");
