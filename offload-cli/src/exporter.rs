@@ -29,7 +29,8 @@ In dom0 (when xapi's socket exists) it also reports whether this host's PIFs
 and its guests' VIFs match the policy (--preset, default seed, or --set).
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, or the textfile written once;
-2 cannot listen or write; 64 bad arguments; 5 network namespace missing.")]
+2 cannot listen or write; 4 not permitted to enter the namespace;
+5 network namespace missing; 64 bad arguments.")]
 pub struct Args {
     /// Serve GET /metrics on this address (e.g. 127.0.0.1:9817; port 0 picks one).
     #[arg(
@@ -106,6 +107,13 @@ pub fn run(args: Args) -> ExitCode {
             "exporter",
             "intervals and lengths must be at least 1 second",
         );
+    }
+    // A namespace that cannot be entered is a mistake to report now, not a
+    // collector that stays down.
+    if let Err(e) = offload_ethtool::netns::run_in(args.netns.as_deref(), || {
+        Ok::<(), offload_ethtool::Error>(())
+    }) {
+        return ethtool_common::fail("exporter", &e);
     }
     let mut exporter = Exporter::new(args.netns.clone(), selection);
     match xapi_config(&args) {

@@ -593,6 +593,18 @@ fn promtool_accepts_the_served_and_the_textfile_output() {
     let (status, served) = get(address, "/metrics");
     assert_eq!(status, 200);
     assert!(served.contains("offload_xapi_up 1\n"), "{served}");
+    let ((pif_ok, pif_bad), (vif_ok, vif_bad)) = pool.expected;
+    for (object, state, count) in [
+        ("pif", "match", pif_ok),
+        ("pif", "mismatch", pif_bad),
+        ("vif", "match", vif_ok),
+        ("vif", "mismatch", vif_bad),
+    ] {
+        let line = format!(
+            "offload_xapi_objects{{object=\"{object}\",policy=\"seed\",state=\"{state}\"}} {count}\n"
+        );
+        assert!(served.contains(&line), "{line} in {served}");
+    }
     promtool_check_metrics(&served);
 
     let dir = scratch.0.join("textfile");
@@ -786,4 +798,40 @@ fn the_readme_rules_are_valid_and_alert_only_on_real_checksum_errors() {
     assert!(checked.contains("SUCCESS"), "{checked}");
     let tested = run(&["test", "rules", "prometheus/offload-rules.test.yml"]);
     assert!(tested.contains("SUCCESS"), "{tested}");
+}
+
+#[test]
+fn arguments_that_cannot_work_are_refused_at_start() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_offloadctl"))
+            .arg("exporter")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let scratch = Scratch::new("args");
+    let dir = scratch.0.display().to_string();
+    let missing = run(&["--textfile", &dir, "--netns", "offload-no-such-ns"]);
+    assert_eq!(missing.status.code(), Some(5), "{missing:?}");
+    assert_eq!(
+        std::fs::read_dir(&scratch.0).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    for usage in [
+        &[][..],
+        &["--listen", "127.0.0.1:0", "--textfile", &dir][..],
+        &["--textfile", &dir, "--interval", "0"][..],
+        &["--textfile", &dir, "--kinds", "nosuchkind"][..],
+    ] {
+        assert_eq!(run(usage).status.code(), Some(64), "{usage:?}");
+    }
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let busy = run(&["--listen", &address, "--no-xapi"]);
+    assert_eq!(busy.status.code(), Some(2), "{busy:?}");
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("Address already in use"),
+        "{busy:?}"
+    );
 }

@@ -56,12 +56,11 @@ impl DeviceStats {
         m
     }
 
-    /// The checksum counters among them (names with `csum` or `checksum`:
-    /// `rx_csum_errors`, `hw_csum_err`, xen-netback's
-    /// `rx_gso_checksum_fixup` ...), by name as [`DeviceStats::by_name`].
-    pub fn checksum_counters(&self) -> BTreeMap<String, u64> {
+    /// The error counters among them ([`is_error_counter`]), by name as
+    /// [`DeviceStats::by_name`].
+    pub fn error_counters(&self) -> BTreeMap<String, u64> {
         let mut all = self.by_name();
-        all.retain(|name, _| is_checksum_counter(name));
+        all.retain(|name, _| is_error_counter(name));
         all
     }
 
@@ -92,10 +91,22 @@ impl DeviceStats {
     }
 }
 
-/// Whether a device statistic counts checksum events (errors, fix-ups).
-pub fn is_checksum_counter(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.contains("csum") || name.contains("checksum")
+/// xen-netback's count of GSO packets from a guest that came without a
+/// partial checksum and had theirs set up in dom0 (CPU spent, not corruption).
+pub const GSO_CHECKSUM_FIXUP: &str = "rx_gso_checksum_fixup";
+
+/// Whether a device counter (ethtool -S or sysfs name) means damaged frames
+/// arrived at the device: CRC, checksum, frame, length or alignment errors.
+/// One rule for `doctor` and the exporter.
+pub fn is_error_counter(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n != GSO_CHECKSUM_FIXUP
+        && (n.contains("crc")
+            // e1000e's rx_csum_offload_errors as well as hw_csum_err.
+            || ((n.contains("csum") || n.contains("checksum")) && n.contains("err"))
+            || n.contains("frame_err")
+            || n.contains("length_err")
+            || n.contains("align"))
 }
 
 impl Ethtool {
@@ -135,25 +146,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checksum_counters_are_picked_by_name_and_summed() {
+    fn error_counters_are_picked_by_name_and_summed() {
         let stats = DeviceStats {
             ifname: IfName::new("vif1.0").unwrap(),
             counters: vec![
-                ("rx_gso_checksum_fixup".into(), 7),
+                (GSO_CHECKSUM_FIXUP.into(), 7),
                 ("rx_packets".into(), 100),
                 ("rx_crc_errors".into(), 1),
                 ("rx_csum_offload_errors".into(), 2),
                 ("rx_csum_offload_errors".into(), 3),
                 ("HW_CSUM_ERR".into(), 4),
+                ("rx_csum_offload_good".into(), 9),
             ],
         };
-        let picked: Vec<(String, u64)> = stats.checksum_counters().into_iter().collect();
+        let picked: Vec<(String, u64)> = stats.error_counters().into_iter().collect();
         assert_eq!(
             picked,
             [
                 ("HW_CSUM_ERR".to_string(), 4),
+                ("rx_crc_errors".to_string(), 1),
                 ("rx_csum_offload_errors".to_string(), 5),
-                ("rx_gso_checksum_fixup".to_string(), 7),
             ]
         );
     }

@@ -26,7 +26,7 @@ pub struct Limits {
     pub max_request_bytes: usize,
     /// From accepting to the end of the request head (slower: 408).
     pub request_timeout: Duration,
-    /// Per write of the response.
+    /// For the whole response (a client that reads slowly is cut off).
     pub write_timeout: Duration,
     /// Connections served at once; more are closed at once.
     pub max_connections: usize,
@@ -261,11 +261,27 @@ fn handle(
     if !head_only {
         out.push_str(&response.body);
     }
-    let _ = stream.set_write_timeout(Some(limits.write_timeout));
-    if stream.write_all(out.as_bytes()).is_ok() {
-        let _ = stream.flush();
-    }
+    write_within(
+        &mut stream,
+        out.as_bytes(),
+        Instant::now() + limits.write_timeout,
+    );
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Writes `bytes` in pieces, each with what is left of `deadline`: a
+/// client that reads a byte at a time cannot hold the thread past it.
+fn write_within(stream: &mut TcpStream, bytes: &[u8], deadline: Instant) {
+    for piece in bytes.chunks(16 * 1024) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero()
+            || stream.set_write_timeout(Some(left)).is_err()
+            || stream.write_all(piece).is_err()
+        {
+            return;
+        }
+    }
+    let _ = stream.flush();
 }
 
 #[cfg(test)]

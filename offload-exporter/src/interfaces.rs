@@ -1,13 +1,15 @@
 //! Per-interface metrics, read with SIOCETHTOOL in one namespace: the
-//! twelve legacy groups of `ethtool -k` (bounded labels) and the driver's
-//! checksum counters of `ethtool -S` (xen-netback's `rx_gso_checksum_fixup`).
+//! twelve legacy groups of `ethtool -k` (bounded labels), the driver's
+//! error counters of `ethtool -S` and xen-netback's `rx_gso_checksum_fixup`.
 
 use offload_ethtool::features::{Ethtool, Readout};
 use offload_ethtool::iface::{self, Selection};
 use offload_ethtool::netns;
+use offload_ethtool::stats::GSO_CHECKSUM_FIXUP;
 
 use crate::model::{
-    Exposition, DEVICE_CHECKSUM, FEATURE_ENABLED, INTERFACE_INFO, INTERFACE_READ_ERRORS,
+    Exposition, DEVICE_ERRORS, FEATURE_ENABLED, GSO_CHECKSUM_FIXUPS, INTERFACE_INFO,
+    INTERFACE_READ_ERRORS,
 };
 
 /// Reads the selected interfaces of `netns` (None: the exporter's own).
@@ -47,11 +49,18 @@ pub fn collect(netns: Option<&str>, selection: &Selection) -> offload_ethtool::R
             }
             // A driver without statistics has none to show.
             if let Ok(stats) = ethtool.device_stats(&interface.name) {
-                for (counter, value) in stats.checksum_counters() {
+                for (counter, value) in stats.error_counters() {
                     out.add(
-                        &DEVICE_CHECKSUM,
+                        &DEVICE_ERRORS,
                         &[&name, kind, &driver, &counter],
                         value as f64,
+                    );
+                }
+                if let Some(fixups) = stats.by_name().get(GSO_CHECKSUM_FIXUP) {
+                    out.add(
+                        &GSO_CHECKSUM_FIXUPS,
+                        &[&name, kind, &driver],
+                        *fixups as f64,
                     );
                 }
             }

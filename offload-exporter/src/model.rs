@@ -60,12 +60,20 @@ pub static INTERFACE_INFO: Family = Family {
     labels: INTERFACE_LABELS,
 };
 
-/// The driver's checksum counters (`ethtool -S` names with csum/checksum).
-pub static DEVICE_CHECKSUM: Family = Family {
-    name: "offload_device_checksum_events_total",
+/// The driver's counters of damaged frames.
+pub static DEVICE_ERRORS: Family = Family {
+    name: "offload_device_errors_total",
     metric_type: MetricType::Counter,
-    help: "Checksum counters of the driver's ethtool -S statistics (errors, and xen-netback's rx_gso_checksum_fixup: GSO packets from a guest without a partial checksum), by counter name.",
+    help: "The driver's counters of damaged frames (ethtool -S names with crc, csum or checksum and err, frame_err, length_err, align), by counter name.",
     labels: &["interface", "kind", "driver", "counter"],
+};
+
+/// xen-netback's checksum fix-ups of guest GSO packets.
+pub static GSO_CHECKSUM_FIXUPS: Family = Family {
+    name: "offload_device_gso_checksum_fixups_total",
+    metric_type: MetricType::Counter,
+    help: "xen-netback's rx_gso_checksum_fixup: GSO packets from a guest without a partial checksum whose checksum dom0 set up (CPU spent, not corruption).",
+    labels: &["interface", "kind", "driver"],
 };
 
 /// Packets the kernel dropped for bad checksums (nstat names).
@@ -152,7 +160,8 @@ pub static CAPTURE_SECONDS: Family = Family {
 pub static FAMILIES: &[&Family] = &[
     &INTERFACE_INFO,
     &FEATURE_ENABLED,
-    &DEVICE_CHECKSUM,
+    &DEVICE_ERRORS,
+    &GSO_CHECKSUM_FIXUPS,
     &INTERFACE_READ_ERRORS,
     &KERNEL_CHECKSUM_ERRORS,
     &KERNEL_HEADER_ERRORS,
