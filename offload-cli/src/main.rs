@@ -15,6 +15,7 @@ mod check;
 mod disable;
 mod doctor;
 mod ethtool_common;
+mod exporter;
 mod generate;
 mod restore;
 mod set;
@@ -49,6 +50,8 @@ enum Command {
     Doctor(doctor::Args),
     /// XAPI: PIF and VIF other-config for a whole pool.
     Xapi(xapi::Args),
+    /// Prometheus metrics: offload state, checksum errors, XAPI policy drift.
+    Exporter(exporter::Args),
     /// Write man pages or shell completions (used by `cargo xtask docs`).
     #[command(hide = true)]
     Generate(generate::Args),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Xapi(args) => xapi::run(args),
+        Command::Exporter(args) => exporter::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }

@@ -46,6 +46,24 @@ impl DeviceStats {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// Every counter by name; a name the driver lists more than once
+    /// (per-queue counters under one name) is summed.
+    pub fn by_name(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for (n, v) in self.iter() {
+            *m.entry(n.to_string()).or_default() += v;
+        }
+        m
+    }
+
+    /// The error counters among them ([`is_error_counter`]), by name as
+    /// [`DeviceStats::by_name`].
+    pub fn error_counters(&self) -> BTreeMap<String, u64> {
+        let mut all = self.by_name();
+        all.retain(|name, _| is_error_counter(name));
+        all
+    }
+
     /// Byte for byte what `ethtool -S` (6.1, ioctl backend) prints.
     pub fn render_ethtool_s(&self) -> String {
         if self.counters.is_empty() {
@@ -62,14 +80,7 @@ impl DeviceStats {
     /// under one name more than once are summed); counters that went down
     /// (a driver reset) count from zero.
     pub fn delta(&self, before: &DeviceStats) -> BTreeMap<String, u64> {
-        let sum = |s: &DeviceStats| {
-            let mut m: BTreeMap<String, u64> = BTreeMap::new();
-            for (n, v) in s.iter() {
-                *m.entry(n.to_string()).or_default() += v;
-            }
-            m
-        };
-        let (old, new) = (sum(before), sum(self));
+        let (old, new) = (before.by_name(), self.by_name());
         new.into_iter()
             .map(|(name, v)| {
                 let was = old.get(&name).copied().unwrap_or(0);
@@ -78,6 +89,24 @@ impl DeviceStats {
             })
             .collect()
     }
+}
+
+/// xen-netback's count of GSO packets from a guest that came without a
+/// partial checksum and had theirs set up in dom0 (CPU spent, not corruption).
+pub const GSO_CHECKSUM_FIXUP: &str = "rx_gso_checksum_fixup";
+
+/// Whether a device counter (ethtool -S or sysfs name) means damaged frames
+/// arrived at the device: CRC, checksum, frame, length or alignment errors.
+/// One rule for `doctor` and the exporter.
+pub fn is_error_counter(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n != GSO_CHECKSUM_FIXUP
+        && (n.contains("crc")
+            // e1000e's rx_csum_offload_errors as well as hw_csum_err.
+            || ((n.contains("csum") || n.contains("checksum")) && n.contains("err"))
+            || n.contains("frame_err")
+            || n.contains("length_err")
+            || n.contains("align"))
 }
 
 impl Ethtool {
@@ -109,5 +138,35 @@ impl Ethtool {
             ifname: *ifname,
             counters: names.into_iter().zip(values).collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_counters_are_picked_by_name_and_summed() {
+        let stats = DeviceStats {
+            ifname: IfName::new("vif1.0").unwrap(),
+            counters: vec![
+                (GSO_CHECKSUM_FIXUP.into(), 7),
+                ("rx_packets".into(), 100),
+                ("rx_crc_errors".into(), 1),
+                ("rx_csum_offload_errors".into(), 2),
+                ("rx_csum_offload_errors".into(), 3),
+                ("HW_CSUM_ERR".into(), 4),
+                ("rx_csum_offload_good".into(), 9),
+            ],
+        };
+        let picked: Vec<(String, u64)> = stats.error_counters().into_iter().collect();
+        assert_eq!(
+            picked,
+            [
+                ("HW_CSUM_ERR".to_string(), 4),
+                ("rx_crc_errors".to_string(), 1),
+                ("rx_csum_offload_errors".to_string(), 5),
+            ]
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use offload_core::features::legacy_by_name;
 use offload_ethtool::iface::{Kind, Role};
 use offload_ethtool::mib::{CHECKSUM_ERRORS, HEADER_ERRORS};
+use offload_ethtool::stats::{is_error_counter, GSO_CHECKSUM_FIXUP};
 use serde::{Deserialize, Serialize};
 
 use super::evidence::{DeviceEvidence, Evidence, NamespaceEvidence};
@@ -108,19 +109,6 @@ pub struct Finding {
     /// How much evidence backs it (bad packets and counter deltas); ranks
     /// findings of one severity.
     pub weight: u64,
-}
-
-/// Device counters (ethtool -S or sysfs names) that mean damaged frames
-/// arrived at the device.
-fn is_error_counter(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n != "rx_gso_checksum_fixup"
-        && (n.contains("crc")
-            || n.contains("csum_err")
-            || n.contains("checksum_err")
-            || n.contains("frame_err")
-            || n.contains("length_err")
-            || n.contains("align"))
 }
 
 fn object_of(kind: Kind) -> Object {
@@ -452,7 +440,7 @@ impl Context<'_> {
             }
             out.push(f);
         }
-        if let Some(&fixups) = d.device_counters.get("rx_gso_checksum_fixup") {
+        if let Some(&fixups) = d.device_counters.get(GSO_CHECKSUM_FIXUP) {
             for e in entries_for(self.knowledge, d, self.kernel, Signal::GsoChecksumFixup) {
                 out.push(self.known_issue(d, e, Severity::Advice, fixups));
             }
