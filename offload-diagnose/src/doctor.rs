@@ -5,6 +5,7 @@
 //! each with the exact commands of the smallest fix.
 
 pub mod evidence;
+pub mod intent;
 pub mod knowledge;
 pub mod report;
 pub mod rules;

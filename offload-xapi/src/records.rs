@@ -211,6 +211,18 @@ pub struct PoolView {
     pub vifs: BTreeMap<String, Vif>,
 }
 
+/// The `ethtool-*` keys XAPI holds for one dom0 device ([`PoolView::offload_intent`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OffloadIntent {
+    /// The dom0 device (`eth0`, `vif3.0`).
+    pub device: String,
+    /// PIF or VIF.
+    #[serde(skip)]
+    pub object: offload_core::features::XapiObject,
+    /// `ethtool-tx` → `off` ...
+    pub keys: BTreeMap<String, String>,
+}
+
 /// Decodes a `get_all_records` result (ref → record).
 pub fn records_of<T: for<'de> Deserialize<'de>>(
     class: &str,
@@ -275,6 +287,45 @@ impl PoolView {
             }
             Ok(view)
         })
+    }
+
+    /// What XAPI holds for the devices of one host's dom0 (its ref): each
+    /// PIF's `device`, and `vif<domid>.<device>` of each VIF of a running
+    /// guest resident there, with their `ethtool-*` other-config keys (the
+    /// intent a doctor compares with the live features).
+    pub fn offload_intent(&self, host: &str) -> Vec<OffloadIntent> {
+        let keys = |other: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            other
+                .iter()
+                .filter(|(k, _)| k.starts_with("ethtool-"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let mut out: Vec<OffloadIntent> = self
+            .pifs
+            .values()
+            .filter(|p| p.host == host && !p.device.is_empty())
+            .map(|p| OffloadIntent {
+                device: p.device.clone(),
+                object: offload_core::features::XapiObject::Pif,
+                keys: keys(&p.other_config),
+            })
+            .collect();
+        for vif in self.vifs.values() {
+            let Some(vm) = self.vms.get(&vif.vm) else {
+                continue;
+            };
+            if vm.is_guest() && vm.is_running() && vm.resident_on == host && vm.domid >= 0 {
+                out.push(OffloadIntent {
+                    device: format!("vif{}.{}", vm.domid, vif.device),
+                    object: offload_core::features::XapiObject::Vif,
+                    keys: keys(&vif.other_config),
+                });
+            }
+        }
+        out.retain(|i| !i.keys.is_empty());
+        out.sort_by(|a, b| a.device.cmp(&b.device));
+        out
     }
 
     pub fn host_name(&self, reference: &str) -> &str {

@@ -651,6 +651,14 @@ fn xapi_steps(
             "the dom0 plugin through host.call_plugin (xapi host apply): it changes interfaces, needs root and the lab".into(),
         ),
         Some(lab) => {
+            // XAPI now holds the keys, but nothing restarted vif1.0's backend:
+            // the doctor compares that intent with dom0's live features.
+            let (ok, out) = xapi(bins, &sim, &["host", "doctor", "--all-hosts", "--seconds", "1"])?;
+            findings.expect(
+                !ok && out.contains("off on vif1.0 but live it is on: not applied yet")
+                    && out.contains("fix: offloadctl set vif1.0 gso off rx off sg off tso off tx off"),
+                "xapi host doctor: XAPI's keys for vif1.0 are not live yet (intent against reality, exit 1)",
+            );
             let (ok, out) = xapi(bins, &sim, &["host", "apply", "--all-hosts", "--preset", "seed", "--json"])?;
             findings.expect(ok, "xapi host apply --all-hosts ran the offload plugin in dom0 through host.call_plugin");
             findings.expect(
@@ -668,7 +676,7 @@ fn xapi_steps(
             let (ok, out) = xapi(bins, &sim, &["host", "doctor", "--all-hosts", "--seconds", "1"])?;
             findings.expect(
                 ok && out.contains("== lab-dom0") && out.contains("doctor: nothing wrong"),
-                "xapi host doctor --all-hosts ran doctor in dom0 through the plugin: nothing wrong",
+                "after the plugin's apply, xapi host doctor --all-hosts finds XAPI's keys live: nothing wrong",
             );
         }
     }

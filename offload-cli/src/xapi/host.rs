@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use offload_diagnose::doctor::Report;
+use offload_diagnose::doctor::intent::Intent;
+use offload_diagnose::doctor::{Knowledge, Report};
 use offload_xapi::ops::{self, HostOutcome};
+use offload_xapi::records::PoolView;
 use offload_xapi::{Client, Error};
 use serde_json::json;
 
@@ -130,7 +132,8 @@ impl HostJob {
             &self.args,
         )?;
         if self.function == "doctor" {
-            return Ok(self.doctor_output(&outcomes));
+            let view = PoolView::fetch(client)?;
+            return Ok(self.doctor_output(&outcomes, &view));
         }
         if self.select.json {
             let hosts: Vec<_> = outcomes.iter().map(host_json).collect();
@@ -149,11 +152,35 @@ impl HostJob {
 impl HostJob {
     /// Each host's doctor report (text, or the hosts' JSON); the exit code is
     /// the worst host's (a failed plugin call counts as "could not diagnose").
-    fn doctor_output(&self, outcomes: &[HostOutcome]) -> u8 {
+    fn doctor_output(&self, outcomes: &[HostOutcome], view: &PoolView) -> u8 {
         let mut worst = 0;
         let mut text = String::new();
+        let mut hosts = Vec::new();
         for o in outcomes {
-            let report = o.output.as_deref().map(|t| Report::from_json(t, &o.host));
+            // The dom0's evidence, with the keys XAPI holds for its devices.
+            let intents: Vec<Intent> = view
+                .hosts
+                .iter()
+                .find(|(_, h)| h.uuid == o.uuid)
+                .map(|(reference, _)| view.offload_intent(reference))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| Intent {
+                    device: i.device,
+                    object: i.object,
+                    keys: i.keys,
+                })
+                .collect();
+            let report = o.output.as_deref().map(|t| {
+                Report::from_json(t, &o.host).map(|r| {
+                    Report::from_evidence_and_intent(r.evidence, &Knowledge::builtin(), &intents)
+                })
+            });
+            let mut entry = host_json(o);
+            if let Some(Ok(r)) = &report {
+                entry["result"] = serde_json::to_value(r).unwrap_or_default();
+            }
+            hosts.push(entry);
             let code = match (&o.error, &report) {
                 (None, Some(Ok(r))) => {
                     text.push_str(&format!("== {}\n{}", o.host, r.render_text()));
@@ -172,7 +199,6 @@ impl HostJob {
             worst = worst.max(code);
         }
         if self.select.json {
-            let hosts: Vec<_> = outcomes.iter().map(host_json).collect();
             print_json(
                 "offload.xapi.host/1",
                 json!({ "function": self.function, "hosts": hosts }),

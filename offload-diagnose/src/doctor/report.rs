@@ -104,7 +104,19 @@ impl Report {
 
     /// Applies the rules and `knowledge` to `evidence`.
     pub fn from_evidence(evidence: Evidence, knowledge: &Knowledge) -> Report {
-        let findings = findings(&evidence, knowledge);
+        Report::from_evidence_and_intent(evidence, knowledge, &[])
+    }
+
+    /// [`Report::from_evidence`], with the keys XAPI holds for the devices
+    /// compared with their live features ([`super::intent`]).
+    pub fn from_evidence_and_intent(
+        evidence: Evidence,
+        knowledge: &Knowledge,
+        intents: &[super::intent::Intent],
+    ) -> Report {
+        let mut findings = findings(&evidence, knowledge);
+        findings.extend(super::intent::findings(&evidence, intents));
+        findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.weight.cmp(&a.weight)));
         let problems = findings
             .iter()
             .filter(|f| f.severity == Severity::Problem)

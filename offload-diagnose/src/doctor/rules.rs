@@ -56,6 +56,12 @@ pub enum Cause {
     OffloadPendingOnly,
     /// A known problem of this driver or device (knowledge file).
     KnownIssue,
+    /// XAPI holds a key for the device that its live features do not show
+    /// (not applied yet: the PIF or VIF backend was not restarted since).
+    IntentNotLive,
+    /// XAPI holds a key for the device that the host never applies (a bad
+    /// value, or gro/lro on a VIF).
+    IntentIgnored,
 }
 
 /// A knowledge entry as a finding cites it.
