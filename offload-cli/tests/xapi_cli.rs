@@ -1303,3 +1303,243 @@ fn a_key_that_breaks_xml_rpc_records_does_not_break_the_run() {
         "once over XML-RPC (invalid XML), once over JSON-RPC"
     );
 }
+
+/// The lab pool with the offload plugin's `get_features` answered from the
+/// simulated devices, and xen02's eth1 with `PIF.properties:gro=off`.
+fn undo_lab() -> Pool {
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.hosts[1].pifs[1]
+        .properties
+        .insert("gro".into(), "off".into());
+    Pool::start(
+        &desc,
+        SimConfig {
+            modelled_offload_plugin: true,
+            ..SimConfig::default()
+        },
+    )
+}
+
+fn live_of(pool: &Pool, host: &str, device: &str) -> std::collections::BTreeMap<String, bool> {
+    let hosts = pool.client().call("host.get_all_records", &[]).unwrap();
+    let host_ref = hosts
+        .as_struct()
+        .unwrap()
+        .iter()
+        .find(|(_, h)| h.get("name_label").and_then(|n| n.as_str()) == Some(host))
+        .map(|(r, _)| r.clone())
+        .unwrap();
+    pool.sim
+        .state()
+        .pifs
+        .iter()
+        .find(|p| p.owner == host_ref && p.device == device)
+        .and_then(|p| p.live.clone())
+        .unwrap_or_else(|| panic!("no live state for {host}/{device}"))
+}
+
+fn pif_config(pool: &Pool, device: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    pool.sim
+        .state()
+        .pifs
+        .iter()
+        .filter(|p| p.device == device)
+        .map(|p| p.other_config.clone())
+        .collect()
+}
+
+#[test]
+fn clear_leaves_a_nic_off_as_networkd_does() {
+    let pool = undo_lab();
+    let before = live_of(&pool, "xen01", "eth1");
+    assert_eq!(before.get("tx"), Some(&true));
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--device", "eth1", "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tx"), Some(&false));
+    // gro is not in the seed: it comes from PIF.properties at each plug.
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("gro"), Some(&true));
+    assert_eq!(live_of(&pool, "xen02", "eth1").get("gro"), Some(&false));
+
+    let out = pool.run(&["pif", "clear", "--preset", "seed", "--device", "eth1"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("removing PIF keys switches nothing back on")
+            && stdout(&out).contains("xapi restore FILE"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(pif_config(&pool, "eth1").iter().all(|c| c.is_empty()));
+    // A plug after the clear runs ethtool -K only for what is present: tx stays off.
+    let out = pool.run(&[
+        "pif", "apply", "--set", "gro=on", "--device", "eth1", "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tx"), Some(&false));
+}
+
+#[test]
+fn apply_save_then_restore_gives_a_nic_that_had_tx_on_its_tx_back() {
+    let pool = undo_lab();
+    let dir = std::env::temp_dir().join(format!("offload-xapi-undo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("before.json");
+    let file_arg = file.to_str().unwrap();
+    // eth1 of xen01 had tso off through a key already; eth0 no keys.
+    pool.client()
+        .call(
+            "PIF.add_to_other_config",
+            &[
+                offload_xapi::wire::Value::str(
+                    pool.sim
+                        .state()
+                        .pifs
+                        .iter()
+                        .find(|p| p.device == "eth1")
+                        .unwrap()
+                        .reference
+                        .as_str(),
+                ),
+                offload_xapi::wire::Value::str("ethtool-tso"),
+                offload_xapi::wire::Value::str("false"),
+            ],
+        )
+        .unwrap();
+    let original: Vec<_> = pif_config(&pool, "eth1");
+
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("tx"), Some(&false));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["schema"], "offload.xapi-undo/1");
+    let eth0 = saved["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["label"] == "xen01/eth0")
+        .unwrap();
+    assert_eq!(eth0["keys"]["ethtool-tx"], serde_json::Value::Null);
+    assert_eq!(eth0["device"]["ifname"], "eth0");
+    assert_eq!(eth0["device"]["offloads"]["tx"], true);
+
+    // A second save never loses the first one's state.
+    let again = pool.run(&[
+        "pif",
+        "apply",
+        "--set",
+        "tx=off,gro=off",
+        "--save",
+        file_arg,
+    ]);
+    assert_eq!(code(&again), 77, "{}{}", stdout(&again), stderr(&again));
+    let again = pool.run(&[
+        "pif",
+        "apply",
+        "--set",
+        "tx=off,gro=off",
+        "--save",
+        file_arg,
+        "--force",
+        "--replug",
+    ]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let eth0 = merged["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["label"] == "xen01/eth0")
+        .unwrap();
+    assert_eq!(eth0["device"]["offloads"]["tx"], true, "first save kept");
+    assert_eq!(
+        eth0["keys"]["ethtool-gro"],
+        serde_json::Value::Null,
+        "new key added"
+    );
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("gro"), Some(&false));
+
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    for host in ["xen01", "xen02"] {
+        for device in ["eth0", "eth1"] {
+            let live = live_of(&pool, host, device);
+            assert_eq!(live.get("tx"), Some(&true), "{host} {device}: {live:?}");
+            assert_eq!(live.get("sg"), Some(&true), "{host} {device}: {live:?}");
+        }
+    }
+    // xen01/eth1 keeps its own tso=false; gro back as PIF.properties say.
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tso"), Some(&false));
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("gro"), Some(&true));
+    assert_eq!(live_of(&pool, "xen02", "eth1").get("gro"), Some(&false));
+    assert_eq!(
+        pif_config(&pool, "eth1"),
+        original,
+        "exactly the keys before"
+    );
+    assert!(pif_config(&pool, "eth0").iter().all(|c| c.is_empty()));
+
+    // A damaged file is refused before anything is written.
+    std::fs::write(&file, "{\"schema\": \"offload.xapi-undo/1\", \"obj").unwrap();
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--force",
+    ]);
+    assert_eq!(code(&out), 78, "{}{}", stdout(&out), stderr(&out));
+    assert!(pif_config(&pool, "eth0").iter().all(|c| c.is_empty()));
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 78, "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn vif_restore_removes_new_keys_and_a_replug_gives_netback_defaults() {
+    let pool = undo_lab();
+    let file = std::env::temp_dir().join(format!("offload-xapi-vif-undo-{}", std::process::id()));
+    let file_arg = file.to_str().unwrap();
+    let out = pool.run(&[
+        "vif",
+        "apply",
+        "--preset",
+        "seed",
+        "--vm",
+        "pfsense-fw1",
+        "--save",
+        file_arg,
+        "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let live = |pool: &Pool| -> Vec<std::collections::BTreeMap<String, bool>> {
+        let state = pool.sim.state();
+        let vm = state
+            .vms
+            .iter()
+            .find(|v| v.name_label == "pfsense-fw1")
+            .unwrap();
+        state
+            .vifs
+            .iter()
+            .filter(|v| v.owner == vm.reference)
+            .map(|v| v.live.clone().unwrap())
+            .collect()
+    };
+    assert!(live(&pool).iter().all(|l| !l["tx"]));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(saved["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["device"]["ifname"].as_str().unwrap().starts_with("vif")));
+    let out = pool.run(&["restore", file_arg, "--replug"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(pool
+        .vif_other_config("pfsense-fw1")
+        .iter()
+        .all(|c| c.is_empty()));
+    assert!(live(&pool).iter().all(|l| l["tx"] && l["sg"]));
+    let _ = std::fs::remove_file(&file);
+}

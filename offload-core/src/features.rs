@@ -242,6 +242,19 @@ pub fn legacy_group_of(kernel_name: &str) -> Option<&'static LegacyFeature> {
         .find(|f| pattern_matches(f.kernel_pattern, kernel_name))
 }
 
+/// Whether a legacy group is on, from kernel features as (name, active):
+/// on when any of its members is active, as `ethtool -k` prints the group
+/// line; `None` when no member is listed.
+pub fn legacy_group_active<'a>(
+    group: &LegacyFeature,
+    features: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Option<bool> {
+    features
+        .into_iter()
+        .filter(|(name, _)| legacy_group_of(name).is_some_and(|g| g.flag == group.flag))
+        .fold(None, |on, (_, active)| Some(on.unwrap_or(false) || active))
+}
+
 /// Looks a legacy group up by its short (`tso`) or long (`tcp-segmentation-offload`) name.
 pub fn legacy_by_name(name: &str) -> Option<&'static LegacyFeature> {
     LEGACY

@@ -31,6 +31,7 @@ pub mod ifname;
 pub mod lock;
 pub mod netns;
 pub mod outcome;
+pub mod save_file;
 pub mod snapshot;
 
 pub use error::{Error, Result};

@@ -87,7 +87,8 @@ impl fmt::Display for ClearLeaves {
                 "removing PIF keys switches nothing back on: the host runs ethtool -K only for keys \
                  that are present, so each NIC keeps rx, tx, sg, tso, ufo and gso as they are now \
                  until a host reboot or a driver reload (gro comes back from PIF.properties at the \
-                 next PIF.plug; lro stays off). To switch them on now, apply them as on \
+                 next PIF.plug; lro stays off). A real undo is `xapi restore FILE` after \
+                 `pif apply --save FILE`; without a saved file, apply them as on \
                  (e.g. pif apply --set tx=on,sg=on --replug), then clear."
             }
             ClearLeaves::VifUntilBackendRestarts => {

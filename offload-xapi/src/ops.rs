@@ -230,11 +230,51 @@ fn run(
     let started = Instant::now();
     let calls_before = client.calls_made();
     let (view, targets) = selection.resolve(client)?;
+    let mut report = run_on(
+        client,
+        &Planned {
+            policy_name,
+            object: selection.object(),
+            view: &view,
+            targets,
+        },
+        options,
+        |_, current| plan(current),
+        |_| Ok(()),
+    )?;
+    report.calls = client.calls_made() - calls_before;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Targets of one class, read from `view`, about to be written.
+pub(crate) struct Planned<'v> {
+    pub policy_name: &'v str,
+    pub object: XapiObject,
+    pub view: &'v PoolView,
+    pub targets: Vec<Target>,
+}
+
+/// Plans each target (`plan` gets the target and its other_config), calls
+/// `before_write` with the view and the planned outcomes (an error there
+/// stops the run before anything is written), writes, and reports.
+pub(crate) fn run_on(
+    client: &Client,
+    planned: &Planned<'_>,
+    options: &RunOptions,
+    plan: impl Fn(&Target, &BTreeMap<String, String>) -> Vec<KeyChange>,
+    before_write: impl FnOnce(&[ObjectOutcome]) -> Result<()>,
+) -> Result<BulkReport> {
+    let started = Instant::now();
+    let calls_before = client.calls_made();
+    let view = planned.view;
     let empty = BTreeMap::new();
-    let mut outcomes: Vec<ObjectOutcome> = targets
-        .into_iter()
+    let mut outcomes: Vec<ObjectOutcome> = planned
+        .targets
+        .iter()
+        .cloned()
         .map(|target| {
-            let effect = no_effect(&view, &target);
+            let effect = no_effect(view, &target);
             // PIF keys without a device are not written (the slaves of a
             // selected bond are selected instead); VIF keys are, for the day
             // the guest gets PV drivers.
@@ -242,7 +282,7 @@ fn run(
             let changes = if skip {
                 Vec::new()
             } else {
-                plan(other_config_of(&view, &target).unwrap_or(&empty))
+                plan(&target, other_config_of(view, &target).unwrap_or(&empty))
             };
             let status = match (skip, changes.is_empty(), options.dry_run) {
                 (true, _, _) => Status::NoEffect,
@@ -263,18 +303,19 @@ fn run(
         })
         .collect();
     if !options.dry_run {
-        write_all(client, selection.object(), &mut outcomes, options);
+        before_write(&outcomes)?;
+        write_all(client, planned.object, &mut outcomes, options);
     }
     for outcome in &mut outcomes {
-        let reason = pending_reason(&view, &outcome.target);
+        let reason = pending_reason(view, &outcome.target);
         outcome.live = reason.is_some_and(Pending::actionable);
         if matches!(outcome.status, Status::Changed | Status::WouldChange) {
             outcome.pending = reason;
         }
     }
     Ok(BulkReport {
-        class: selection.object(),
-        policy: policy_name.to_string(),
+        class: planned.object,
+        policy: planned.policy_name.to_string(),
         dry_run: options.dry_run,
         objects: outcomes,
         clear_leaves: None,

@@ -11,6 +11,7 @@ mod host;
 mod objects;
 mod output;
 mod policy_args;
+mod restore;
 mod watch;
 
 use std::process::ExitCode;
@@ -30,7 +31,8 @@ Exit codes: 0 done (verify: all match); 1 some objects failed or differ; 2 all f
 64 bad arguments; 67 selection matches nothing; 70 wrong user or password;
 71 host unreachable or timeout; 72 TLS or fingerprint mismatch; 73 not the pool
 master; 74 malformed answer or HTTP error; 75 other XAPI error; 76 password
-unreadable; 130 interrupted.
+unreadable; 77 --save file exists (never replaced without --force); 78 undo file
+unreadable, damaged or not writable; 130 interrupted.
 
 Credentials never come from the command line: the password is read from
 --password-file, the OFFLOAD_XAPI_PASSWORD environment variable, or a prompt.
@@ -66,6 +68,8 @@ offloadctl xapi vif apply --preset tx-only --vm 'pfsense*' --reboot\n  offloadct
         #[command(subcommand)]
         action: VifAction,
     },
+    /// Undo `pif apply --save FILE` / `vif apply --save FILE`: put back what they changed.
+    Restore(restore::RestoreArgs),
     /// Keep a policy applied to PIFs and VIFs created later (event.from), until Ctrl-C.
     Watch(WatchArgs),
     /// Run the offload plugin in dom0 of each host (host.call_plugin): changes NICs and vifD.N now.
@@ -105,6 +109,13 @@ fn run_inner(args: Args, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
             let job = host::HostJob::new(action)?;
             let client = Client::connect(options)?;
             let result = job.run(&client);
+            let _ = client.logout();
+            return result;
+        }
+        XapiCommand::Restore(r) => {
+            let file = r.load()?;
+            let client = Client::connect(options)?;
+            let result = r.run(&client, &file, cancel);
             let _ = client.logout();
             return result;
         }
