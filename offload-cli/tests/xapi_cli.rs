@@ -886,23 +886,6 @@ fn ctrl_c_stops_and_reports_what_was_done() {
 #[test]
 fn watch_keeps_the_policy_applied_until_stopped() {
     let pool = Pool::lab();
-    let mut child = Command::new(offloadctl())
-        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
-        .arg(pool.password_file.path())
-        .args(["watch", "--preset", "tx-only", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
-        for _ in 0..100 {
-            if done() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("watch did not {what} within 10 s");
-    };
     let all_tx_off = || {
         ["pfsense-fw1", "web-01", "win-hvm", "db-halted"]
             .iter()
@@ -912,41 +895,22 @@ fn watch_keeps_the_policy_applied_until_stopped() {
                     .all(|c| c.get("ethtool-tx").map(String::as_str) == Some("off"))
             })
     };
-    wait_for("apply the policy at start", &all_tx_off);
-
-    // Someone removes the key (a new VIF would arrive the same way, as an event).
-    let client = pool.client();
-    let vifs = client.call("VIF.get_all", &[]).unwrap();
-    for vif in vifs.as_array().unwrap() {
-        client
-            .call(
-                "VIF.remove_from_other_config",
-                &[vif.clone(), "ethtool-tx".into()],
-            )
-            .unwrap();
-    }
-    drop(client);
-    wait_for("put the removed keys back", &all_tx_off);
-
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let waited = (0..50).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        child.try_wait().unwrap()
+    let events = watch_events(&pool, &["--preset", "tx-only"], |wait_for| {
+        wait_for("apply the policy at start", &all_tx_off);
+        // Someone removes the key (a new VIF would arrive the same way, as an event).
+        let client = pool.client();
+        let vifs = client.call("VIF.get_all", &[]).unwrap();
+        for vif in vifs.as_array().unwrap() {
+            client
+                .call(
+                    "VIF.remove_from_other_config",
+                    &[vif.clone(), "ethtool-tx".into()],
+                )
+                .unwrap();
+        }
+        drop(client);
+        wait_for("put the removed keys back", &all_tx_off);
     });
-    let Some(status) = waited else {
-        let _ = child.kill();
-        panic!("watch did not stop within 5 s of Ctrl-C");
-    };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(status.code(), Some(130), "{}", stderr(&out));
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(events[0]["event"], "connected");
     assert!(events
         .iter()
@@ -965,6 +929,157 @@ fn watch_keeps_the_policy_applied_until_stopped() {
             "{untouched}"
         );
     }
+}
+
+/// Runs `xapi watch ARGS --json`, calls `during` with a waiter (what, done:
+/// up to 10 s), stops it with Ctrl-C (exit 130) and returns its events.
+fn watch_events(
+    pool: &Pool,
+    args: &[&str],
+    during: impl FnOnce(&dyn Fn(&str, &dyn Fn() -> bool)),
+) -> Vec<serde_json::Value> {
+    let mut child = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .arg("watch")
+        .args(args)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        panic!("watch did not {what} within 10 s");
+    };
+    during(&wait_for);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let waited = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let Some(status) = waited else {
+        let _ = child.kill();
+        panic!("watch did not stop within 5 s of Ctrl-C");
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Xen Orchestra writes `ethtool-tx` as true/false, and XO 6 writes
+/// `ethtool-tx=true` on every VIF it creates.
+fn xo_writes(pool: &Pool, vm: &str, key: &str, value: &str) {
+    let client = pool.client();
+    let vm_ref = client
+        .call("VM.get_by_name_label", &[vm.into()])
+        .unwrap()
+        .as_array()
+        .unwrap()[0]
+        .clone();
+    let vifs = client.call("VM.get_VIFs", &[vm_ref]).unwrap();
+    for vif in vifs.as_array().unwrap() {
+        let _ = client.call("VIF.remove_from_other_config", &[vif.clone(), key.into()]);
+        client
+            .call(
+                "VIF.add_to_other_config",
+                &[vif.clone(), key.into(), value.into()],
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn other_writers_values_are_read_as_the_host_reads_them() {
+    let pool = Pool::lab();
+    xo_writes(&pool, "pfsense-fw1", "ethtool-tx", "false");
+    xo_writes(&pool, "web-01", "ethtool-tx", "true");
+    let out = pool.run(&["vif", "verify", "--preset", "tx-only", "--json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let objects = json(&out)["objects"].as_array().unwrap().clone();
+    let of = |label: &str| {
+        objects
+            .iter()
+            .find(|o| o["label"].as_str().unwrap().starts_with(label))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("pfsense-fw1/")["ok"], true, "false reads as off");
+    assert_eq!(of("web-01/")["keys"][0]["problem"], "is on");
+    // apply does not rewrite false as off: the host already reads it so.
+    let out = pool.run(&[
+        "vif",
+        "apply",
+        "--preset",
+        "tx-only",
+        "--vm",
+        "pfsense-fw1",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(json(&out)["report"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "unchanged"));
+}
+
+#[test]
+fn watch_leaves_a_contradicting_explicit_value_unless_told_to_override() {
+    let pool = Pool::lab();
+    xo_writes(&pool, "web-01", "ethtool-tx", "true");
+    let tx_of = |vm: &str| -> Vec<Option<String>> {
+        pool.vif_other_config(vm)
+            .iter()
+            .map(|c| c.get("ethtool-tx").cloned())
+            .collect()
+    };
+    let events = watch_events(&pool, &["--preset", "seed", "--vifs-only"], |wait_for| {
+        wait_for("apply the policy at start", &|| {
+            pool.vif_other_config("web-01")
+                .iter()
+                .all(|c| c.get("ethtool-sg").map(String::as_str) == Some("off"))
+        });
+        // A second event pass must not report it again.
+        xo_writes(&pool, "pfsense-fw1", "ethtool-sg", "off");
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    assert_eq!(tx_of("web-01"), [Some("true".to_string())], "left as set");
+    assert_eq!(tx_of("pfsense-fw1"), vec![Some("off".to_string()); 2]);
+    let left: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "left-as-set")
+        .collect();
+    assert_eq!(left.len(), 1, "reported once: {events:#?}");
+    assert_eq!(left[0]["object"]["label"], "web-01/VIF 0");
+    assert_eq!(left[0]["keys"][0]["key"], "ethtool-tx");
+    assert_eq!(left[0]["keys"][0]["found"], "true");
+
+    let events = watch_events(
+        &pool,
+        &["--preset", "seed", "--vifs-only", "--override"],
+        |wait_for| {
+            wait_for("enforce the policy", &|| {
+                tx_of("web-01") == [Some("off".to_string())]
+            })
+        },
+    );
+    assert!(!events.iter().any(|e| e["event"] == "left-as-set"));
 }
 
 #[test]

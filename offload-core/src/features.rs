@@ -302,6 +302,20 @@ pub fn xapi_flag_value(value: &str) -> Option<bool> {
     }
 }
 
+/// How the host reads an offload value stored on `object`, other writers'
+/// spellings included (Xen Orchestra writes `true`/`false`):
+/// - PIF: xapi's `Nm.determine_ethtool_settings` (ocaml/xapi/nm.ml) matches
+///   exactly `true`/`on` and `false`/`off` ([`xapi_flag_value`]);
+/// - VIF: xenopsd's `vif-real` (`handle_ethtool`) reads the value with
+///   `$(xenstore-read ...)`, which drops trailing newlines, skips an empty
+///   value, and matches `true|on` / `false|off` in a `case`.
+pub fn xapi_value_read(object: XapiObject, value: &str) -> Option<bool> {
+    match object {
+        XapiObject::Pif => xapi_flag_value(value),
+        XapiObject::Vif => xapi_flag_value(value.trim_end_matches('\n')),
+    }
+}
+
 /// Room for the kernel's ETH_SS_FEATURES bits (64 on Linux 6.1 and 6.18).
 pub const MAX_FEATURES: usize = 256;
 const FEATURE_WORDS: usize = MAX_FEATURES / 32;
@@ -545,6 +559,10 @@ mod tests {
         for ignored in ["Off", "\u{201d}off\u{201d}", "\"off\"", "0", "", " off"] {
             assert_eq!(xapi_flag_value(ignored), None, "{ignored}");
         }
+        // vif-real's $(xenstore-read) drops trailing newlines; xapi does not.
+        assert_eq!(xapi_value_read(XapiObject::Vif, "false\n\n"), Some(false));
+        assert_eq!(xapi_value_read(XapiObject::Pif, "false\n"), None);
+        assert_eq!(xapi_value_read(XapiObject::Vif, "true"), Some(true));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use offload_core::features::{xapi_flag_value, xapi_key_applied, XapiObject};
+use offload_core::features::{xapi_flag_value, xapi_key_applied, xapi_value_read, XapiObject};
 
 use super::rng::Rng;
 use offload_xapi::wire::Value;
@@ -617,7 +617,8 @@ pub fn read_offloads(
         .filter(|(key, _)| xapi_key_applied(object, key))
         .filter_map(|(key, value)| {
             let name = key.strip_prefix("ethtool-")?;
-            xapi_flag_value(value).map(|on| (name.to_string(), on))
+            // vif-real drops trailing newlines ($(xenstore-read)); xapi does not.
+            xapi_value_read(object, value).map(|on| (name.to_string(), on))
         })
         .collect()
 }

@@ -20,8 +20,9 @@ use crate::error::{Error, Result};
 pub use crate::follow_up::{take_effect, ActionOutcome, FollowUp};
 use crate::object::class_name;
 use crate::policy::{
-    audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
-    verify_keys, KeyChange, KeyCheck, KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
+    audit_key, other_config_of, pending_reason, plan_apply, plan_apply_keeping_explicit,
+    plan_clear, select_pifs, select_vifs, verify_keys, ExplicitKey, KeyChange, KeyCheck,
+    KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
 };
 use crate::records::PoolView;
 use crate::wire::Value;
@@ -70,6 +71,28 @@ pub struct RunOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Called after each object with (done, total).
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+    /// `apply`: leave a key whose value the host applies and the policy
+    /// contradicts (written by another tool, e.g. Xen Orchestra's
+    /// `ethtool-tx=true`) as it is, and report it in `kept`
+    /// ([`crate::policy::plan_apply_keeping_explicit`]). `watch` does this
+    /// unless told to override.
+    pub keep_explicit: bool,
+}
+
+/// What one object's plan writes, and what it leaves.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub changes: Vec<KeyChange>,
+    pub kept: Vec<ExplicitKey>,
+}
+
+impl From<Vec<KeyChange>> for Plan {
+    fn from(changes: Vec<KeyChange>) -> Plan {
+        Plan {
+            changes,
+            kept: Vec::new(),
+        }
+    }
 }
 
 impl RunOptions {
@@ -143,6 +166,10 @@ pub struct ObjectOutcome {
     pub status: Status,
     /// The planned changes.
     pub changes: Vec<KeyChange>,
+    /// Keys left as another writer set them although the policy says
+    /// otherwise (`RunOptions::keep_explicit`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<ExplicitKey>,
     /// Keys fully written (for a failed object, those written before the failure).
     pub written: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,8 +223,14 @@ pub fn apply(
 ) -> Result<BulkReport> {
     policy.check_for(selection.object())?;
     let settings = policy.settings_for(selection.object());
+    let object = selection.object();
     run(client, &policy.name, selection, options, |current| {
-        plan_apply(current, settings)
+        if options.keep_explicit {
+            let (changes, kept) = plan_apply_keeping_explicit(object, current, settings);
+            Plan { changes, kept }
+        } else {
+            plan_apply(object, current, settings).into()
+        }
     })
 }
 
@@ -214,7 +247,7 @@ pub fn clear(
         .unwrap_or_default();
     let name = policy.map_or("all ethtool offload keys".to_string(), |p| p.name.clone());
     let mut report = run(client, &name, selection, options, |current| {
-        plan_clear(current, &settings, policy.is_none())
+        plan_clear(current, &settings, policy.is_none()).into()
     })?;
     report.clear_leaves = Some(ClearLeaves::of(selection.object()));
     Ok(report)
@@ -225,7 +258,7 @@ fn run(
     policy_name: &str,
     selection: &Selection,
     options: &RunOptions,
-    plan: impl Fn(&BTreeMap<String, String>) -> Vec<KeyChange>,
+    plan: impl Fn(&BTreeMap<String, String>) -> Plan,
 ) -> Result<BulkReport> {
     let started = Instant::now();
     let calls_before = client.calls_made();
@@ -262,7 +295,7 @@ pub(crate) fn run_on(
     client: &Client,
     planned: &Planned<'_>,
     options: &RunOptions,
-    plan: impl Fn(&Target, &BTreeMap<String, String>) -> Vec<KeyChange>,
+    plan: impl Fn(&Target, &BTreeMap<String, String>) -> Plan,
     before_write: impl FnOnce(&[ObjectOutcome]) -> Result<()>,
 ) -> Result<BulkReport> {
     let started = Instant::now();
@@ -279,8 +312,8 @@ pub(crate) fn run_on(
             // selected bond are selected instead); VIF keys are, for the day
             // the guest gets PV drivers.
             let skip = effect.is_some() && target.class == XapiObject::Pif;
-            let changes = if skip {
-                Vec::new()
+            let Plan { changes, kept } = if skip {
+                Plan::default()
             } else {
                 plan(&target, other_config_of(view, &target).unwrap_or(&empty))
             };
@@ -294,6 +327,7 @@ pub(crate) fn run_on(
                 target,
                 status,
                 changes,
+                kept,
                 written: Vec::new(),
                 error: None,
                 pending: None,

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use offload_core::features::{
-    legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, XapiObject, LEGACY,
+    legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, xapi_value_read,
+    XapiObject, LEGACY,
 };
 use offload_core::{glob, presets};
 use serde::Serialize;
@@ -200,8 +201,11 @@ pub fn audit_key(object: XapiObject, key: &str, value: &str) -> KeyVerdict {
             reason: "xenopsd passes only rx, tx, sg, tso, ufo, gso to VIFs".to_string(),
         };
     }
-    match xapi_flag_value(value) {
+    match xapi_value_read(object, value) {
         Some(on) => KeyVerdict::Applied { on },
+        None if value.is_empty() && object == XapiObject::Vif => KeyVerdict::IgnoredValue {
+            reason: "empty: the host treats it as unset".to_string(),
+        },
         None => {
             let trimmed = value.trim_matches(|c| {
                 matches!(
@@ -422,17 +426,81 @@ pub fn other_config_of<'v>(
     }
 }
 
-/// The keys to write so `target` carries `settings` (nothing if it already does).
-pub fn plan_apply(current: &BTreeMap<String, String>, settings: &[Setting]) -> Vec<KeyChange> {
+/// The keys to write so `target` carries `settings`: nothing where the host
+/// already reads the wanted setting (`false` for `off`, as another writer
+/// may have spelled it).
+pub fn plan_apply(
+    object: XapiObject,
+    current: &BTreeMap<String, String>,
+    settings: &[Setting],
+) -> Vec<KeyChange> {
+    let read = |value: &str| xapi_value_read(object, value);
     settings
         .iter()
-        .filter(|s| current.get(&s.key) != Some(&s.value))
+        .filter(|s| match current.get(&s.key) {
+            None => true,
+            Some(found) => {
+                found != &s.value && (read(found).is_none() || read(found) != read(&s.value))
+            }
+        })
         .map(|s| KeyChange {
             key: s.key.clone(),
             from: current.get(&s.key).cloned(),
             to: Some(s.value.clone()),
         })
         .collect()
+}
+
+/// A key another writer set to a value the host applies and the policy
+/// contradicts (Xen Orchestra 6 writes `ethtool-tx=true` on every VIF it
+/// creates): left as it is unless the caller overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExplicitKey {
+    pub key: String,
+    /// The value found (the host reads it as `on`).
+    pub found: String,
+    pub on: bool,
+    /// The policy's value.
+    pub wanted: String,
+}
+
+/// The rule for explicit values that contradict the policy (`watch`'s
+/// default): [`plan_apply`] without the keys whose current value the host
+/// applies as the opposite of the policy; those are returned apart. A value
+/// the host ignores (`"off"` in quotes, `Off`) is not explicit: it is
+/// replaced like a missing key.
+pub fn plan_apply_keeping_explicit(
+    object: XapiObject,
+    current: &BTreeMap<String, String>,
+    settings: &[Setting],
+) -> (Vec<KeyChange>, Vec<ExplicitKey>) {
+    let mut kept = Vec::new();
+    let changes = plan_apply(object, current, settings)
+        .into_iter()
+        .filter(|change| {
+            let wanted = change
+                .to
+                .as_deref()
+                .and_then(|v| xapi_value_read(object, v));
+            match change
+                .from
+                .as_deref()
+                .map(|v| (v, xapi_value_read(object, v)))
+            {
+                Some((found, Some(on))) if Some(on) != wanted => {
+                    kept.push(ExplicitKey {
+                        key: change.key.clone(),
+                        found: found.to_string(),
+                        on,
+                        wanted: change.to.clone().unwrap_or_default(),
+                    });
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
+    (changes, kept)
 }
 
 /// The keys to remove: the policy's keys, or with `all_offload_keys` every
@@ -716,9 +784,14 @@ mod tests {
     #[test]
     fn plans_write_only_differences() {
         let policy = Policy::preset("seed").unwrap();
-        let current = map(&[("ethtool-tx", "off"), ("ethtool-sg", "on"), ("mtu", "9000")]);
-        let plan = plan_apply(&current, &policy.pif);
-        assert_eq!(plan.len(), 5);
+        let current = map(&[
+            ("ethtool-tx", "off"),
+            ("ethtool-sg", "on"),
+            ("ethtool-rx", "false"),
+            ("mtu", "9000"),
+        ]);
+        let plan = plan_apply(XapiObject::Pif, &current, &policy.pif);
+        assert_eq!(plan.len(), 4, "rx=false already reads as off: {plan:?}");
         assert!(plan
             .iter()
             .any(|c| c.key == "ethtool-sg" && c.from.as_deref() == Some("on")));
@@ -734,6 +807,48 @@ mod tests {
         );
         let keys: Vec<_> = clear.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["ethtool-sgo", "ethtool-tx"]);
+    }
+
+    #[test]
+    fn other_writers_values_read_as_the_host_reads_them() {
+        // Xen Orchestra: true/false; XO 6 sets ethtool-tx=true on new VIFs.
+        let settings = Policy::preset("seed").unwrap().vif;
+        let xo = map(&[
+            ("ethtool-tx", "true"),
+            ("ethtool-sg", "false"),
+            ("ethtool-tso", "Off"),
+        ]);
+        let checks = verify_keys(XapiObject::Vif, &xo, &settings);
+        let tx = checks.iter().find(|c| c.key == "ethtool-tx").unwrap();
+        assert_eq!(tx.problem, Some(KeyProblem::Is { on: true }));
+        assert!(checks.iter().find(|c| c.key == "ethtool-sg").unwrap().ok);
+        // vif-real reads a value through $(xenstore-read): trailing newlines go.
+        assert_eq!(
+            audit_key(XapiObject::Vif, "ethtool-tx", "off\n"),
+            KeyVerdict::Applied { on: false }
+        );
+        assert!(matches!(
+            audit_key(XapiObject::Pif, "ethtool-tx", "off\n"),
+            KeyVerdict::IgnoredValue { .. }
+        ));
+        assert!(matches!(
+            audit_key(XapiObject::Vif, "ethtool-tx", ""),
+            KeyVerdict::IgnoredValue { reason } if reason.contains("unset")
+        ));
+
+        let (changes, kept) = plan_apply_keeping_explicit(XapiObject::Vif, &xo, &settings);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].key.as_str(), kept[0].found.as_str()),
+            ("ethtool-tx", "true")
+        );
+        let written: Vec<_> = changes.iter().map(|c| c.key.as_str()).collect();
+        assert!(
+            written.contains(&"ethtool-tso"),
+            "an ignored value is replaced"
+        );
+        assert!(written.contains(&"ethtool-gso"), "a missing key is written");
+        assert!(!written.contains(&"ethtool-tx") && !written.contains(&"ethtool-sg"));
     }
 
     #[test]

@@ -178,7 +178,7 @@ pub fn apply_saving(
         client,
         &planned,
         options,
-        |_, current| plan_apply(current, settings),
+        |_, current| plan_apply(planned.object, current, settings).into(),
         |outcomes| {
             let file = UndoFile {
                 schema: SCHEMA.to_string(),
@@ -421,6 +421,7 @@ pub fn restore(
                 by_uuid(target)
                     .map(|s| first_phase(s, object, current))
                     .unwrap_or_default()
+                    .into()
             },
             |_| Ok(()),
         )?;
@@ -510,6 +511,7 @@ pub fn restore(
                 by_uuid(target)
                     .map(|s| absent_keys_removed(s, current, options.run.dry_run))
                     .unwrap_or_default()
+                    .into()
             },
             |_| Ok(()),
         )?;

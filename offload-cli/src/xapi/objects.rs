@@ -445,6 +445,7 @@ pub(super) fn run_options(run: &RunArgs, cancel: Arc<AtomicBool>, json: bool) ->
         });
     RunOptions {
         workers: run.workers,
+        keep_explicit: false,
         dry_run: run.dry_run,
         cancel: Some(cancel),
         progress,

@@ -288,6 +288,7 @@ mod tests {
                 from: None,
                 to: Some("off".into()),
             }],
+            kept: Vec::new(),
             written: Vec::new(),
             error: None,
             pending,
