@@ -1658,3 +1658,116 @@ fn vif_restore_removes_new_keys_and_a_replug_gives_netback_defaults() {
     assert!(live(&pool).iter().all(|l| l["tx"] && l["sg"]));
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn network_keys_and_pif_properties_are_listed_verified_and_applied() {
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.hosts[1].pifs[1]
+        .properties
+        .insert("gro".into(), "off".into());
+    desc.networks.push(offload_xapi_sim::NetworkDesc {
+        name_label: "private".into(),
+        bridge: "xapi9".into(),
+        mtu: 1500,
+        other_config: [("ethtool-tx".to_string(), "off".to_string())].into(),
+    });
+    let pool = Pool::start(&desc, SimConfig::default());
+
+    let out = pool.run(&["network", "list", "--json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let listed = json(&out)["objects"].as_array().unwrap().clone();
+    let private = listed
+        .iter()
+        .find(|o| o["label"] == "private (xapi9)")
+        .unwrap();
+    assert_eq!(private["class"], "network");
+    assert!(private["effect"]
+        .as_str()
+        .unwrap()
+        .contains("internal network"));
+    assert_eq!(private["keys"][0]["verdict"], "applied");
+
+    let out = pool.run(&["pif", "list", "--device", "eth1", "-v"]);
+    assert!(
+        stdout(&out).contains("PIF.properties gro=\"off\"  applied at every plug"),
+        "{}",
+        stdout(&out)
+    );
+    // PIF gro: an absent key counts as PIF.properties, as networkd reads it.
+    let out = pool.run(&[
+        "pif", "verify", "--set", "gro=off", "--device", "eth1", "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let checked = json(&out)["objects"].as_array().unwrap().clone();
+    let of = |host: &str| {
+        checked
+            .iter()
+            .find(|o| o["label"] == format!("{host}/eth1"))
+            .unwrap()
+    };
+    assert_eq!(of("xen02")["ok"], true);
+    assert_eq!(
+        of("xen01")["keys"][0]["problem"],
+        "missing: the host applies PIF.properties gro=on"
+    );
+
+    let out = pool.run(&[
+        "network",
+        "apply",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "storage",
+        "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("PIF.plug"), "{}", stdout(&out));
+    let state = pool.sim.state();
+    let bridges: Vec<_> = state
+        .bridges
+        .iter()
+        .filter(|b| b.device == "xenbr1")
+        .collect();
+    assert_eq!(bridges.len(), 2, "one bridge per host");
+    for bridge in bridges {
+        assert_eq!(
+            bridge.other_config.get("ethtool-tx").map(String::as_str),
+            Some("off")
+        );
+        let live = bridge.live.as_ref().unwrap();
+        assert!(!live["tx"] && !live["sg"], "{bridge:?}");
+    }
+    let out = pool.run(&[
+        "network",
+        "verify",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "xenbr1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = pool.run(&["network", "verify", "--set", "tx=off"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("where keys have no effect"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = pool.run(&[
+        "network",
+        "clear",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "storage",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("removing network keys switches nothing back on"),
+        "{}",
+        stdout(&out)
+    );
+    let out = pool.run(&["network", "apply", "--preset", "seed", "--network", "nope"]);
+    assert_eq!(code(&out), 67, "{}", stderr(&out));
+}

@@ -274,6 +274,10 @@ pub enum XapiObject {
     Pif,
     /// A VIF: xenopsd passes only `rx tx sg tso ufo gso` to the hotplug script.
     Vif,
+    /// A network: xapi's `Nm.bring_pif_up` (ocaml/xapi/nm.ml) applies its
+    /// eight offload keys to the network's bridge on the host of each PIF it
+    /// brings up (`determine_ethtool_settings` with the PIF's properties).
+    Network,
 }
 
 /// Whether the host applies the offload `key` (`ethtool-tx`) on that kind of
@@ -283,7 +287,7 @@ pub fn xapi_key_applied(object: XapiObject, key: &str) -> bool {
     match legacy_by_xapi_key(key) {
         None => false,
         Some(feature) => match object {
-            XapiObject::Pif => true,
+            XapiObject::Pif | XapiObject::Network => true,
             XapiObject::Vif => !feature
                 .flag
                 .intersects(LegacyFeatures::GRO.union(LegacyFeatures::LRO)),
@@ -311,7 +315,7 @@ pub fn xapi_flag_value(value: &str) -> Option<bool> {
 ///   value, and matches `true|on` / `false|off` in a `case`.
 pub fn xapi_value_read(object: XapiObject, value: &str) -> Option<bool> {
     match object {
-        XapiObject::Pif => xapi_flag_value(value),
+        XapiObject::Pif | XapiObject::Network => xapi_flag_value(value),
         XapiObject::Vif => xapi_flag_value(value.trim_end_matches('\n')),
     }
 }

@@ -15,14 +15,14 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::effect::{no_effect, with_bond_slaves, ClearLeaves, NoEffect};
+use crate::effect::{no_effect, properties_of, with_bond_slaves, ClearLeaves, NoEffect};
 use crate::error::{Error, Result};
 pub use crate::follow_up::{take_effect, ActionOutcome, FollowUp};
 use crate::object::class_name;
 use crate::policy::{
     audit_key, other_config_of, pending_reason, plan_apply, plan_apply_keeping_explicit,
-    plan_clear, select_pifs, select_vifs, verify_keys, ExplicitKey, KeyChange, KeyCheck,
-    KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
+    plan_clear, select_networks, select_pifs, select_vifs, verify_keys, ExplicitKey, KeyChange,
+    KeyCheck, KeyVerdict, NetworkFilter, Pending, PifFilter, Policy, Target, VifFilter,
 };
 use crate::records::PoolView;
 use crate::wire::Value;
@@ -32,6 +32,8 @@ use crate::wire::Value;
 pub enum Selection {
     Pifs(PifFilter),
     Vifs(VifFilter),
+    /// Networks: their keys reach each host's bridge (the PIF settings of a policy).
+    Networks(NetworkFilter),
 }
 
 impl Selection {
@@ -39,6 +41,7 @@ impl Selection {
         match self {
             Selection::Pifs(_) => XapiObject::Pif,
             Selection::Vifs(_) => XapiObject::Vif,
+            Selection::Networks(_) => XapiObject::Network,
         }
     }
 
@@ -54,6 +57,12 @@ impl Selection {
             Selection::Vifs(filter) => {
                 let view = PoolView::fetch_classes(client, false, true)?;
                 let targets = select_vifs(&view, filter)?;
+                Ok((view, targets))
+            }
+            Selection::Networks(filter) => {
+                // PIFs too: which hosts have the bridge, and their properties.
+                let view = PoolView::fetch_classes(client, true, false)?;
+                let targets = select_networks(&view, filter)?;
                 Ok((view, targets))
             }
         }
@@ -442,6 +451,11 @@ pub struct ListedObject {
     #[serde(flatten)]
     pub target: Target,
     pub keys: Vec<ListedKey>,
+    /// `PIF.properties` networkd reads with the keys (only `gro`): it
+    /// applies when `ethtool-gro` is absent, at every plug (a bond slave's
+    /// come from its master; a network's when all its PIFs agree).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
     /// Why keys on this object change nothing on the host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<NoEffect>,
@@ -490,6 +504,7 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
                 .collect();
             let effect = no_effect(&view, &target);
             ListedObject {
+                properties: properties_of(&view, &target),
                 target,
                 keys,
                 effect,
@@ -527,6 +542,7 @@ pub fn verify(
             let keys = verify_keys(
                 selection.object(),
                 other_config_of(&view, &target).unwrap_or(&empty),
+                &properties_of(&view, &target),
                 settings,
             );
             let effect = no_effect(&view, &target);

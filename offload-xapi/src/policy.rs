@@ -119,6 +119,8 @@ impl Policy {
         match object {
             XapiObject::Pif => &self.pif,
             XapiObject::Vif => &self.vif,
+            // A bridge is a host device like a NIC: the PIF settings.
+            XapiObject::Network => &self.pif,
         }
     }
 
@@ -246,6 +248,38 @@ pub struct VifFilter {
     pub vm_uuids: Vec<String>,
     /// Network name-labels, bridges or uuids (globs).
     pub networks: Vec<String>,
+}
+
+/// A selection of networks (their bridges on every host). Empty selects all.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFilter {
+    /// Network name-labels, bridges or uuids (globs), as `--network` of PIFs and VIFs.
+    pub networks: Vec<String>,
+}
+
+/// The networks a filter selects, labelled `name (bridge)`, in label order.
+pub fn select_networks(view: &PoolView, filter: &NetworkFilter) -> Result<Vec<Target>> {
+    let mut selected: Vec<Target> = view
+        .networks
+        .iter()
+        .filter(|(_, n)| {
+            any_glob(
+                &filter.networks,
+                &[n.name_label.as_str(), n.bridge.as_str(), n.uuid.as_str()],
+            )
+        })
+        .map(|(r, n)| Target {
+            class: XapiObject::Network,
+            reference: r.clone(),
+            uuid: n.uuid.clone(),
+            label: format!("{} ({})", n.name_label, n.bridge),
+        })
+        .collect();
+    if selected.is_empty() && !filter.networks.is_empty() {
+        return Err(Error::no_match("--network", "matches no network"));
+    }
+    selected.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(selected)
 }
 
 fn any_glob(patterns: &[String], candidates: &[&str]) -> bool {
@@ -423,6 +457,10 @@ pub fn other_config_of<'v>(
     match target.class {
         XapiObject::Pif => view.pifs.get(&target.reference).map(|p| &p.other_config),
         XapiObject::Vif => view.vifs.get(&target.reference).map(|v| &v.other_config),
+        XapiObject::Network => view
+            .networks
+            .get(&target.reference)
+            .map(|n| &n.other_config),
     }
 }
 
@@ -554,6 +592,8 @@ pub enum KeyProblem {
     Ignored(String),
     /// A link setting, not an offload.
     LinkSetting,
+    /// The key is absent and `PIF.properties` gives the opposite value.
+    FromProperties { on: bool },
 }
 
 impl fmt::Display for KeyProblem {
@@ -563,6 +603,11 @@ impl fmt::Display for KeyProblem {
             KeyProblem::Is { on } => write!(f, "is {}", if *on { "on" } else { "off" }),
             KeyProblem::Ignored(reason) => f.write_str(reason),
             KeyProblem::LinkSetting => f.write_str("link setting"),
+            KeyProblem::FromProperties { on } => write!(
+                f,
+                "missing: the host applies PIF.properties gro={}",
+                if *on { "on" } else { "off" }
+            ),
         }
     }
 }
@@ -574,10 +619,13 @@ impl Serialize for KeyProblem {
 }
 
 /// Checks `current` against `settings` as the host reads it: `true` counts
-/// as `on`, a curly-quoted `"off"` does not count at all.
+/// as `on`, a curly-quoted `"off"` does not count at all, and an absent key
+/// with a value in `properties` (PIF gro) counts as that value, as
+/// `Nm.determine_ethtool_settings` passes it to networkd.
 pub fn verify_keys(
     object: XapiObject,
     current: &BTreeMap<String, String>,
+    properties: &BTreeMap<String, String>,
     settings: &[Setting],
 ) -> Vec<KeyCheck> {
     settings
@@ -585,8 +633,17 @@ pub fn verify_keys(
         .map(|s| {
             let wanted = xapi_flag_value(&s.value);
             let found = current.get(&s.key).cloned();
+            let property = s
+                .key
+                .strip_prefix("ethtool-")
+                .and_then(|name| properties.get(name))
+                .filter(|_| object != XapiObject::Vif);
             let (ok, problem) = match &found {
-                None => (false, Some(KeyProblem::Missing)),
+                None => match property.map(|p| xapi_flag_value(p)) {
+                    Some(Some(on)) if Some(on) == wanted => (true, None),
+                    Some(Some(on)) => (false, Some(KeyProblem::FromProperties { on })),
+                    _ => (false, Some(KeyProblem::Missing)),
+                },
                 Some(v) => match audit_key(object, &s.key, v) {
                     KeyVerdict::Applied { on } if Some(on) == wanted => (true, None),
                     KeyVerdict::Applied { on } => (false, Some(KeyProblem::Is { on })),
@@ -621,6 +678,9 @@ pub enum Pending {
     /// A VIF of a paused VM: its backend exists and keeps the old settings;
     /// nothing can be replugged or rebooted until the VM is unpaused.
     VifOfPausedVm,
+    /// A network with attached PIFs: each host's bridge applies the keys at
+    /// the next `PIF.plug` of the network's PIF there, or xapi start.
+    NetworkBridges,
 }
 
 impl Pending {
@@ -645,6 +705,9 @@ impl fmt::Display for Pending {
             }
             Pending::VifOfPausedVm => f.write_str(
                 "VM is paused: applies at the next VIF plug or API reboot once it is unpaused",
+            ),
+            Pending::NetworkBridges => f.write_str(
+                "bridges apply it at the next PIF.plug of the network's PIFs, xapi start or host boot",
             ),
         }
     }
@@ -678,6 +741,11 @@ pub fn pending_reason(view: &PoolView, target: &Target) -> Option<Pending> {
                 None
             }
         }
+        XapiObject::Network => view
+            .pifs
+            .values()
+            .any(|p| p.network == target.reference && p.currently_attached)
+            .then_some(Pending::NetworkBridges),
     }
 }
 
@@ -818,7 +886,7 @@ mod tests {
             ("ethtool-sg", "false"),
             ("ethtool-tso", "Off"),
         ]);
-        let checks = verify_keys(XapiObject::Vif, &xo, &settings);
+        let checks = verify_keys(XapiObject::Vif, &xo, &BTreeMap::new(), &settings);
         let tx = checks.iter().find(|c| c.key == "ethtool-tx").unwrap();
         assert_eq!(tx.problem, Some(KeyProblem::Is { on: true }));
         assert!(checks.iter().find(|c| c.key == "ethtool-sg").unwrap().ok);
@@ -857,6 +925,7 @@ mod tests {
         let checks = verify_keys(
             XapiObject::Vif,
             &map(&[("ethtool-tx", "false"), ("ethtool-sg", "\"off\"")]),
+            &BTreeMap::new(),
             &settings,
         );
         assert!(checks[0].ok);

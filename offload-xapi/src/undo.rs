@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::effect::plug_targets;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::follow_up::{take_effect, ActionOutcome};
 use crate::object::class_name;
 use crate::ops::{run_on, BulkReport, ObjectOutcome, Planned, RunOptions, Selection, Status};
@@ -163,6 +163,12 @@ pub fn apply_saving(
     save: &SaveTo,
 ) -> Result<BulkReport> {
     policy.check_for(selection.object())?;
+    if selection.object() == XapiObject::Network {
+        return Err(Error::invalid(
+            "--save",
+            "network keys are not saved: an undo file holds PIFs and VIFs",
+        ));
+    }
     save_file::check_writable::<UndoFile>(&save.path, save.force)?;
     let started = Instant::now();
     let calls_before = client.calls_made();
@@ -245,6 +251,7 @@ fn device_of(view: &PoolView, target: &Target) -> std::result::Result<(String, S
             let pif = view.pifs.get(&target.reference).ok_or("not in the pool")?;
             Ok((pif.host.clone(), pif.device.clone()))
         }
+        XapiObject::Network => Err("network keys are not saved".into()),
         XapiObject::Vif => {
             let vif = view.vifs.get(&target.reference).ok_or("not in the pool")?;
             let vm = view.vms.get(&vif.vm).ok_or("its VM is not in the pool")?;
@@ -552,6 +559,7 @@ fn targets_of(
                     uuid: v.uuid.clone(),
                     label: s.label.clone(),
                 }),
+            XapiObject::Network => None,
         };
         match found {
             Some(t) => targets.push(t),
@@ -575,7 +583,9 @@ fn first_phase(
         .filter_map(|(key, before)| {
             let to = match (before, object) {
                 (Some(value), _) => Some(value.clone()),
-                (None, XapiObject::Pif) => Some(saved.explicit_value(key)?.to_string()),
+                (None, XapiObject::Pif | XapiObject::Network) => {
+                    Some(saved.explicit_value(key)?.to_string())
+                }
                 (None, XapiObject::Vif) => None,
             };
             let from = current.get(key).cloned();

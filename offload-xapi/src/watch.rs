@@ -81,6 +81,7 @@ pub fn watch(
             Value::str(match s {
                 Selection::Pifs(_) => "pif",
                 Selection::Vifs(_) => "vif",
+                Selection::Networks(_) => "network",
             })
         })
         .collect();

@@ -23,7 +23,7 @@ use offload_xapi::{Client, Error};
 use connection::Connection;
 use exit::code;
 use host::HostAction;
-use objects::{Job, PifAction, VifAction};
+use objects::{Job, NetworkAction, PifAction, VifAction};
 use watch::WatchArgs;
 
 const EXIT_CODES_HELP: &str = "\
@@ -70,6 +70,14 @@ offloadctl xapi vif apply --preset tx-only --vm 'pfsense*' --reboot\n  offloadct
     },
     /// Undo `pif apply --save FILE` / `vif apply --save FILE`: put back what they changed.
     Restore(restore::RestoreArgs),
+    /// Networks: other-config:ethtool-* keys, applied to each host's bridge when a PIF of the
+    /// network is plugged (a policy's PIF settings).
+    #[command(after_help = "Examples:\n  offloadctl xapi network list\n  \
+offloadctl xapi network apply --set gro=off --network xenbr1 --replug\n  offloadctl xapi network verify --preset seed --network 'Pool-wide*'")]
+    Network {
+        #[command(subcommand)]
+        action: NetworkAction,
+    },
     /// Keep a policy applied to PIFs and VIFs created later (event.from), until Ctrl-C.
     Watch(WatchArgs),
     /// Run the offload plugin in dom0 of each host (host.call_plugin): changes NICs and vifD.N now.
@@ -121,6 +129,7 @@ fn run_inner(args: Args, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
         }
         XapiCommand::Pif { action } => Job::from(action),
         XapiCommand::Vif { action } => Job::from(action),
+        XapiCommand::Network { action } => Job::from(action),
     };
     let policy = job.policy()?;
     let client = Client::connect(options)?;

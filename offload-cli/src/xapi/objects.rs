@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use offload_xapi::ops::{self, RunOptions, Selection};
-use offload_xapi::policy::{PifFilter, Policy, VifFilter};
+use offload_xapi::policy::{NetworkFilter, PifFilter, Policy, VifFilter};
 use offload_xapi::records::PifKind;
 use offload_xapi::undo::{self, SaveTo};
 use offload_xapi::{Client, Error};
@@ -34,6 +34,7 @@ pub(super) enum Action<S: Select, A: ApplyArgs> {
 
 pub(super) type PifAction = Action<PifSelect, PifApply>;
 pub(super) type VifAction = Action<VifSelect, VifApply>;
+pub(super) type NetworkAction = Action<NetworkSelect, NetworkApply>;
 
 /// A count that bounds parallel work: 0 would mean "no work" to one reader
 /// and "no limit" to another, so it is a usage error.
@@ -140,6 +141,21 @@ pub(super) struct VifSelect {
     /// Only VIFs on these networks (name, bridge or uuid; globs; repeatable).
     #[arg(long = "network", value_name = "NETWORK")]
     networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct NetworkSelect {
+    /// Only these networks (name, bridge or uuid; globs; repeatable).
+    #[arg(long = "network", value_name = "NETWORK")]
+    networks: Vec<String>,
+}
+
+impl Select for NetworkSelect {
+    fn selection(&self) -> Selection {
+        Selection::Networks(NetworkFilter {
+            networks: self.networks.clone(),
+        })
+    }
 }
 
 impl VifSelect {
@@ -257,6 +273,38 @@ pub(super) struct PifApply {
     save: SaveArgs,
     #[command(flatten)]
     output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct NetworkApply {
+    #[command(flatten)]
+    select: NetworkSelect,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Re-apply now with PIF.plug on the network's attached PIFs (may briefly interrupt the link).
+    #[arg(long)]
+    replug: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
+impl ApplyArgs for NetworkApply {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Apply {
+                replug: self.replug,
+                reboot: false,
+                reboot_limit: 0,
+                save: None,
+            },
+            selection: self.select.selection(),
+            policy: Some(self.policy),
+            run: self.run,
+            output: self.output,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

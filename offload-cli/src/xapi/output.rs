@@ -47,6 +47,21 @@ pub fn list_text(objects: &[ListedObject], verbose: bool) -> String {
         if let Some(effect) = &object.effect {
             let _ = writeln!(out, "    NO EFFECT: {effect}");
         }
+        for (name, value) in &object.properties {
+            let overridden = object
+                .keys
+                .iter()
+                .any(|k| k.key == format!("ethtool-{name}"));
+            let _ = writeln!(
+                out,
+                "    PIF.properties {name}={value:?}  {}",
+                if overridden {
+                    "(ethtool-".to_string() + name + " takes precedence)"
+                } else {
+                    "applied at every plug (no ethtool-".to_string() + name + " key)"
+                }
+            );
+        }
         for key in &object.keys {
             let verdict = match &key.verdict {
                 KeyVerdict::Applied { on } => {
@@ -224,6 +239,10 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
             XapiObject::Vif => (
                 "their VMs run: applied at the next VIF plug, VM start or API reboot",
                 "--replug or --reboot",
+            ),
+            XapiObject::Network => (
+                "their bridges apply them at the next PIF.plug of the network's PIFs, xapi start or host boot",
+                "--replug (PIF.plug of the network's PIFs)",
             ),
         };
         let management = pending
