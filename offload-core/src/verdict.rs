@@ -15,7 +15,7 @@ mod fast_path;
 
 use crate::checksum;
 use crate::wire::{
-    ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
+    ah, ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
     ipv6_routing, loopback, sll, tcp, udp, vlan, vxlan,
 };
 
@@ -534,14 +534,26 @@ fn ipv4_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         return Err(DecodeError::BadHeaderLen(unchecked.ihl()));
     }
     let packet = ipv4::Packet::new_checked(ip).map_err(|_| DecodeError::TruncatedIpHeader)?;
-    let transport = packet.payload_len().map(|len| Transport {
-        protocol: packet.protocol(),
-        captured: packet.payload(),
-        len,
-        fragment: packet.is_fragment(),
-        later_fragment: packet.fragment_offset() != 0,
-        v6: false,
-        pseudo: u64::from(packet.addresses_sum()),
+    let transport = packet.payload_len().and_then(|len| {
+        let mut t = Transport {
+            protocol: packet.protocol(),
+            captured: packet.payload(),
+            len,
+            fragment: packet.is_fragment(),
+            later_fragment: packet.fragment_offset() != 0,
+            v6: false,
+            pseudo: u64::from(packet.addresses_sum()),
+        };
+        // Authentication Headers sit between IP and the transport (RFC 4302
+        // §3.1); a later fragment carries none to read.
+        while t.protocol == ip_protocol::AH && !t.later_fragment {
+            let header = ah::Header::new_checked(t.captured).ok()?;
+            let skip = header.header_len();
+            t.protocol = header.next_header();
+            t.captured = t.captured.get(skip..).unwrap_or(&[]);
+            t.len = t.len.checked_sub(skip)?;
+        }
+        Some(t)
     });
     Ok(IpLayer {
         src: IpAddr::V4(packet.src_addr()),
@@ -582,6 +594,13 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 }
             }
             routed = true;
+            next = header.next_header();
+            at += header.header_len();
+        } else if next == ip_protocol::AH && !later_fragment {
+            // Its length counts 4-byte words, not 8-byte units (RFC 4302 §2.2).
+            let Ok(header) = ah::Header::new_checked(rest) else {
+                break None;
+            };
             next = header.next_header();
             at += header.header_len();
         } else if ipv6_ext::has_length_field(next) {
