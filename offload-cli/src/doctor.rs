@@ -74,42 +74,16 @@ fn print(json: bool, value: &impl serde::Serialize, text: String) {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn read_report(path: &Path) -> Result<Report, String> {
-    let report: Report = read_json(path)?;
-    if report.schema != doctor::report::REPORT_SCHEMA {
-        return Err(format!(
-            "{}: schema {:?}, this version reads {:?}",
-            path.display(),
-            report.schema,
-            doctor::report::REPORT_SCHEMA
-        ));
-    }
-    Ok(report)
+    Report::from_json(&read(path)?, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
-/// Recorded evidence: a bare evidence object, or a report's.
 fn read_evidence(path: &Path) -> Result<Evidence, String> {
-    let value: serde_json::Value = read_json(path)?;
-    let evidence = match value.get("evidence") {
-        Some(inner) => inner.clone(),
-        None => value,
-    };
-    let evidence: Evidence =
-        serde_json::from_value(evidence).map_err(|e| format!("{}: {e}", path.display()))?;
-    if evidence.schema != doctor::evidence::EVIDENCE_SCHEMA {
-        return Err(format!(
-            "{}: evidence schema {:?}, this version reads {:?}",
-            path.display(),
-            evidence.schema,
-            doctor::evidence::EVIDENCE_SCHEMA
-        ));
-    }
-    Ok(evidence)
+    Evidence::from_json(&read(path)?, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
 /// Runs `offloadctl doctor`.

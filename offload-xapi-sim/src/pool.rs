@@ -69,6 +69,13 @@ pub struct PifDesc {
     pub currently_attached: bool,
     #[serde(default)]
     pub other_config: BTreeMap<String, String>,
+    /// `PIF.properties` (xapi's default: `gro=on`, `Xapi_pif.default_properties`).
+    #[serde(default = "default_properties")]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn default_properties() -> BTreeMap<String, String> {
+    [("gro".to_string(), "on".to_string())].into()
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -183,6 +190,7 @@ impl PoolDesc {
                         tunnel_over: None,
                         currently_attached: true,
                         other_config: BTreeMap::new(),
+                        properties: default_properties(),
                     })
                     .collect(),
             })
@@ -377,7 +385,7 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
                     ("ipv6_gateway", s("")),
                     ("primary_address_type", s("IPv4")),
                     ("managed", Value::Bool(true)),
-                    ("properties", Value::string_map([("gro", "on")])),
+                    ("properties", map(&p.properties)),
                     ("capabilities", empty_set()),
                     ("igmp_snooping_status", s("unknown")),
                     ("sriov_physical_PIF_of", empty_set()),

@@ -114,6 +114,9 @@ pub struct Pif {
     #[serde(rename = "tunnel_access_PIF_of")]
     pub tunnel_access_pif_of: Vec<String>,
     pub other_config: BTreeMap<String, String>,
+    /// `gro=on|off` (`PIF.set_property`): networkd's gro when `ethtool-gro`
+    /// is absent (`Nm.determine_ethtool_settings`).
+    pub properties: BTreeMap<String, String>,
 }
 
 /// What kind of device a PIF is.

@@ -11,13 +11,9 @@ $ANSIBLE_COLLECTIONS_PATH, $OFFLOADCTL and $XAPI_SIM_BIN.
 
 from __future__ import (absolute_import, division, print_function)
 
-import json
-import os
 import pathlib
 import socket
-import subprocess
 import sys
-import time
 
 import pytest
 import XenAPI
@@ -26,7 +22,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 COLLECTION = HERE.parents[1]
 REPO = COLLECTION.parent
 sys.path.insert(0, str(REPO / "offload-xapi-sim" / "tests" / "sdk"))
+sys.path.insert(0, str(HERE))
 from simproc import LAB, PASSWORD, USER, SimProcess  # noqa: E402
+
+from playbook_run import Run  # noqa: E402
 
 PLAYBOOK = COLLECTION / "playbooks" / "seed_rollout.yml"
 SEED_KEYS = {"ethtool-%s" % k: "off" for k in ("rx", "tx", "sg", "tso", "ufo", "gso")}
@@ -87,45 +86,6 @@ def inventory(tmp_path, pools, canary):
     return path
 
 
-class Run(object):
-    """One ansible-playbook run, read from the json callback."""
-
-    def __init__(self, tmp_path, inventory_path, *args, **extra_vars):
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_STDOUT_CALLBACK": "results_json",
-            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
-            "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
-            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        })
-        extra_vars.setdefault("offloadctl", os.environ["OFFLOADCTL"])
-        started = time.monotonic()
-        proc = subprocess.run(
-            [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-             "-i", str(inventory_path), str(PLAYBOOK), "-e", json.dumps(extra_vars)] + list(args),
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        self.seconds = time.monotonic() - started
-        self.rc = proc.returncode
-        self.stderr = proc.stderr
-        try:
-            self.doc = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("no JSON from ansible-playbook (rc %d): %s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
-        self.stats = self.doc["stats"]
-        print("ansible-playbook %s: rc %d in %.1f s, stats %s" % (" ".join(args), self.rc, self.seconds,
-                                                                   json.dumps(self.stats, sort_keys=True)))
-
-    def results(self, task_name):
-        """{host: result} of every task with this name (the last one wins)."""
-        found = {}
-        for task in self.doc["tasks"]:
-            if task["name"] == task_name:
-                found.update(task["hosts"])
-        return found
-
-
 def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempotent(tmp_path, pools):
     a, b = pools
     inv = inventory(tmp_path, {"pool-a": (a.url, PASSWORD), "pool-b": (b.url, PASSWORD)}, ["pool-a"])
@@ -133,7 +93,7 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
 
     # Check mode with diff: every pool reports changes, each changed PIF and
     # VIF shows its keys before and after, and nothing is written.
-    check = Run(tmp_path, inv, "--check", "--diff")
+    check = Run(tmp_path, PLAYBOOK, inv, "--check", "--diff")
     assert check.rc == 0, check.stderr
     for pool in ("pool-a", "pool-b"):
         assert check.stats[pool]["changed"] == 2, check.stats
@@ -151,7 +111,7 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
     assert [keys_of(a), keys_of(b)] == before, "check mode wrote to a pool"
 
     # The real run writes the seed keys; the verify tasks in the play pass.
-    first = Run(tmp_path, inv, "--diff")
+    first = Run(tmp_path, PLAYBOOK, inv, "--diff")
     assert first.rc == 0, first.stderr
     for pool, sim in (("pool-a", a), ("pool-b", b)):
         assert first.stats[pool]["changed"] == 2 and first.stats[pool]["failures"] == 0, first.stats
@@ -165,7 +125,7 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
         assert all(r["rc"] == 0 and not r["differing"] for r in verified["results"]), verified
 
     # A second run changes nothing.
-    second = Run(tmp_path, inv)
+    second = Run(tmp_path, PLAYBOOK, inv)
     assert second.rc == 0, second.stderr
     for pool in ("pool-a", "pool-b"):
         assert second.stats[pool]["changed"] == 0 and second.stats[pool]["failures"] == 0, second.stats
@@ -184,7 +144,7 @@ def test_a_wrong_password_and_a_pool_down_fail_alone(tmp_path, fresh_pools):
         "pool-down": (down, PASSWORD),
     }, [])
     untouched = keys_of(a)
-    run = Run(tmp_path, inv, offload_batch=3)
+    run = Run(tmp_path, PLAYBOOK, inv, offload_batch=3)
     assert run.rc == 2, run.stderr
     # The recap names the two that failed; the third converged.
     assert run.stats["pool-a"]["failures"] == 1, run.stats
@@ -205,7 +165,7 @@ def test_a_failed_canary_stops_the_rollout(tmp_path, fresh_pools):
     a, b = fresh_pools
     inv = inventory(tmp_path, {"pool-a": (a.url, "not-the-password"), "pool-b": (b.url, PASSWORD)}, ["pool-a"])
     untouched = keys_of(b)
-    run = Run(tmp_path, inv)
+    run = Run(tmp_path, PLAYBOOK, inv)
     assert run.rc != 0
     assert run.stats["pool-a"]["failures"] == 1, run.stats
     assert "pool-b" not in run.stats or run.stats["pool-b"]["changed"] == 0, run.stats

@@ -126,23 +126,23 @@ pub struct Knowledge {
     pub entries: Vec<Entry>,
 }
 
-/// A knowledge file that cannot be used (unreadable, not JSON, other schema,
-/// invalid entries); nothing of it is used.
+/// A knowledge file, recorded evidence or report that cannot be used
+/// (unreadable, not JSON, other schema, invalid entries); nothing of it is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnowledgeError {
+pub struct InputError {
     /// The file (`built-in` for the embedded one).
     pub path: String,
     /// What is wrong, one line per problem.
     pub problems: Vec<String>,
 }
 
-impl std::fmt::Display for KnowledgeError {
+impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path, self.problems.join("; "))
     }
 }
 
-impl std::error::Error for KnowledgeError {}
+impl std::error::Error for InputError {}
 
 /// A kernel release (`6.18.44-fc-v657`) as numbers, up to the first non-digit part.
 pub fn kernel_version(release: &str) -> Vec<u32> {
@@ -295,8 +295,8 @@ impl Knowledge {
     }
 
     /// Parses and validates one file's text.
-    pub fn parse(text: &str, path: &str) -> Result<Knowledge, KnowledgeError> {
-        let error = |problems| KnowledgeError {
+    pub fn parse(text: &str, path: &str) -> Result<Knowledge, InputError> {
+        let error = |problems| InputError {
             path: path.to_string(),
             problems,
         };
@@ -317,9 +317,9 @@ impl Knowledge {
     }
 
     /// Adds the entries of `path` (same schema); an id already known is refused.
-    pub fn extend_from_file(&mut self, path: &Path) -> Result<(), KnowledgeError> {
+    pub fn extend_from_file(&mut self, path: &Path) -> Result<(), InputError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| KnowledgeError {
+        let text = std::fs::read_to_string(path).map_err(|e| InputError {
             path: shown.clone(),
             problems: vec![e.to_string()],
         })?;
@@ -328,7 +328,7 @@ impl Knowledge {
         merged.entries.extend(more.entries);
         let problems = merged.problems(&[]);
         if !problems.is_empty() {
-            return Err(KnowledgeError {
+            return Err(InputError {
                 path: shown,
                 problems,
             });

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::evidence::Evidence;
-use super::knowledge::Knowledge;
+use super::evidence::{Evidence, EVIDENCE_SCHEMA};
+use super::knowledge::{InputError, Knowledge};
 use super::rules::{findings, Cause, Finding, Severity};
 
 /// The schema of a report.
@@ -54,7 +54,54 @@ pub struct Report {
     pub evidence: Evidence,
 }
 
+fn input_error(source: &str, problem: impl std::fmt::Display) -> InputError {
+    InputError {
+        path: source.to_string(),
+        problems: vec![problem.to_string()],
+    }
+}
+
+impl Evidence {
+    /// Recorded evidence from JSON text: a bare evidence object or a whole
+    /// report's (`source` names it in errors).
+    pub fn from_json(text: &str, source: &str) -> Result<Evidence, InputError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| input_error(source, e))?;
+        let inner = match value.get("evidence") {
+            Some(inner) => inner.clone(),
+            None => value,
+        };
+        let evidence: Evidence =
+            serde_json::from_value(inner).map_err(|e| input_error(source, e))?;
+        if evidence.schema != EVIDENCE_SCHEMA {
+            return Err(input_error(
+                source,
+                format!(
+                    "evidence schema {:?}, this version reads {EVIDENCE_SCHEMA:?}",
+                    evidence.schema
+                ),
+            ));
+        }
+        Ok(evidence)
+    }
+}
+
 impl Report {
+    /// A report from its JSON text (`source` names it in errors).
+    pub fn from_json(text: &str, source: &str) -> Result<Report, InputError> {
+        let report: Report = serde_json::from_str(text).map_err(|e| input_error(source, e))?;
+        if report.schema != REPORT_SCHEMA {
+            return Err(input_error(
+                source,
+                format!(
+                    "schema {:?}, this version reads {REPORT_SCHEMA:?}",
+                    report.schema
+                ),
+            ));
+        }
+        Ok(report)
+    }
+
     /// Applies the rules and `knowledge` to `evidence`.
     pub fn from_evidence(evidence: Evidence, knowledge: &Knowledge) -> Report {
         let findings = findings(&evidence, knowledge);
