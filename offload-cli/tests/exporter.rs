@@ -297,23 +297,31 @@ struct Pool {
     expected: ((usize, usize), (usize, usize)),
 }
 
-fn simulated_pool(scratch: &Scratch) -> Pool {
+/// A simulated pool answering on a unix socket in `scratch`, as dom0's xapi,
+/// each request taking `latency`.
+fn dom0_sim(scratch: &Scratch, size: GenSpec, latency: Duration) -> (SimHandle, PathBuf) {
     let socket = scratch.0.join("xapi.sock");
-    let desc = PoolDesc::generate(GenSpec {
+    let sim = Simulator::start(
+        &PoolDesc::generate(size),
+        SimConfig {
+            socket: Some(socket.clone()),
+            latency,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    (sim, socket)
+}
+
+fn simulated_pool(scratch: &Scratch) -> Pool {
+    let size = GenSpec {
         hosts: 2,
         pifs_per_host: 2,
         vms: 6,
         vifs_per_vm: 2,
         seed: 15,
-    });
-    let sim = Simulator::start(
-        &desc,
-        SimConfig {
-            socket: Some(socket.clone()),
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
+    };
+    let (sim, socket) = dom0_sim(scratch, size, Duration::ZERO);
     let client = Client::connect(ConnectOptions::new(
         Endpoint::Unix(socket.clone()),
         "root",
@@ -846,25 +854,16 @@ fn arguments_that_cannot_work_are_refused_at_start() {
 #[test]
 fn a_slow_xapi_never_slows_a_scrape() {
     let scratch = Scratch::new("slowxapi");
-    let socket = scratch.0.join("xapi.sock");
-    let desc = PoolDesc::generate(GenSpec {
+    let size = GenSpec {
         hosts: 1,
         pifs_per_host: 1,
         vms: 1,
         vifs_per_vm: 1,
         seed: 3,
-    });
+    };
     // Every XAPI request takes 400 ms: one check (login, records, two
     // verifications) takes seconds.
-    let sim = Simulator::start(
-        &desc,
-        SimConfig {
-            socket: Some(socket.clone()),
-            latency: Duration::from_millis(400),
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
+    let (sim, socket) = dom0_sim(&scratch, size, Duration::from_millis(400));
     // This host's uuid, asked in-process (no latency).
     let success = |reply| match reply {
         Reply::Success(v) => v,
