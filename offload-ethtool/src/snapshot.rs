@@ -300,6 +300,17 @@ pub struct Restore {
 /// snapshot's namespace reads each interface once, writes its saved
 /// requested bits, and reports what moved. `Err` means nothing was changed.
 pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
+    run_restore(snapshot, options, false)
+}
+
+/// What [`restore`] would put back, changing nothing (a dry run): the same
+/// host check and reads, no lock, each interface `planned` with the
+/// features that would move in `changed`.
+pub fn plan_restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
+    run_restore(snapshot, options, true)
+}
+
+fn run_restore(snapshot: &Snapshot, options: &Restore, dry_run: bool) -> Result<Report> {
     if !options.allow_other_host && !snapshot.host.is_this_machine(&snapshot.schema) {
         return Err(Error::OtherHost {
             hostname: snapshot.host.hostname.clone(),
@@ -311,11 +322,16 @@ pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
     let netns = options.netns.clone().or_else(|| snapshot.netns.clone());
     let stop = options.stop.clone();
     netns::run_in(netns.as_deref(), move || {
-        let _lock = lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?;
+        // A dry run changes nothing and needs no lock.
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?)
+        };
         let ethtool = Ethtool::open()?;
         let mut report = Report {
             schema: REPORT_SCHEMA,
-            dry_run: false,
+            dry_run,
             interfaces: Vec::with_capacity(saved.len()),
             interrupted: false,
         };
@@ -324,24 +340,36 @@ pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
                 report.interrupted = true;
                 break;
             }
-            report.interfaces.push(restore_interface(&ethtool, s, all));
+            report
+                .interfaces
+                .push(restore_interface(&ethtool, s, all, dry_run));
         }
         Ok(report)
     })
 }
 
 /// Puts one interface's saved features back.
-fn restore_interface(ethtool: &Ethtool, saved: &SavedInterface, all: bool) -> Outcome {
+fn restore_interface(
+    ethtool: &Ethtool,
+    saved: &SavedInterface,
+    all: bool,
+    dry_run: bool,
+) -> Outcome {
     let wanted = saved.wanted(all);
     let result = if saved.legacy || legacy::forced() {
-        restore_legacy(ethtool, saved.name, &wanted)
+        restore_legacy(ethtool, saved.name, &wanted, dry_run)
     } else {
-        restore_full(ethtool, saved.name, &wanted)
+        restore_full(ethtool, saved.name, &wanted, dry_run)
     };
     result.unwrap_or_else(|e| Outcome::failed(saved.name, None, e))
 }
 
-fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+fn restore_full(
+    ethtool: &Ethtool,
+    name: IfName,
+    wanted: &[(&str, bool)],
+    dry_run: bool,
+) -> Result<Outcome> {
     let state = ethtool.read(&name)?;
     let mut outcome = Outcome::new(name, None, Status::Unchanged);
     let (mut mask, mut values) = (FeatureBits::EMPTY, FeatureBits::EMPTY);
@@ -363,6 +391,16 @@ fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Res
         ));
     }
     let request = Request::requested(&state, mask, values);
+    if dry_run {
+        // What the write below would move: changeable, requested otherwise.
+        outcome.status = Status::Planned;
+        outcome.changed = named
+            .iter()
+            .filter(|&&(i, on)| request.names_bit(i) && state.is_requested(i) != on)
+            .map(|&(i, _)| state.names[i].clone())
+            .collect();
+        return Ok(outcome);
+    }
     let report = ethtool.apply(state, request)?;
     for (i, on) in named {
         let (before, after) = (&report.before, &report.after);
@@ -376,8 +414,25 @@ fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Res
     Ok(outcome)
 }
 
-fn restore_legacy(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+fn restore_legacy(
+    ethtool: &Ethtool,
+    name: IfName,
+    wanted: &[(&str, bool)],
+    dry_run: bool,
+) -> Result<Outcome> {
     let mut outcome = Outcome::new(name, None, Status::Unchanged);
+    if dry_run {
+        let state = legacy::read_with(ethtool, &name)?;
+        outcome.status = Status::Planned;
+        for &(feature, on) in wanted {
+            match state.get(feature) {
+                Some(now) if now != on => outcome.changed.push(feature.to_string()),
+                Some(_) => {}
+                None => outcome.refused.push(feature.to_string()),
+            }
+        }
+        return Ok(outcome);
+    }
     let words: Vec<&str> = wanted
         .iter()
         .filter(|(n, _)| legacy_by_name(n).is_some())

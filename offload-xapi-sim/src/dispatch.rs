@@ -2,7 +2,6 @@
 //! count (before the session), session, then the implementation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -51,7 +50,7 @@ pub struct State {
     pub(super) user: String,
     pub(super) password: String,
     pub(super) auth_failure_delay: Duration,
-    pub(super) plugin_dir: Option<PathBuf>,
+    pub(super) plugins: plugin::Runner,
     /// Answer the offload plugin's `get_features` from the simulated devices.
     pub(super) modelled_offload_plugin: bool,
     pub(super) invalidate_sessions_after: Option<u64>,
@@ -157,7 +156,7 @@ impl State {
             user,
             password,
             auth_failure_delay: Duration::ZERO,
-            plugin_dir: None,
+            plugins: plugin::Runner::default(),
             modelled_offload_plugin: false,
             invalidate_sessions_after: None,
             master_address: Mutex::new(String::new()),
@@ -736,13 +735,10 @@ impl State {
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
-        match plugin::call(
-            self.plugin_dir.as_deref(),
-            session,
-            &text(&args[1]),
-            &text(&args[2]),
-            map,
-        ) {
+        match self
+            .plugins
+            .call(session, &text(&args[1]), &text(&args[2]), map)
+        {
             Ok(v) => Reply::Success(v),
             Err(d) => Reply::Failure(d),
         }

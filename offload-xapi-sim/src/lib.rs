@@ -95,6 +95,7 @@ use sha2::{Digest, Sha256};
 
 pub use dispatch::{canonical_name, Origin, Reply};
 pub use http::{Faults, MAX_BODY};
+pub use plugin::XAPI_PLUGIN_PATH;
 pub use pool::{GenSpec, HostDesc, NetworkDesc, PifDesc, PoolDesc, PowerState, VifDesc, VmDesc};
 
 use db::{Class, Db};
@@ -122,6 +123,10 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Directory of `host.call_plugin` executables (xapi: `/etc/xapi.d/plugins`).
     pub plugin_dir: Option<PathBuf>,
+    /// The PATH plugins run with (default: xapi's, [`XAPI_PLUGIN_PATH`]); a
+    /// test's dom0 may keep its interpreters elsewhere. Nothing else of the
+    /// simulator's environment reaches a plugin.
+    pub plugin_path: Option<String>,
     pub faults: Faults,
     /// How long VM lifecycle calls (start, reboot, shutdown) and VIF
     /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
@@ -149,6 +154,7 @@ impl Default for SimConfig {
             auth_failure_delay: Duration::ZERO,
             latency: Duration::ZERO,
             plugin_dir: None,
+            plugin_path: None,
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
             unescaped_member_names: false,
@@ -221,7 +227,10 @@ impl Simulator {
         pool::seed(&mut db, pool).map_err(|m| Error::invalid("pool description", m))?;
         let mut state = State::new(db, config.user.clone(), config.password.clone());
         state.auth_failure_delay = config.auth_failure_delay;
-        state.plugin_dir = config.plugin_dir.clone();
+        state.plugins = plugin::Runner {
+            dir: config.plugin_dir.clone(),
+            path: config.plugin_path.clone(),
+        };
         state.modelled_offload_plugin = config.modelled_offload_plugin;
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
         state.lifecycle_duration = config.lifecycle_duration;

@@ -47,6 +47,7 @@ pub mod credentials;
 pub mod effect;
 pub mod error;
 pub mod follow_up;
+pub mod local;
 pub mod object;
 pub mod ops;
 pub mod policy;

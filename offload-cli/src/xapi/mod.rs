@@ -10,7 +10,7 @@ mod exit;
 mod host;
 mod objects;
 mod output;
-mod policy_args;
+pub(crate) mod policy_args;
 mod restore;
 mod watch;
 
