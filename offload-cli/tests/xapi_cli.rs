@@ -1771,3 +1771,153 @@ fn network_keys_and_pif_properties_are_listed_verified_and_applied() {
     let out = pool.run(&["network", "apply", "--preset", "seed", "--network", "nope"]);
     assert_eq!(code(&out), 67, "{}", stderr(&out));
 }
+
+#[test]
+fn watch_includes_custom_templates_and_reports_vms_that_started_first() {
+    use offload_xapi::wire::Value;
+    use offload_xapi_sim::{Origin, Reply};
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.vms.push(
+        serde_json::from_value(serde_json::json!({
+            "name_label": "Debian Bookworm 12", "is_a_template": true, "is_default_template": true,
+            "vifs": [{"network": "storage"}]
+        }))
+        .unwrap(),
+    );
+    // Each HTTP request waits 300 ms: the test's in-process clone and start
+    // land long before the watcher's next read.
+    let pool = Pool::start(
+        &desc,
+        SimConfig {
+            latency: Duration::from_millis(300),
+            ..SimConfig::default()
+        },
+    );
+    let call = |method: &str, params: &[Value]| match pool.sim.call(Origin::Network, method, params)
+    {
+        Reply::Success(v) => v,
+        other => panic!("{method}: {other:?}"),
+    };
+    let session = call(
+        "session.login_with_password",
+        &[Value::str("root"), Value::str("secret")],
+    );
+    let vm_named = |name: &str| {
+        call("VM.get_by_name_label", &[session.clone(), Value::str(name)])
+            .as_array()
+            .unwrap()[0]
+            .clone()
+    };
+    let tx_of = |vm: &str| -> Vec<Option<String>> {
+        pool.vif_other_config(vm)
+            .iter()
+            .map(|c| c.get("ethtool-tx").cloned())
+            .collect()
+    };
+    let off = vec![Some("off".to_string())];
+    let events = watch_events(
+        &pool,
+        &["--preset", "tx-only", "--vifs-only", "--include-templates"],
+        |wait_for| {
+            wait_for("write the custom template", &|| {
+                tx_of("debian-template") == off
+            });
+            // A VM made from a built-in template and started at once.
+            let fresh = call(
+                "VM.clone",
+                &[
+                    session.clone(),
+                    vm_named("Debian Bookworm 12"),
+                    Value::str("fresh-vm"),
+                ],
+            );
+            call(
+                "VM.set_is_a_template",
+                &[session.clone(), fresh.clone(), Value::Bool(false)],
+            );
+            call(
+                "VM.start",
+                &[
+                    session.clone(),
+                    fresh,
+                    Value::Bool(false),
+                    Value::Bool(false),
+                ],
+            );
+            wait_for("write the fresh VM", &|| tx_of("fresh-vm") == off);
+        },
+    );
+    assert_eq!(
+        tx_of("Debian Bookworm 12"),
+        [None],
+        "built-in templates are never written"
+    );
+    assert!(
+        pool.vif_other_config("web-01-snap")
+            .iter()
+            .all(|c| c.is_empty()),
+        "snapshots neither"
+    );
+    let running_without: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "running-without")
+        .map(|e| e["object"]["label"].as_str().unwrap())
+        .collect();
+    assert!(running_without.contains(&"fresh-vm/VIF 0"), "{events:#?}");
+    assert!(!running_without
+        .iter()
+        .any(|l| l.starts_with("debian-template")));
+    // The fresh VM's backend came up without the key: it runs with netback's tx.
+    let state = pool.sim.state();
+    let fresh = state
+        .vms
+        .iter()
+        .find(|v| v.name_label == "fresh-vm")
+        .unwrap();
+    let vif = state
+        .vifs
+        .iter()
+        .find(|v| v.owner == fresh.reference)
+        .unwrap();
+    assert!(vif.live.as_ref().unwrap()["tx"]);
+
+    // With the watcher stopped, a VM made from the custom template has the
+    // keys from the start: VM.clone copies VIF other_config.
+    let made = call(
+        "VM.clone",
+        &[
+            session.clone(),
+            vm_named("debian-template"),
+            Value::str("from-template"),
+        ],
+    );
+    assert_eq!(tx_of("from-template"), off);
+    call(
+        "VM.set_is_a_template",
+        &[session.clone(), made.clone(), Value::Bool(false)],
+    );
+    call(
+        "VM.start",
+        &[
+            session.clone(),
+            made,
+            Value::Bool(false),
+            Value::Bool(false),
+        ],
+    );
+    let state = pool.sim.state();
+    let made = state
+        .vms
+        .iter()
+        .find(|v| v.name_label == "from-template")
+        .unwrap();
+    let vif = state
+        .vifs
+        .iter()
+        .find(|v| v.owner == made.reference)
+        .unwrap();
+    assert!(
+        !vif.live.as_ref().unwrap()["tx"],
+        "applied at its first start"
+    );
+}

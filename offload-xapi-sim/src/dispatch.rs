@@ -97,6 +97,9 @@ const SPECIFIC: &[(&str, usize)] = &[
     ("session.get_this_host", 1),
     ("VM.get_by_name_label", 1),
     ("VM.start", 3),
+    ("VM.clone", 2),
+    ("VM.set_is_a_template", 2),
+    ("VM.copy", 3),
     ("VM.clean_reboot", 1),
     ("VM.hard_reboot", 1),
     ("VM.clean_shutdown", 1),
@@ -577,6 +580,18 @@ impl State {
             }
             _ => {
                 let reply = match (class, method) {
+                    (Class::Vm, "clone" | "copy") => {
+                        Some(super::clone::clone_vm(db, &target, &text(&args[1])))
+                    }
+                    // `xe vm-install`: clone the template, then make the
+                    // clone a VM (Xapi_vm.set_is_a_template, a plain setter).
+                    (Class::Vm, "set_is_a_template") => match &args[1] {
+                        Value::Bool(value) => {
+                            db.set_field(&target, "is_a_template", Value::Bool(*value));
+                            Some(ok())
+                        }
+                        other => Some(type_error("bool", other)),
+                    },
                     (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
                     (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
                     (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),

@@ -34,6 +34,7 @@
 //!   `get_record`, `get_by_uuid`, `get_<field>` for every modelled field,
 //!   `set/add_to/remove_from_other_config`, `VM.get_by_name_label`,
 //!   VM `start`/`clean_reboot`/`hard_reboot`/`clean_shutdown`/`hard_shutdown`,
+//!   `clone`/`copy` (VIF `other_config` copied, as `Xapi_vif_helpers.copy`),
 //!   `VIF.plug/unplug`, `PIF.plug/unplug`, `session.*` logins and logouts,
 //!   `event.from` (+ `event.inject`), `host.call_plugin`,
 //!   `system.listMethods`; every `Class_method` underscore alias.
@@ -68,6 +69,7 @@
 //! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
 #![forbid(unsafe_code)]
 
+mod clone;
 mod db;
 mod device_plugin;
 mod dispatch;

@@ -108,6 +108,9 @@ pub struct VmDesc {
     pub host: Option<String>,
     #[serde(default)]
     pub is_a_template: bool,
+    /// A built-in template (`is_default_template`, as xapi's own templates).
+    #[serde(default)]
+    pub is_default_template: bool,
     /// Makes this VM a snapshot of the named VM (snapshots are templates in xapi).
     #[serde(default)]
     pub snapshot_of: Option<String>,
@@ -205,6 +208,7 @@ impl PoolDesc {
                 },
                 host: Some(hosts[i % hosts.len()].name_label.clone()),
                 is_a_template: false,
+                is_default_template: false,
                 snapshot_of: None,
                 hotplug: i % 5 != 4,
                 domain_type: if i % 5 == 4 {
@@ -499,6 +503,10 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
         let host = host.clone();
         let vm = insert_vm(db, &v.name_label, kind, &host);
         db.update(&vm, |f| {
+            f.insert(
+                "is_default_template".into(),
+                Value::Bool(v.is_default_template),
+            );
             f.insert("other_config".into(), map(&v.other_config));
             f.insert("blocked_operations".into(), map(&v.blocked_operations));
             f.insert("domain_type".into(), s(&v.domain_type));

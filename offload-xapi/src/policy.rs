@@ -248,6 +248,9 @@ pub struct VifFilter {
     pub vm_uuids: Vec<String>,
     /// Network name-labels, bridges or uuids (globs).
     pub networks: Vec<String>,
+    /// Also the VIFs of custom templates (never built-in ones): VMs cloned
+    /// or copied from them get the keys at creation.
+    pub include_templates: bool,
 }
 
 /// A selection of networks (their bridges on every host). Empty selects all.
@@ -370,8 +373,11 @@ fn pif_device_label(p: &crate::records::Pif) -> String {
 
 /// The VIFs a filter selects, in a stable order (VM name, device).
 pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
+    let chosen = |vm: &crate::records::Vm| {
+        vm.is_guest() || (filter.include_templates && vm.is_custom_template())
+    };
     let vm_selected = |vm: &crate::records::Vm| {
-        vm.is_guest()
+        chosen(vm)
             && any_glob(&filter.vm_names, &[vm.name_label.as_str()])
             && (filter.vm_uuids.is_empty()
                 || filter
@@ -383,7 +389,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
         if !view
             .vms
             .values()
-            .any(|vm| vm.is_guest() && glob::matches(pattern, &vm.name_label))
+            .any(|vm| chosen(vm) && glob::matches(pattern, &vm.name_label))
         {
             return Err(Error::no_match(
                 format!("--vm {pattern:?}"),
@@ -395,7 +401,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
         if !view
             .vms
             .values()
-            .any(|vm| vm.is_guest() && vm.uuid.eq_ignore_ascii_case(uuid))
+            .any(|vm| chosen(vm) && vm.uuid.eq_ignore_ascii_case(uuid))
         {
             return Err(Error::no_match(
                 format!("--vm-uuid {uuid:?}"),

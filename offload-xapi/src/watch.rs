@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::client::{Client, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::ops::Status;
 use crate::ops::{self, BulkReport, RunOptions, Selection};
-use crate::policy::{ExplicitKey, Policy, Target};
+use crate::policy::{ExplicitKey, Pending, Policy, Target};
 use crate::wire::Value;
 
 /// What the watcher reports as it goes.
@@ -27,6 +28,14 @@ pub enum WatchEvent {
     Failed {
         error: Error,
         retry_in: Duration,
+    },
+    /// A VIF got its keys while its VM was already running (created and
+    /// started before the watcher could write, or running when it started):
+    /// the backend read its keys at start, so the VM runs without them
+    /// until a VIF plug or an API reboot (`pending` says which).
+    RunningWithout {
+        target: Target,
+        pending: Pending,
     },
     /// An object carries a value, set by someone else, that the host applies
     /// and the policy contradicts; it is left as it is
@@ -101,6 +110,16 @@ pub fn watch(
                 for selection in selections {
                     let r = ops::apply(&client, policy, selection, &run)?;
                     for object in &r.objects {
+                        if let (
+                            Status::Changed,
+                            Some(pending @ (Pending::VifOfRunningVm | Pending::VifOfPausedVm)),
+                        ) = (object.status, object.pending)
+                        {
+                            report(WatchEvent::RunningWithout {
+                                target: object.target.clone(),
+                                pending,
+                            });
+                        }
                         let new: Vec<ExplicitKey> = object
                             .kept
                             .iter()

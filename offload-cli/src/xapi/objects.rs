@@ -164,6 +164,7 @@ impl VifSelect {
             vm_names: self.vm_names.clone(),
             vm_uuids: self.vm_uuids.clone(),
             networks: self.networks.clone(),
+            include_templates: false,
         })
     }
 }

@@ -32,6 +32,11 @@ pub(super) struct WatchArgs {
     vifs_only: bool,
     #[command(flatten)]
     vif_select: VifSelect,
+    /// Also the VIFs of custom templates (never built-in ones): xapi copies
+    /// VIF other-config on VM.clone and VM.copy, so VMs made from them start
+    /// with the keys instead of racing the watcher.
+    #[arg(long)]
+    include_templates: bool,
     /// Overwrite values someone else set that the host applies and the
     /// policy contradicts (default: report them once and leave them).
     #[arg(long = "override")]
@@ -53,7 +58,11 @@ pub(super) fn run(
         selections.push(Selection::Pifs(PifFilter::default()));
     }
     if !args.pifs_only && !policy.vif.is_empty() {
-        selections.push(args.vif_select.selection());
+        let mut selection = args.vif_select.selection();
+        if let Selection::Vifs(filter) = &mut selection {
+            filter.include_templates = args.include_templates;
+        }
+        selections.push(selection);
     }
     let json = args.json;
     let explicit = if args.override_explicit {
@@ -94,6 +103,20 @@ pub(super) fn run(
                         report.count(Status::Unchanged),
                         report.count(Status::Failed)
                     );
+                }
+            }
+            WatchEvent::RunningWithout { target, pending } => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "running-without", "object": target, "pending": pending})
+                    );
+                } else {
+                    println!(
+                    "started before the keys were written: {} {} runs without them ({pending}); \
+                     offloadctl xapi vif apply ... --replug applies them now",
+                    target.uuid, target.label
+                );
                 }
             }
             WatchEvent::LeftAsSet { target, keys } => {
