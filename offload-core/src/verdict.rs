@@ -262,6 +262,98 @@ pub struct Observation {
     pub tunnel: Option<Tunnel>,
 }
 
+/// Which IP layer of a packet a verdict belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    /// The packet as captured.
+    Outer,
+    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
+    Tunneled,
+}
+
+impl Layer {
+    /// Both layers, outer first.
+    pub const ALL: [Layer; 2] = [Layer::Outer, Layer::Tunneled];
+}
+
+/// One checksum verdict of a packet and the layer it belongs to: the unit
+/// every count (a file's diagnosis, a capture's live counters) is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// Outer or inside a tunnel.
+    pub layer: Layer,
+    /// Which checksum.
+    pub checksum: Checksum,
+    /// What it says.
+    pub verdict: Verdict,
+}
+
+/// The verdicts of one packet, outer layer first: at most an IPv4 header and
+/// a transport checksum per layer.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedVerdicts {
+    items: [Counted; 4],
+    len: usize,
+}
+
+impl CountedVerdicts {
+    fn push(&mut self, layer: Layer, checksum: Checksum, verdict: Verdict) {
+        self.items[self.len] = Counted {
+            layer,
+            checksum,
+            verdict,
+        };
+        self.len += 1;
+    }
+
+    /// The verdicts, in order.
+    #[inline]
+    pub fn as_slice(&self) -> &[Counted] {
+        &self.items[..self.len]
+    }
+}
+
+impl Observation {
+    /// Every checksum verdict of the packet with its layer, outer first: what
+    /// is counted, by whoever counts.
+    #[inline]
+    pub fn counted(&self) -> CountedVerdicts {
+        let unused = Counted {
+            layer: Layer::Outer,
+            checksum: Checksum::Ipv4Header,
+            verdict: Verdict::Correct,
+        };
+        let mut list = CountedVerdicts {
+            items: [unused; 4],
+            len: 0,
+        };
+        if let Some(v) = self.ip_header {
+            list.push(Layer::Outer, Checksum::Ipv4Header, v);
+        }
+        if let Some((c, v)) = self.transport {
+            list.push(Layer::Outer, c, v);
+        }
+        if let Some(inner) = &self.tunnel {
+            if let Some(v) = inner.ip_header {
+                list.push(Layer::Tunneled, Checksum::Ipv4Header, v);
+            }
+            if let Some((c, v)) = inner.transport {
+                list.push(Layer::Tunneled, c, v);
+            }
+        }
+        list
+    }
+
+    /// The addresses and ports of `layer`, which name its flows.
+    #[inline]
+    pub fn endpoints_in(&self, layer: Layer) -> Option<&Endpoints> {
+        match layer {
+            Layer::Outer => self.endpoints.as_ref(),
+            Layer::Tunneled => self.tunnel.as_ref().map(|t| &t.endpoints),
+        }
+    }
+}
+
 /// How a tunnel carries its inner packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

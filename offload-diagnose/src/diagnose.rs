@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use offload_core::counters::Writer;
-use offload_core::verdict::{Checksum, NotVerifiedReason, Verdict};
+use offload_core::verdict::{NotVerifiedReason, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -24,14 +24,8 @@ pub const TOP: usize = 10;
 /// (serialised as `ipv4_header`, `tcp4`, ...).
 pub use offload_core::verdict::Checksum as Protocol;
 
-/// Which IP layer a verdict belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// The packet as captured.
-    Outer,
-    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
-    Tunneled,
-}
+/// Which IP layer a verdict belongs to (offload-core's).
+pub use offload_core::verdict::Layer;
 
 /// Counts of not-verified checksums, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -126,41 +120,18 @@ pub fn observe(
 ) -> Observation {
     let observation = decode::classify(link_type, frame, hint);
     diagnosis.add_packet(orig_len);
-    let endpoints = observation.endpoints.as_ref();
     if observation.ip_header.is_none() && observation.transport.is_none() {
         diagnosis.add_undecoded();
     }
-    if let Some(v) = observation.ip_header {
-        diagnosis.add_verdict(Protocol::Ipv4Header, v, endpoints);
-    }
-    if let Some((p, v)) = observation.transport {
-        diagnosis.add_verdict(p, v, endpoints);
-    }
-    if let Some(inner) = &observation.tunnel {
-        if let Some(v) = inner.ip_header {
-            diagnosis.add_verdict_in(
-                Layer::Tunneled,
-                Protocol::Ipv4Header,
-                v,
-                Some(&inner.endpoints),
-            );
-        }
-        if let Some((p, v)) = inner.transport {
-            diagnosis.add_verdict_in(Layer::Tunneled, p, v, Some(&inner.endpoints));
-        }
+    // One list of verdicts for both counts, so a capture's live counters and a
+    // file's diagnosis count the same things (tunnels' inner layer included).
+    let counted = observation.counted();
+    for c in counted.as_slice() {
+        let endpoints = observation.endpoints_in(c.layer);
+        diagnosis.add_verdict_in(c.layer, c.checksum, c.verdict, endpoints);
     }
     if let Some(live) = live {
-        let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
-        let mut n = 0;
-        if let Some(v) = observation.ip_header {
-            verdicts[n] = (Checksum::Ipv4Header, v);
-            n += 1;
-        }
-        if let Some((p, v)) = observation.transport {
-            verdicts[n] = (p, v);
-            n += 1;
-        }
-        live.record(&verdicts[..n]);
+        live.record(counted.as_slice());
     }
     observation
 }
