@@ -706,6 +706,12 @@ fn xapi_steps(
                 text.contains("tx-checksumming: off") && text.contains("generic-segmentation-offload: off"),
                 "after the plugin, dom0's vif1.0 runs with TX checksum and GSO off",
             );
+            // The same doctor in every dom0 of the pool, through the plugin.
+            let (ok, out) = xapi(bins, &sim, &["host", "doctor", "--all-hosts", "--seconds", "1"])?;
+            findings.expect(
+                ok && out.contains("== lab-dom0") && out.contains("doctor: nothing wrong"),
+                "xapi host doctor --all-hosts ran doctor in dom0 through the plugin: nothing wrong",
+            );
         }
     }
     drop(sim);
