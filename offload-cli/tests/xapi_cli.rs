@@ -1921,3 +1921,99 @@ fn watch_includes_custom_templates_and_reports_vms_that_started_first() {
         "applied at its first start"
     );
 }
+
+#[test]
+fn restore_plugs_a_bond_master_once_and_keeps_keys_of_a_pif_not_attached() {
+    let pool = Pool::start(
+        &PoolDesc::from_json(include_str!("../../offload-xapi-sim/pools/lab.json")).unwrap(),
+        SimConfig {
+            modelled_offload_plugin: true,
+            ..SimConfig::default()
+        },
+    );
+    let file = std::env::temp_dir().join(format!("offload-xapi-bond-undo-{}", std::process::id()));
+    let file_arg = file.to_str().unwrap();
+    let live = |device: &str| -> std::collections::BTreeMap<String, bool> {
+        pool.sim
+            .state()
+            .pifs
+            .iter()
+            .find(|p| p.device == device && p.live.is_some())
+            .and_then(|p| p.live.clone())
+            .unwrap()
+    };
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    for slave in ["eth2", "eth3"] {
+        assert!(!live(slave)["tx"], "{slave}");
+    }
+    // eth1 goes down before the restore: its explicit values must stay.
+    let eth1 = pool
+        .sim
+        .state()
+        .pifs
+        .iter()
+        .find(|p| p.device == "eth1" && p.other_config.contains_key("ethtool-tx"))
+        .unwrap()
+        .reference
+        .clone();
+    let client = pool.client();
+    client.call("PIF.unplug", &[eth1.as_str().into()]).unwrap();
+
+    let out = pool.run(&["restore", file_arg, "--json"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = json(&out)["report"].clone();
+    let plugs: Vec<&str> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plugs.iter().filter(|l| l.ends_with("/bond0")).count(),
+        1,
+        "the master once, never a slave: {plugs:?}"
+    );
+    assert!(!plugs
+        .iter()
+        .any(|l| l.ends_with("/eth2") || l.ends_with("/eth3")));
+    for slave in ["eth2", "eth3"] {
+        assert!(live(slave)["tx"] && live(slave)["sg"], "{slave}");
+    }
+    let kept = report["kept"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0]["reason"].as_str().unwrap().contains("not attached"));
+    let eth1_config = |pool: &Pool| {
+        pool.sim
+            .state()
+            .pifs
+            .iter()
+            .find(|p| p.reference == eth1)
+            .unwrap()
+            .other_config
+            .clone()
+    };
+    assert_eq!(
+        eth1_config(&pool)["ethtool-tx"],
+        "on",
+        "explicit until its plug"
+    );
+    assert_eq!(
+        eth1_config(&pool)["ethtool-tso"],
+        "off",
+        "lab.json's own value back"
+    );
+
+    client.call("PIF.plug", &[eth1.as_str().into()]).unwrap();
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let config = eth1_config(&pool);
+    assert_eq!(
+        config.keys().collect::<Vec<_>>(),
+        ["ethtool-tso"],
+        "only the key it had before"
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -723,6 +723,26 @@ mod tests {
     }
 
     #[test]
+    fn the_plugins_real_answer_reads_as_ethtool_k_prints_it() {
+        // The plugin's get_features is an `offloadctl show --json` entry:
+        // offload-ethtool's InterfaceJson. Read `lo` and compare each group
+        // with the `ethtool -k` text of the same state.
+        let lo = offload_ethtool::IfName::new("lo").unwrap();
+        let state = offload_ethtool::features::FeatureState::read(&lo).unwrap();
+        let answer = serde_json::to_string(&state.json()).unwrap();
+        let offloads = offloads_of_plugin_answer(&answer).unwrap();
+        let text = state.render_ethtool_k();
+        for group in LEGACY.iter().filter(|g| g.xapi_key.is_some()) {
+            let Some(&on) = offloads.get(group.short_name) else {
+                continue;
+            };
+            let line = format!("{}: {}", group.long_name, if on { "on" } else { "off" });
+            assert!(text.contains(&line), "{line} not in\n{text}");
+        }
+        assert!(offloads.contains_key("tx"), "{offloads:?}");
+    }
+
+    #[test]
     fn the_plugin_answer_gives_each_group_as_ethtool_shows_it() {
         let answer = r#"{"ifname": "eth0", "kind": "nic", "features": [
             {"name": "tx-checksum-ipv4", "active": false, "requested": false, "fixed": true},
