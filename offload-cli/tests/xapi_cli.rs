@@ -660,7 +660,7 @@ fn tls_pinning_accepts_the_pinned_host_only() {
 #[test]
 fn a_pool_member_sends_us_to_the_master() {
     let config = SimConfig {
-        slave_listen: Some("127.0.0.1:0".parse().unwrap()),
+        slave_listen: Some("127.0.0.2:0".parse().unwrap()),
         ..SimConfig::default()
     };
     let pool = Pool::start(&PoolDesc::from_json(LAB_POOL).unwrap(), config);
@@ -1090,7 +1090,7 @@ fn a_pinned_pool_member_vouches_for_the_masters_certificate() {
     // without --insecure, and only that certificate is trusted.
     let config = SimConfig {
         tls: true,
-        slave_listen: Some("127.0.0.1:0".parse().unwrap()),
+        slave_listen: Some("127.0.0.2:0".parse().unwrap()),
         ..SimConfig::default()
     };
     let pool = Pool::start(&PoolDesc::from_json(LAB_POOL).unwrap(), config);

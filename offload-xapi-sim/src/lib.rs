@@ -27,7 +27,7 @@
 //!   limit (413). TCP on 127.0.0.1, optional TLS with a fresh self-signed
 //!   certificate ([`SimHandle::fingerprint`]), optional unix socket that is
 //!   pre-authenticated as root (any password logs in), optional pool-member
-//!   listener answering `HOST_IS_SLAVE [master host:port]`.
+//!   listener answering `HOST_IS_SLAVE [master address]`.
 //! * Classes `pool host network PIF VM VIF` with the wire fields of research
 //!   §3.1; `get_all`, `get_all_records`, `get_all_where`,
 //!   `get_all_records_where` (xapi's grammar, `name__label` columns),
@@ -38,6 +38,8 @@
 //!   `VIF.plug/unplug`, `PIF.plug/unplug`, `session.*` logins and logouts,
 //!   `event.from` (+ `event.inject`), `host.call_plugin`,
 //!   `system.listMethods`; every `Class_method` underscore alias.
+//! * xapi's session limits (500 per originator, 400 for root without one,
+//!   the oldest destroyed by a GC pass every 30 s; `session_gc.rs`).
 //! * Dispatch order and error parameters of research §2.2–2.3.
 //! * What the host runs: PIF `other_config:ethtool-*` keys take effect on
 //!   `PIF.plug` (or at "boot", i.e. seeding); VIF keys when the VIF's backend
@@ -66,7 +68,7 @@
 //!   (`SimConfig::lifecycle_duration` for VM lifecycle and VIF hotplug).
 //!
 //! Not modelled: VLAN/tunnel/SR/VM_guest_metrics objects (their refs on
-//! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
+//! PIFs and VMs point at nothing), task cancellation, RBAC.
 #![forbid(unsafe_code)]
 
 mod clone;
@@ -78,6 +80,7 @@ mod http;
 mod plugin;
 mod pool;
 mod rng;
+mod session_gc;
 mod task;
 pub mod where_expr;
 
@@ -113,7 +116,9 @@ pub struct SimConfig {
     pub tls: bool,
     /// Also listen on this unix socket (pre-authenticated as root).
     pub socket: Option<PathBuf>,
-    /// Also run a pool-member listener here, answering `HOST_IS_SLAVE`.
+    /// Also run a pool-member listener here, answering `HOST_IS_SLAVE`; port
+    /// 0 is the master's port, as on a real pool (give another loopback
+    /// address then, e.g. 127.0.0.2:0).
     pub slave_listen: Option<SocketAddr>,
     pub user: String,
     pub password: String,
@@ -127,6 +132,10 @@ pub struct SimConfig {
     /// test's dom0 may keep its interpreters elsewhere. Nothing else of the
     /// simulator's environment reaches a plugin.
     pub plugin_path: Option<String>,
+    /// How often xapi's session GC runs (default its 30 s; zero: before
+    /// every call). It keeps the 500 most recently active sessions per
+    /// originator, 400 of root without one.
+    pub session_gc_interval: Duration,
     pub faults: Faults,
     /// How long VM lifecycle calls (start, reboot, shutdown) and VIF
     /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
@@ -155,6 +164,7 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             plugin_dir: None,
             plugin_path: None,
+            session_gc_interval: session_gc::GC_INTERVAL,
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
             unescaped_member_names: false,
@@ -233,6 +243,7 @@ impl Simulator {
         };
         state.modelled_offload_plugin = config.modelled_offload_plugin;
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
+        state.session_gc_interval = config.session_gc_interval;
         state.lifecycle_duration = config.lifecycle_duration;
         state.fail_calls = std::sync::Mutex::new(config.faults.fail_calls.clone());
         let state = Arc::new(state);
@@ -251,10 +262,13 @@ impl Simulator {
         };
         let master = bind(config.listen)?;
         let addr = local_addr(&master)?;
+        // HOST_IS_SLAVE names the master's Host.address, an address without
+        // a port (session_check.ml; Pool_role.get_master_address at login):
+        // clients keep their own scheme and port.
         *state
             .master_address
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = addr.to_string();
+            .unwrap_or_else(|p| p.into_inner()) = addr.ip().to_string();
 
         let (tls, fingerprint) = if config.tls {
             let (tls, fp) = tls_config()?;
@@ -293,7 +307,12 @@ impl Simulator {
             Listener::Tcp(master, Origin::Network),
         )];
         let mut slave_addr = None;
-        if let Some(slave) = config.slave_listen {
+        if let Some(mut slave) = config.slave_listen {
+            // Every host of a pool serves on the same port: port 0 means the
+            // master's (so the member needs another loopback address).
+            if slave.port() == 0 {
+                slave.set_port(addr.port());
+            }
             let listener = bind(slave)?;
             let a = local_addr(&listener)?;
             slave_addr = Some(a);

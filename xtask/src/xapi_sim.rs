@@ -30,7 +30,8 @@ server:
   --user U --password P   credentials (default root / secret)
   --tls                   HTTPS with a fresh self-signed certificate
   --socket PATH           also serve on a unix socket (pre-authenticated as root)
-  --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE
+  --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE [master address];
+                          port 0 = the master's port, as in a pool (e.g. 127.0.0.2:0)
   --plugin-dir DIR        host.call_plugin executables
   --modelled-offload-plugin
                           answer the offload plugin's get_features from the
@@ -39,6 +40,7 @@ server:
                           (default xapi's /sbin:/usr/sbin:/bin:/usr/bin)
   --latency-ms N          sleep per request
   --auth-delay-ms N       sleep before answering a bad login (xapi: 5000)
+  --session-gc-ms N       how often xapi's session GC runs (xapi: 30000; 0: every call)
   --fault SPEC            repeatable: drop=N[,N..] (drop the Nth requests),
                           drop-prob=P, invalidate-after=N (forget sessions at call N),
                           slow=EVERY:MS, seed=N (of drop-prob)
@@ -89,6 +91,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--latency-ms" => config.latency = Duration::from_millis(number(flag, &value()?)?),
             "--auth-delay-ms" => {
                 config.auth_failure_delay = Duration::from_millis(number(flag, &value()?)?)
+            }
+            "--session-gc-ms" => {
+                config.session_gc_interval = Duration::from_millis(number(flag, &value()?)?)
             }
             "--fault" => parse_fault(&value()?, &mut config.faults)?,
             "--ready-file" => ready_file = Some(value()?.into()),
