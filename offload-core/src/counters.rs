@@ -157,6 +157,24 @@ impl Default for Snapshot {
 }
 
 impl Snapshot {
+    /// Counts the verdicts of one packet (not the packet itself) into this
+    /// plain, single-threaded tally: how a file's diagnosis counts, with the
+    /// same cells as the live counters.
+    #[inline]
+    pub fn count(&mut self, verdicts: &[Counted]) {
+        for c in verdicts {
+            self.cells[cell(c.layer, c.checksum, c.verdict.class())] += 1;
+        }
+    }
+
+    /// Adds another tally (another thread's, another file's).
+    pub fn merge(&mut self, other: &Snapshot) {
+        self.packets += other.packets;
+        for (mine, theirs) in self.cells.iter_mut().zip(other.cells.iter()) {
+            *mine += theirs;
+        }
+    }
+
     /// How many checksums of `checksum` in `layer` got a verdict of `class`.
     pub fn get(&self, layer: Layer, checksum: Checksum, class: Class) -> u64 {
         self.cells[cell(layer, checksum, class)]

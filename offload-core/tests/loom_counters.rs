@@ -8,7 +8,11 @@ use offload_core::verdict::{Checksum, Counted, Layer, Verdict};
 
 #[test]
 fn snapshots_never_split_a_packet() {
-    loom::model(|| {
+    // A snapshot loads every cell of every shard (two layers of cells): more
+    // branches than loom's default 1,000.
+    let mut model = loom::model::Builder::new();
+    model.max_branches = 10_000;
+    model.check(|| {
         let counters: Arc<Counters<2>> = Arc::new(Counters::new());
         let writers: Vec<_> = (0..2)
             .map(|_| {

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use offload_core::counters::Snapshot;
 use offload_core::counters::Writer;
-use offload_core::verdict::{NotVerifiedReason, Verdict};
+use offload_core::verdict::{Class, Counted, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -45,22 +46,6 @@ impl NotVerifiedCounts {
     pub fn total(&self) -> u64 {
         self.fragment + self.truncated + self.udp_zero_checksum + self.other
     }
-
-    fn add(&mut self, reason: NotVerifiedReason) {
-        match reason {
-            NotVerifiedReason::Fragment => self.fragment += 1,
-            NotVerifiedReason::Truncated => self.truncated += 1,
-            NotVerifiedReason::UdpZeroChecksum => self.udp_zero_checksum += 1,
-            _ => self.other += 1,
-        }
-    }
-
-    fn merge(&mut self, other: &NotVerifiedCounts) {
-        self.fragment += other.fragment;
-        self.truncated += other.truncated;
-        self.udp_zero_checksum += other.udp_zero_checksum;
-        self.other += other.other;
-    }
 }
 
 /// Verdict counts for one protocol.
@@ -79,23 +64,6 @@ pub struct ProtocolCounts {
 }
 
 impl ProtocolCounts {
-    fn add(&mut self, verdict: Verdict) {
-        match verdict {
-            Verdict::Correct => self.correct += 1,
-            Verdict::Incorrect { .. } => self.incorrect += 1,
-            Verdict::OffloadPending { .. } => self.offload_pending += 1,
-            Verdict::NotVerified(reason) => self.not_verified.add(reason),
-            _ => self.not_verified.other += 1,
-        }
-    }
-
-    fn merge(&mut self, other: &ProtocolCounts) {
-        self.correct += other.correct;
-        self.incorrect += other.incorrect;
-        self.offload_pending += other.offload_pending;
-        self.not_verified.merge(&other.not_verified);
-    }
-
     fn seen(&self) -> u64 {
         self.correct + self.incorrect + self.offload_pending + self.not_verified.total()
     }
@@ -126,9 +94,11 @@ pub fn observe(
     // One list of verdicts for both counts, so a capture's live counters and a
     // file's diagnosis count the same things (tunnels' inner layer included).
     let counted = observation.counted();
+    diagnosis.tally.count(counted.as_slice());
     for c in counted.as_slice() {
-        let endpoints = observation.endpoints_in(c.layer);
-        diagnosis.add_verdict_in(c.layer, c.checksum, c.verdict, endpoints);
+        if let Verdict::Incorrect { .. } = c.verdict {
+            diagnosis.add_incorrect(c.checksum, observation.endpoints_in(c.layer));
+        }
     }
     if let Some(live) = live {
         live.record(counted.as_slice());
@@ -253,8 +223,8 @@ pub struct Diagnosis {
     packets: u64,
     bytes: u64,
     undecoded: u64,
-    counts: [ProtocolCounts; 7],
-    tunneled: [ProtocolCounts; 7],
+    /// Verdicts by layer, checksum and class (offload-core's cells).
+    tally: Snapshot,
     incorrect_flows: HashMap<FlowKey, u64>,
     incorrect_hosts: HashMap<IpAddr, u64>,
     drops: u64,
@@ -302,12 +272,21 @@ impl Diagnosis {
         verdict: Verdict,
         endpoints: Option<&Endpoints>,
     ) {
-        let counts = match layer {
-            Layer::Outer => &mut self.counts,
-            Layer::Tunneled => &mut self.tunneled,
-        };
-        counts[protocol as usize].add(verdict);
-        if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
+        self.tally.count(&[Counted {
+            layer,
+            checksum: protocol,
+            verdict,
+        }]);
+        if let Verdict::Incorrect { .. } = verdict {
+            self.add_incorrect(protocol, endpoints);
+        }
+    }
+
+    /// Names the flow and hosts of an incorrect checksum (rare: kept out of
+    /// the per-packet path).
+    #[cold]
+    fn add_incorrect(&mut self, protocol: Protocol, endpoints: Option<&Endpoints>) {
+        if let Some(endpoints) = endpoints {
             *self
                 .incorrect_flows
                 .entry(FlowKey {
@@ -333,12 +312,7 @@ impl Diagnosis {
         self.bytes += other.bytes;
         self.undecoded += other.undecoded;
         self.drops += other.drops;
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
-            mine.merge(theirs);
-        }
-        for (mine, theirs) in self.tunneled.iter_mut().zip(other.tunneled.iter()) {
-            mine.merge(theirs);
-        }
+        self.tally.merge(&other.tally);
         for (key, n) in &other.incorrect_flows {
             *self.incorrect_flows.entry(*key).or_insert(0) += n;
         }
@@ -359,18 +333,26 @@ impl Diagnosis {
 
     /// The counts for one protocol of `layer`.
     pub fn counts_in(&self, layer: Layer, protocol: Protocol) -> ProtocolCounts {
-        let table = match layer {
-            Layer::Outer => &self.counts,
-            Layer::Tunneled => &self.tunneled,
-        };
-        let mut c = table[protocol as usize];
-        c.protocol = Some(protocol);
-        c
+        let n = |class| self.tally.get(layer, protocol, class);
+        ProtocolCounts {
+            protocol: Some(protocol),
+            correct: n(Class::Correct),
+            incorrect: n(Class::Incorrect),
+            offload_pending: n(Class::OffloadPending),
+            not_verified: NotVerifiedCounts {
+                fragment: n(Class::NotVerifiedFragment),
+                truncated: n(Class::NotVerifiedTruncated),
+                udp_zero_checksum: n(Class::NotVerifiedUdpZero),
+                other: n(Class::NotVerifiedUnsupported),
+            },
+        }
     }
 
     /// Every layer's counts, outer first.
-    fn all_counts(&self) -> impl Iterator<Item = &ProtocolCounts> {
-        self.counts.iter().chain(self.tunneled.iter())
+    fn all_counts(&self) -> impl Iterator<Item = ProtocolCounts> + '_ {
+        Layer::ALL
+            .into_iter()
+            .flat_map(move |layer| Protocol::ALL.map(|p| self.counts_in(layer, p)))
     }
 
     /// Really incorrect checksums over all protocols and layers.
@@ -573,7 +555,7 @@ fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
     let mut names: Vec<&str> = Vec::new();
     for p in Protocol::ALL {
         let name = p.transport();
-        let n = pick(&d.counts[p as usize]) + pick(&d.tunneled[p as usize]);
+        let n = pick(&d.counts_in(Layer::Outer, p)) + pick(&d.counts_in(Layer::Tunneled, p));
         if n > 0 && !names.contains(&name) {
             names.push(name);
         }
@@ -762,6 +744,7 @@ fn endpoint(addr: &str, port: Option<u16>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use offload_core::verdict::NotVerifiedReason;
 
     fn ends(a: [u8; 4], b: [u8; 4], sp: u16, dp: u16) -> Endpoints {
         Endpoints {
