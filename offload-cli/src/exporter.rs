@@ -72,7 +72,7 @@ pub struct Args {
     host_uuid: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// Ask xapi at most every N seconds; scrapes in between reuse the answer.
+    /// Ask xapi every N seconds (in the background; scrapes read the last answer).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     xapi_refresh: u64,
     /// Sample checksums by capturing on this interface (repeatable; needs CAP_NET_RAW).
@@ -88,6 +88,9 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     capture_interval: u64,
 }
+
+/// How long one xapi call may take.
+const XAPI_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `offloadctl exporter`.
 pub fn run(args: Args) -> ExitCode {
@@ -117,7 +120,14 @@ pub fn run(args: Args) -> ExitCode {
     }
     let mut exporter = Exporter::new(args.netns.clone(), selection);
     match xapi_config(&args) {
-        Ok(Some(config)) => exporter.xapi = Some(XapiSource::new(config)),
+        Ok(Some(config)) => {
+            let source = XapiSource::start(config);
+            if args.textfile.is_some() {
+                // The file is written at once: with xapi's answer in it.
+                source.wait_for_answer(XAPI_TIMEOUT + Duration::from_secs(1));
+            }
+            exporter.xapi = Some(source);
+        }
         Ok(None) => {}
         Err(message) => return ethtool_common::usage("exporter", &message),
     }
@@ -200,6 +210,6 @@ fn xapi_config(args: &Args) -> Result<Option<XapiConfig>, String> {
         host_uuid,
         policy,
         refresh: Duration::from_secs(args.xapi_refresh),
-        timeout: Duration::from_secs(10),
+        timeout: XAPI_TIMEOUT,
     }))
 }

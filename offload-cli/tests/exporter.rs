@@ -19,7 +19,7 @@ use offload_testkit::{inject_frame, require_program, require_root};
 use offload_xapi::records::PoolView;
 use offload_xapi::wire::Value;
 use offload_xapi::{Client, ConnectOptions, Endpoint};
-use offload_xapi_sim::{GenSpec, PoolDesc, SimConfig, SimHandle, Simulator};
+use offload_xapi_sim::{GenSpec, Origin, PoolDesc, Reply, SimConfig, SimHandle, Simulator};
 
 /// A scratch directory of this test, removed on drop.
 struct Scratch(PathBuf);
@@ -297,23 +297,31 @@ struct Pool {
     expected: ((usize, usize), (usize, usize)),
 }
 
-fn simulated_pool(scratch: &Scratch) -> Pool {
+/// A simulated pool answering on a unix socket in `scratch`, as dom0's xapi,
+/// each request taking `latency`.
+fn dom0_sim(scratch: &Scratch, size: GenSpec, latency: Duration) -> (SimHandle, PathBuf) {
     let socket = scratch.0.join("xapi.sock");
-    let desc = PoolDesc::generate(GenSpec {
+    let sim = Simulator::start(
+        &PoolDesc::generate(size),
+        SimConfig {
+            socket: Some(socket.clone()),
+            latency,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    (sim, socket)
+}
+
+fn simulated_pool(scratch: &Scratch) -> Pool {
+    let size = GenSpec {
         hosts: 2,
         pifs_per_host: 2,
         vms: 6,
         vifs_per_vm: 2,
         seed: 15,
-    });
-    let sim = Simulator::start(
-        &desc,
-        SimConfig {
-            socket: Some(socket.clone()),
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
+    };
+    let (sim, socket) = dom0_sim(scratch, size, Duration::ZERO);
     let client = Client::connect(ConnectOptions::new(
         Endpoint::Unix(socket.clone()),
         "root",
@@ -451,7 +459,9 @@ fn prometheus_shows_what_ethtool_shows_and_follows_changes() {
     );
 
     // dom0: this host's PIFs and its guests' VIFs against the seed policy.
-    assert_eq!(prometheus.scalar("offload_xapi_up"), Some(1.0));
+    wait_for("xapi up in Prometheus", || {
+        prometheus.scalar("offload_xapi_up") == Some(1.0)
+    });
     let count = |object: &str, state: &str| {
         prometheus
             .scalar(&format!(
@@ -590,9 +600,14 @@ fn promtool_accepts_the_served_and_the_textfile_output() {
     let mut args = vec!["--kinds", "loopback"];
     args.extend(xapi);
     let (_exporter, address) = start_exporter(&args);
-    let (status, served) = get(address, "/metrics");
-    assert_eq!(status, 200);
-    assert!(served.contains("offload_xapi_up 1\n"), "{served}");
+    // xapi is asked in the background: the first scrapes may come before it answered.
+    let mut served = String::new();
+    wait_for("xapi's answer in a scrape", || {
+        let (status, body) = get(address, "/metrics");
+        assert_eq!(status, 200);
+        served = body;
+        served.contains("offload_xapi_up 1\n")
+    });
     let ((pif_ok, pif_bad), (vif_ok, vif_bad)) = pool.expected;
     for (object, state, count) in [
         ("pif", "match", pif_ok),
@@ -833,5 +848,79 @@ fn arguments_that_cannot_work_are_refused_at_start() {
     assert!(
         String::from_utf8_lossy(&busy.stderr).contains("Address already in use"),
         "{busy:?}"
+    );
+}
+
+#[test]
+fn a_slow_xapi_never_slows_a_scrape() {
+    let scratch = Scratch::new("slowxapi");
+    let size = GenSpec {
+        hosts: 1,
+        pifs_per_host: 1,
+        vms: 1,
+        vifs_per_vm: 1,
+        seed: 3,
+    };
+    // Every XAPI request takes 400 ms: one check (login, records, two
+    // verifications) takes seconds.
+    let (sim, socket) = dom0_sim(&scratch, size, Duration::from_millis(400));
+    // This host's uuid, asked in-process (no latency).
+    let success = |reply| match reply {
+        Reply::Success(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let session = success(sim.call(
+        Origin::Local,
+        "session.login_with_password",
+        &[Value::str("root"), Value::str("")],
+    ));
+    let hosts = success(sim.call(Origin::Local, "host.get_all_records", &[session]));
+    let host_uuid = hosts
+        .as_struct()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_struct()
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let socket = socket.display().to_string();
+    let (_exporter, address) = start_exporter(&[
+        "--kinds",
+        "loopback",
+        "--xapi-socket",
+        &socket,
+        "--host-uuid",
+        &host_uuid,
+    ]);
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut scrapes = 0;
+    loop {
+        let scrape = Instant::now();
+        let (status, body) = get(address, "/metrics");
+        slowest = slowest.max(scrape.elapsed());
+        scrapes += 1;
+        assert_eq!(status, 200);
+        if body.contains("offload_xapi_up 1\n") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "slow xapi: answered after {:.1} s; {scrapes} scrapes meanwhile, slowest {:?}",
+        started.elapsed().as_secs_f64(),
+        slowest
+    );
+    assert!(
+        started.elapsed() > Duration::from_millis(800),
+        "the check took several calls"
+    );
+    assert!(
+        slowest < Duration::from_millis(400),
+        "a scrape waited for xapi: {slowest:?}"
     );
 }

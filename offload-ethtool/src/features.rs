@@ -10,8 +10,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use offload_core::features::{
-    legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, LegacyFeature, LegacyFeatures,
-    ParseError, SetTarget, LEGACY,
+    legacy_group_active, legacy_group_of, parse_set_args, FeatureBits, FeatureMasks,
+    LegacyFeature, LegacyFeatures, ParseError, SetTarget, LEGACY,
 };
 use serde::Serialize;
 
@@ -205,7 +205,13 @@ impl FeatureState {
                 self.line(&mut out, "", legacy.long_name, only);
                 continue;
             }
-            let any = members.iter().any(|&i| self.is_active(i));
+            let any = legacy_group_active(
+                legacy,
+                members
+                    .iter()
+                    .map(|&i| (self.names[i].as_str(), self.is_active(i))),
+            )
+            .unwrap_or(false);
             let _ = writeln!(
                 out,
                 "{}: {}",

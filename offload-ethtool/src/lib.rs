@@ -39,6 +39,7 @@ pub mod lock;
 pub mod mib;
 pub mod netns;
 pub mod outcome;
+pub mod save_file;
 pub mod snapshot;
 pub mod stats;
 pub mod sysfs;

@@ -4,7 +4,7 @@
 //!
 //! sysfs shows the network namespace of whoever mounted it, not that of the
 //! reading thread, so a thread that entered another namespace with setns sees
-//! the old one's interfaces. [`SysfsNet::private`] mounts a sysfs of the
+//! the old one's interfaces. `SysfsNet::private` mounts a sysfs of the
 //! calling thread's namespace in a mount namespace of that thread alone (what
 //! `ip netns exec` does for its child); [`with_sysfs_in`] does it on the
 //! helper thread of [`crate::netns::run_in`].

@@ -1,8 +1,14 @@
 //! In dom0: whether this host's PIFs and its guests' VIFs match a policy,
 //! asked of xapi over its local (pre-authenticated) socket.
+//!
+//! xapi is asked on a thread of its own every `refresh`; a scrape only reads
+//! the last answer, so a slow or hung xapi never makes a scrape slow (which
+//! would mark every other metric of the host down with it).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use offload_xapi::local::{self, HostCheck};
@@ -20,91 +26,138 @@ pub struct XapiConfig {
     pub host_uuid: String,
     /// The policy PIFs and VIFs should match.
     pub policy: Policy,
-    /// Ask xapi at most this often; scrapes in between reuse the answer.
+    /// Time from the start of one check to the start of the next.
     pub refresh: Duration,
     /// Per-call timeout.
     pub timeout: Duration,
 }
 
-/// The xapi source: one session kept between scrapes, renewed after an error.
+/// The xapi source: a background checker and its last answer.
 pub struct XapiSource {
-    config: XapiConfig,
-    state: Mutex<State>,
+    last: Arc<Mutex<Option<Exposition>>>,
+    stop: Arc<AtomicBool>,
+    /// Says the checker has logged out (in a Mutex: the source is shared by scrapes).
+    finished: Mutex<mpsc::Receiver<()>>,
 }
 
-#[derive(Default)]
-struct State {
-    client: Option<Client>,
-    last: Option<(Instant, Exposition)>,
-}
+/// How long dropping the source waits for the checker to log out.
+const LOGOUT_WAIT: Duration = Duration::from_secs(2);
 
 impl XapiSource {
-    /// A source that connects on its first scrape.
-    pub fn new(config: XapiConfig) -> XapiSource {
+    /// Starts checking on a background thread (the first check at once).
+    pub fn start(config: XapiConfig) -> XapiSource {
+        let last = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done, finished) = mpsc::channel();
+        {
+            let last = Arc::clone(&last);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                run(&config, &last, &stop);
+                let _ = done.send(());
+            });
+        }
         XapiSource {
-            config,
-            state: Mutex::new(State::default()),
+            last,
+            stop,
+            finished: Mutex::new(finished),
         }
     }
 
-    /// `offload_xapi_up` and, when xapi answered, the objects by state.
+    /// Waits until the first check has ended, for at most `limit` (a
+    /// textfile written once must not miss the answer).
+    pub fn wait_for_answer(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The last answer: `offload_xapi_up` and, when xapi answered, the
+    /// objects by state (nothing before the first check ends).
     pub fn collect(&self) -> Exposition {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, cached)) = &state.last {
-            if at.elapsed() < self.config.refresh {
-                return cached.clone();
-            }
-        }
-        let mut out = Exposition::new();
-        match self.check(&mut state.client) {
-            Ok(check) => {
-                out.add(&XAPI_UP, &[], 1.0);
-                let policy = self.config.policy.name.as_str();
-                for (object, checked) in [("pif", &check.pifs), ("vif", &check.vifs)] {
-                    let matching = checked.iter().filter(|o| o.ok).count();
-                    let differing = checked.len() - matching;
-                    out.add(&XAPI_OBJECTS, &[object, policy, "match"], matching as f64);
-                    out.add(
-                        &XAPI_OBJECTS,
-                        &[object, policy, "mismatch"],
-                        differing as f64,
-                    );
-                }
-            }
-            Err(_) => {
-                // The session may be gone (xapi restarted): log in again next time.
-                state.client = None;
-                out.add(&XAPI_UP, &[], 0.0);
-            }
-        }
-        state.last = Some((Instant::now(), out.clone()));
-        out
-    }
-
-    fn check(&self, client: &mut Option<Client>) -> offload_xapi::Result<HostCheck> {
-        let connected = match client {
-            Some(c) => c.clone(),
-            None => {
-                // The local socket is pre-authenticated: the password is not checked.
-                let mut options =
-                    ConnectOptions::new(Endpoint::Unix(self.config.socket.clone()), "root", "");
-                options.timeout = self.config.timeout;
-                options.retries = 0;
-                options.originator = "offload-exporter".into();
-                let c = Client::connect(options)?;
-                *client = Some(c.clone());
-                c
-            }
-        };
-        local::check_host(&connected, &self.config.policy, &self.config.host_uuid)
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
     }
 }
 
 impl Drop for XapiSource {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = state.client.take() {
-            let _ = client.logout();
+        self.stop.store(true, Ordering::SeqCst);
+        // A call in flight ends within its timeout; shutting down does not
+        // wait that long for a logout.
+        let finished = self.finished.get_mut().unwrap_or_else(|p| p.into_inner());
+        let _ = finished.recv_timeout(LOGOUT_WAIT);
+    }
+}
+
+fn run(config: &XapiConfig, last: &Mutex<Option<Exposition>>, stop: &AtomicBool) {
+    let mut client: Option<Client> = None;
+    while !stop.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        let answer = match check(config, &mut client) {
+            Ok(check) => exposition(&config.policy, &check),
+            Err(_) => {
+                // The session may be gone (xapi restarted): log in again next time.
+                client = None;
+                let mut down = Exposition::new();
+                down.add(&XAPI_UP, &[], 0.0);
+                down
+            }
+        };
+        *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+        while started.elapsed() < config.refresh && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
+    if let Some(client) = client {
+        let _ = client.logout();
+    }
+}
+
+fn check(config: &XapiConfig, client: &mut Option<Client>) -> offload_xapi::Result<HostCheck> {
+    let connected = match client {
+        Some(c) => c.clone(),
+        None => {
+            // The local socket is pre-authenticated: the password is not checked.
+            let mut options =
+                ConnectOptions::new(Endpoint::Unix(config.socket.clone()), "root", "");
+            options.timeout = config.timeout;
+            options.retries = 0;
+            options.originator = "offload-exporter".into();
+            let c = Client::connect(options)?;
+            *client = Some(c.clone());
+            c
+        }
+    };
+    local::check_host(&connected, &config.policy, &config.host_uuid)
+}
+
+fn exposition(policy: &Policy, check: &HostCheck) -> Exposition {
+    let mut out = Exposition::new();
+    out.add(&XAPI_UP, &[], 1.0);
+    for (object, checked) in [("pif", &check.pifs), ("vif", &check.vifs)] {
+        let matching = checked.iter().filter(|o| o.ok).count();
+        let differing = checked.len() - matching;
+        out.add(
+            &XAPI_OBJECTS,
+            &[object, &policy.name, "match"],
+            matching as f64,
+        );
+        out.add(
+            &XAPI_OBJECTS,
+            &[object, &policy.name, "mismatch"],
+            differing as f64,
+        );
+    }
+    out
 }

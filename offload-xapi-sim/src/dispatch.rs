@@ -2,13 +2,13 @@
 //! count (before the session), session, then the implementation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::db::{db_text, field_of_column, Class, Db, NULL_REF};
 use super::plugin;
+use super::session_gc;
 use super::task::{self, Pending};
 use super::where_expr;
 use offload_xapi::wire::Value;
@@ -37,6 +37,11 @@ pub enum Reply {
 struct Session {
     this_host: String,
     local: bool,
+    /// login_with_password's fourth argument ("" when not given).
+    originator: String,
+    user: String,
+    /// Refreshed by every call (xapi: at most every `threshold_last_active`).
+    last_active: Instant,
 }
 
 /// Shared server state.
@@ -51,9 +56,14 @@ pub struct State {
     pub(super) user: String,
     pub(super) password: String,
     pub(super) auth_failure_delay: Duration,
-    pub(super) plugin_dir: Option<PathBuf>,
+    pub(super) plugins: plugin::Runner,
+    /// Answer the offload plugin's `get_features` from the simulated devices.
+    pub(super) modelled_offload_plugin: bool,
     pub(super) invalidate_sessions_after: Option<u64>,
-    /// `host:port` of the master listener, what `HOST_IS_SLAVE` names.
+    /// How often the session GC runs (xapi: every 30 s), and when it last did.
+    pub(super) session_gc_interval: Duration,
+    last_session_gc: Mutex<Instant>,
+    /// The master's address without a port, what `HOST_IS_SLAVE` names.
     pub(super) master_address: Mutex<String>,
     /// How long VM lifecycle calls and VIF hotplug take.
     pub(super) lifecycle_duration: Duration,
@@ -96,6 +106,9 @@ const SPECIFIC: &[(&str, usize)] = &[
     ("session.get_this_host", 1),
     ("VM.get_by_name_label", 1),
     ("VM.start", 3),
+    ("VM.clone", 2),
+    ("VM.set_is_a_template", 2),
+    ("VM.copy", 3),
     ("VM.clean_reboot", 1),
     ("VM.hard_reboot", 1),
     ("VM.clean_shutdown", 1),
@@ -152,8 +165,11 @@ impl State {
             user,
             password,
             auth_failure_delay: Duration::ZERO,
-            plugin_dir: None,
+            plugins: plugin::Runner::default(),
+            modelled_offload_plugin: false,
             invalidate_sessions_after: None,
+            session_gc_interval: session_gc::GC_INTERVAL,
+            last_session_gc: Mutex::new(Instant::now()),
             master_address: Mutex::new(String::new()),
             lifecycle_duration: Duration::ZERO,
             pending_tasks: Mutex::new(Vec::new()),
@@ -272,6 +288,42 @@ impl State {
         self.sessions().len()
     }
 
+    /// A pass of xapi's session GC when one is due: the requests themselves
+    /// drive the simulator's clock, which clients cannot tell from xapi's
+    /// 30 s timer thread.
+    fn collect_sessions_when_due(&self) {
+        let now = Instant::now();
+        {
+            let mut last = self
+                .last_session_gc
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if now.saturating_duration_since(*last) < self.session_gc_interval {
+                return;
+            }
+            *last = now;
+        }
+        let mut sessions = self.sessions();
+        // Slave-local sessions live in the member's own database, not the master's.
+        let seen: Vec<session_gc::Seen<'_>> = sessions
+            .iter()
+            .filter(|(_, s)| !s.local)
+            .map(|(reference, s)| session_gc::Seen {
+                reference,
+                originator: &s.originator,
+                user: &s.user,
+                last_active: s.last_active,
+            })
+            .collect();
+        let doomed: Vec<String> = session_gc::doomed(&seen, now)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for reference in doomed {
+            sessions.remove(&reference);
+        }
+    }
+
     /// The method-names `system.listMethods` reports.
     pub fn method_names(&self) -> Vec<String> {
         let mut names = vec![
@@ -322,6 +374,7 @@ impl State {
         if self.invalidate_sessions_after == Some(count) {
             self.invalidate_sessions();
         }
+        self.collect_sessions_when_due();
         if let Some(bad) = params.iter().find_map(invalid_utf8) {
             return fail(
                 "INVALID_VALUE",
@@ -423,6 +476,9 @@ impl State {
             Session {
                 this_host,
                 local: local && origin == Origin::Member,
+                originator: params.get(3).map(text).unwrap_or_default(),
+                user,
+                last_active: Instant::now(),
             },
         );
         Reply::Success(Value::String(reference))
@@ -430,7 +486,10 @@ impl State {
 
     fn session(&self, origin: Origin, handle: &Value) -> Result<Session, Reply> {
         let handle = text(handle);
-        let Some(session) = self.sessions().get(&handle).cloned() else {
+        let Some(session) = self.sessions().get_mut(&handle).map(|s| {
+            s.last_active = Instant::now();
+            s.clone()
+        }) else {
             return Err(fail("SESSION_INVALID", &[&handle]));
         };
         if origin == Origin::Member && !session.local {
@@ -575,6 +634,18 @@ impl State {
             }
             _ => {
                 let reply = match (class, method) {
+                    (Class::Vm, "clone" | "copy") => {
+                        Some(super::clone::clone_vm(db, &target, &text(&args[1])))
+                    }
+                    // `xe vm-install`: clone the template, then make the
+                    // clone a VM (Xapi_vm.set_is_a_template, a plain setter).
+                    (Class::Vm, "set_is_a_template") => match &args[1] {
+                        Value::Bool(value) => {
+                            db.set_field(&target, "is_a_template", Value::Bool(*value));
+                            Some(ok())
+                        }
+                        other => Some(type_error("bool", other)),
+                    },
                     (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
                     (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
                     (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),
@@ -632,12 +703,11 @@ impl State {
                 Some((n, r)) => (n, Some(r.to_string())),
                 None => (c.as_str(), None),
             };
-            match Class::from_event_name(name) {
-                Some(class) => subscriptions.push((class, reference)),
-                // Classes the simulator does not model exist in xapi; they
-                // simply never produce events here.
-                None if is_xapi_class(name) => {}
-                None => return fail("EVENT_SUBSCRIPTION_PARSE_FAILURE", &[&c]),
+            // Xapi_event.Subscription.of_string takes any class name (a
+            // split on the first '/' cannot fail); one that names no table
+            // selects nothing (table_matches), so the call just waits.
+            if let Some(class) = Class::from_event_name(name) {
+                subscriptions.push((class, reference));
             }
         }
         let token_text = text(&args[1]);
@@ -649,8 +719,11 @@ impl State {
                 None => return fail("EVENT_FROM_TOKEN_PARSE_FAILURE", &[&token_text]),
             }
         };
-        let timeout = args[2].as_f64().unwrap_or(0.0).clamp(0.0, 3600.0);
-        let deadline = Instant::now() + Duration::from_secs_f64(timeout);
+        let start = Instant::now();
+        let deadline = start
+            .checked_add(event_from_timeout(args[2].as_f64().unwrap_or(0.0)))
+            // Centuries away: as good as never for this process.
+            .unwrap_or(start + Duration::from_secs(100 * 365 * 24 * 3600));
         let wanted = |class: Class, r: &str| {
             subscriptions
                 .iter()
@@ -706,49 +779,39 @@ impl State {
         let Some(map) = args[3].as_struct() else {
             return type_error("map", &args[3]);
         };
+        let (plugin_name, function) = (text(&args[1]), text(&args[2]));
+        if self.modelled_offload_plugin && plugin_name == "offload" && function == "get_features" {
+            let strings = map.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            return match super::device_plugin::get_features(&self.db(), &host, &strings) {
+                Ok(answer) => Reply::Success(Value::String(answer)),
+                Err(d) => Reply::Failure(d),
+            };
+        }
         let map = map
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
-        match plugin::call(
-            self.plugin_dir.as_deref(),
-            session,
-            &text(&args[1]),
-            &text(&args[2]),
-            map,
-        ) {
+        match self
+            .plugins
+            .call(session, &text(&args[1]), &text(&args[2]), map)
+        {
             Ok(v) => Reply::Success(v),
             Err(d) => Reply::Failure(d),
         }
     }
 }
 
-fn is_xapi_class(name: &str) -> bool {
-    const OTHERS: &[&str] = &[
-        "session",
-        "event",
-        "message",
-        "sr",
-        "vdi",
-        "vbd",
-        "pbd",
-        "vlan",
-        "vm_metrics",
-        "vm_guest_metrics",
-        "host_metrics",
-        "pif_metrics",
-        "vif_metrics",
-        "tunnel",
-        "pool_update",
-        "sm",
-        "console",
-        "crashdump",
-        "user",
-        "secret",
-        "blob",
-        "network_sriov",
-    ];
-    OTHERS.contains(&name.to_ascii_lowercase().as_str())
+/// Xapi_event.from: `Clock.Timer.s_to_span timeout |> Option.value
+/// ~default:Mtime.Span.(24 * hour)`. s_to_span (ocaml/libs/clock/timer.ml)
+/// is `Mtime.Span.of_float_ns`, None for a negative, non-finite or too large
+/// number: such a timeout waits a day, not zero.
+fn event_from_timeout(seconds: f64) -> Duration {
+    let nanos = (seconds * 1e9).round();
+    if nanos.is_finite() && nanos >= 0.0 && nanos <= u64::MAX as f64 {
+        Duration::from_nanos(nanos as u64)
+    } else {
+        Duration::from_secs(24 * 3600)
+    }
 }
 
 /// Formats an event token: `%020d,%020d` (generation, message counter).
@@ -1005,7 +1068,7 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
         return Some(fail("VIF_IN_USE", &[&network, vif]));
     }
     db.set_field(pif, "currently_attached", Value::Bool(false));
-    db.remove_device(pif);
+    db.unplug_pif(pif);
     db.remove_device(&super::db::bridge_key(&network, &host));
     Some(ok())
 }
@@ -1030,5 +1093,17 @@ mod tests {
         assert_eq!(parse_token(&t), Some(42));
         assert_eq!(parse_token("42"), None);
         assert_eq!(parse_token("x,1"), None);
+    }
+
+    #[test]
+    fn event_from_timeouts_that_are_no_span_wait_a_day() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(event_from_timeout(0.25), Duration::from_millis(250));
+        assert_eq!(event_from_timeout(0.0), Duration::ZERO);
+        for odd in [-1.0, -0.6e-9, f64::NAN, f64::INFINITY, 1e30] {
+            assert_eq!(event_from_timeout(odd), day, "{odd}");
+        }
+        // Rounded to whole nanoseconds first, as s_to_span does.
+        assert_eq!(event_from_timeout(-1e-10), Duration::ZERO);
     }
 }

@@ -27,22 +27,33 @@
 //!   limit (413). TCP on 127.0.0.1, optional TLS with a fresh self-signed
 //!   certificate ([`SimHandle::fingerprint`]), optional unix socket that is
 //!   pre-authenticated as root (any password logs in), optional pool-member
-//!   listener answering `HOST_IS_SLAVE [master host:port]`.
+//!   listener answering `HOST_IS_SLAVE [master address]`.
 //! * Classes `pool host network PIF VM VIF` with the wire fields of research
 //!   §3.1; `get_all`, `get_all_records`, `get_all_where`,
 //!   `get_all_records_where` (xapi's grammar, `name__label` columns),
 //!   `get_record`, `get_by_uuid`, `get_<field>` for every modelled field,
 //!   `set/add_to/remove_from_other_config`, `VM.get_by_name_label`,
 //!   VM `start`/`clean_reboot`/`hard_reboot`/`clean_shutdown`/`hard_shutdown`,
+//!   `clone`/`copy` (VIF `other_config` copied, as `Xapi_vif_helpers.copy`),
 //!   `VIF.plug/unplug`, `PIF.plug/unplug`, `session.*` logins and logouts,
 //!   `event.from` (+ `event.inject`), `host.call_plugin`,
 //!   `system.listMethods`; every `Class_method` underscore alias.
+//! * xapi's session limits (500 per originator, 400 for root without one,
+//!   the oldest destroyed by a GC pass every 30 s; `session_gc.rs`).
 //! * Dispatch order and error parameters of research §2.2–2.3.
 //! * What the host runs: PIF `other_config:ethtool-*` keys take effect on
 //!   `PIF.plug` (or at "boot", i.e. seeding); VIF keys when the VIF's backend
 //!   comes online (VM start/reboot, `VIF.plug`); a network's keys reach its
 //!   bridge on a host when a PIF of that network is plugged there. [`SimHandle::state`] and
 //!   `GET /sim/state` (simulator-only, not XAPI) show this applied state.
+//! * Each device's live offloads as networkd and `vif-real` leave them
+//!   (`DeviceState::live`): a bring-up runs `ethtool -K` only for the keys
+//!   present (`Nm.determine_ethtool_settings`), gro from `PIF.properties`
+//!   when its key is absent (a bond slave gets its master's properties),
+//!   `lro off` unless named (networkd's `Interface.set_ethtool_offload`); a
+//!   NIC keeps its state while unplugged and after its keys are removed; a
+//!   VIF's backend starts fresh. With `SimConfig::modelled_offload_plugin`
+//!   the offload plugin's `get_features` answers from these devices.
 //! * Knobs: latency per request, dropped connections (Nth request or a
 //!   seeded probability), sessions invalidated after N calls, slow requests,
 //!   per-method call counters.
@@ -57,16 +68,19 @@
 //!   (`SimConfig::lifecycle_duration` for VM lifecycle and VIF hotplug).
 //!
 //! Not modelled: VLAN/tunnel/SR/VM_guest_metrics objects (their refs on
-//! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
+//! PIFs and VMs point at nothing), task cancellation, RBAC.
 #![forbid(unsafe_code)]
 
+mod clone;
 mod db;
+mod device_plugin;
 mod dispatch;
 mod error;
 mod http;
 mod plugin;
 mod pool;
 mod rng;
+mod session_gc;
 mod task;
 pub mod where_expr;
 
@@ -84,6 +98,7 @@ use sha2::{Digest, Sha256};
 
 pub use dispatch::{canonical_name, Origin, Reply};
 pub use http::{Faults, MAX_BODY};
+pub use plugin::XAPI_PLUGIN_PATH;
 pub use pool::{GenSpec, HostDesc, NetworkDesc, PifDesc, PoolDesc, PowerState, VifDesc, VmDesc};
 
 use db::{Class, Db};
@@ -101,7 +116,9 @@ pub struct SimConfig {
     pub tls: bool,
     /// Also listen on this unix socket (pre-authenticated as root).
     pub socket: Option<PathBuf>,
-    /// Also run a pool-member listener here, answering `HOST_IS_SLAVE`.
+    /// Also run a pool-member listener here, answering `HOST_IS_SLAVE`; port
+    /// 0 is the master's port, as on a real pool (give another loopback
+    /// address then, e.g. 127.0.0.2:0).
     pub slave_listen: Option<SocketAddr>,
     pub user: String,
     pub password: String,
@@ -111,6 +128,14 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Directory of `host.call_plugin` executables (xapi: `/etc/xapi.d/plugins`).
     pub plugin_dir: Option<PathBuf>,
+    /// The PATH plugins run with (default: xapi's, [`XAPI_PLUGIN_PATH`]); a
+    /// test's dom0 may keep its interpreters elsewhere. Nothing else of the
+    /// simulator's environment reaches a plugin.
+    pub plugin_path: Option<String>,
+    /// How often xapi's session GC runs (default its 30 s; zero: before
+    /// every call). It keeps the 500 most recently active sessions per
+    /// originator, 400 of root without one.
+    pub session_gc_interval: Duration,
     pub faults: Faults,
     /// How long VM lifecycle calls (start, reboot, shutdown) and VIF
     /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
@@ -120,6 +145,10 @@ pub struct SimConfig {
     /// `add_member`): an `other_config` key with `&` or `<` then makes every
     /// records answer that contains it invalid XML (default: escaped).
     pub unescaped_member_names: bool,
+    /// Answer `host.call_plugin(host, "offload", "get_features", ...)` from
+    /// the simulated host's devices (their live offloads) instead of running
+    /// a plugin, which would read the interfaces of this machine.
+    pub modelled_offload_plugin: bool,
 }
 
 impl Default for SimConfig {
@@ -134,9 +163,12 @@ impl Default for SimConfig {
             auth_failure_delay: Duration::ZERO,
             latency: Duration::ZERO,
             plugin_dir: None,
+            plugin_path: None,
+            session_gc_interval: session_gc::GC_INTERVAL,
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
             unescaped_member_names: false,
+            modelled_offload_plugin: false,
         }
     }
 }
@@ -156,6 +188,10 @@ pub struct DeviceState {
     /// Offloads (`tx`, `gso`, ...) the last bring-up applied; `None` when no
     /// device exists right now (VIF of a halted VM, unplugged).
     pub applied: Option<BTreeMap<String, bool>>,
+    /// The device's whole offload state now, as `ethtool -k` shows it: what
+    /// the last `ethtool -K` left (a bring-up changes only what it names).
+    /// A NIC keeps it while unplugged; `None` when no device exists.
+    pub live: Option<BTreeMap<String, bool>>,
     /// How many times the device was brought up.
     pub bring_ups: u64,
 }
@@ -201,8 +237,13 @@ impl Simulator {
         pool::seed(&mut db, pool).map_err(|m| Error::invalid("pool description", m))?;
         let mut state = State::new(db, config.user.clone(), config.password.clone());
         state.auth_failure_delay = config.auth_failure_delay;
-        state.plugin_dir = config.plugin_dir.clone();
+        state.plugins = plugin::Runner {
+            dir: config.plugin_dir.clone(),
+            path: config.plugin_path.clone(),
+        };
+        state.modelled_offload_plugin = config.modelled_offload_plugin;
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
+        state.session_gc_interval = config.session_gc_interval;
         state.lifecycle_duration = config.lifecycle_duration;
         state.fail_calls = std::sync::Mutex::new(config.faults.fail_calls.clone());
         let state = Arc::new(state);
@@ -221,10 +262,13 @@ impl Simulator {
         };
         let master = bind(config.listen)?;
         let addr = local_addr(&master)?;
+        // HOST_IS_SLAVE names the master's Host.address, an address without
+        // a port (session_check.ml; Pool_role.get_master_address at login):
+        // clients keep their own scheme and port.
         *state
             .master_address
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = addr.to_string();
+            .unwrap_or_else(|p| p.into_inner()) = addr.ip().to_string();
 
         let (tls, fingerprint) = if config.tls {
             let (tls, fp) = tls_config()?;
@@ -263,7 +307,12 @@ impl Simulator {
             Listener::Tcp(master, Origin::Network),
         )];
         let mut slave_addr = None;
-        if let Some(slave) = config.slave_listen {
+        if let Some(mut slave) = config.slave_listen {
+            // Every host of a pool serves on the same port: port 0 means the
+            // master's (so the member needs another loopback address).
+            if slave.port() == 0 {
+                slave.set_port(addr.port());
+            }
             let listener = bind(slave)?;
             let a = local_addr(&listener)?;
             slave_addr = Some(a);
@@ -475,6 +524,7 @@ fn snapshot(state: &State) -> SimState {
             currently_attached: obj.bool("currently_attached"),
             other_config: obj.string_map("other_config"),
             applied: applied.offloads,
+            live: applied.live,
             bring_ups: applied.bring_ups,
         })
     };
@@ -496,6 +546,7 @@ fn snapshot(state: &State) -> SimState {
                     currently_attached: applied.offloads.is_some(),
                     other_config: obj.string_map("other_config"),
                     applied: applied.offloads.clone(),
+                    live: applied.live.clone(),
                     bring_ups: applied.bring_ups,
                 });
             }

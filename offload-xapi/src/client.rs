@@ -36,7 +36,8 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Extra attempts of idempotent calls after a transport error.
     pub retries: u32,
-    /// Sent with the login so the host groups our sessions.
+    /// Sent with the login so the host groups our sessions (empty: sent as
+    /// [`ORIGINATOR`]).
     pub originator: String,
     /// Follow `HOST_IS_SLAVE` to the pool master.
     pub follow_master: bool,
@@ -56,7 +57,7 @@ impl ConnectOptions {
             password: password.into(),
             timeout: Duration::from_secs(60),
             retries: 3,
-            originator: "offload".to_string(),
+            originator: ORIGINATOR.to_string(),
             follow_master: true,
         }
     }
@@ -79,6 +80,12 @@ struct Inner {
     /// The master's certificate thumbprint as a pool member named it.
     master_thumbprint: Mutex<Option<String>>,
 }
+
+/// The originator our logins carry. xapi's session GC
+/// (`Db_gc_util.timeout_sessions`, every 30 s) keeps the 500 most recently
+/// active sessions per originator; root's sessions without one share 400
+/// with every anonymous script on the pool, whose leaks would then end ours.
+pub const ORIGINATOR: &str = "offload";
 
 /// How long an idle connection is trusted for calls that must not be repeated.
 const FRESH_CONNECTION: Duration = Duration::from_secs(2);
@@ -244,7 +251,11 @@ impl Inner {
             Value::str(o.user.as_str()),
             Value::str(o.password.as_str()),
             Value::str("1.1"),
-            Value::str(o.originator.as_str()),
+            Value::str(if o.originator.is_empty() {
+                ORIGINATOR
+            } else {
+                o.originator.as_str()
+            }),
         ];
         let mut attempt = 0;
         loop {

@@ -1,10 +1,11 @@
 //! One re-login shared by every worker thread.
 //!
-//! When the host drops our session (`SESSION_INVALID`: expiry, a toolstack
-//! restart, the 400-session cap), every worker sees it at about the same
-//! time. Only the first one logs in again; the others wait for it and use
-//! the new session, so a 16-thread run makes one login, not 16 (each of
-//! which would push another session towards the cap).
+//! When the host drops our session (`SESSION_INVALID`: a day idle, a
+//! toolstack restart, or xapi's session GC keeping only the 500 most
+//! recently active sessions of our originator), every worker sees it at
+//! about the same time. Only the first one logs in again; the others wait
+//! for it and use the new session, so a 16-thread run makes one login, not
+//! 16 (each of which would push another session towards the limit).
 
 #[cfg(offload_loom)]
 use loom::sync::Mutex;

@@ -12,7 +12,8 @@ use crate::util;
 /// The sanity tests that need no package of their own: ansible-test runs
 /// the others (validate-modules, ansible-doc, yamllint, pep8, pylint, ...) in
 /// virtualenvs it bootstraps with a pip script downloaded from outside the
-/// package registries, which this machine cannot reach.
+/// package registries, which this machine cannot reach. Three of them run
+/// below with the same tools from target/venv instead.
 const SANITY_TESTS: &[&str] = &[
     "action-plugin-docs",
     "compile",
@@ -95,7 +96,8 @@ pub fn stage() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
     let mut build = util::cargo();
-    build.args(["build", "-p", "offload-cli"]);
+    // The same packages as the pytest_py stage: one build serves both.
+    build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let collections = stage_collection(&root)?;
     let staged = collections.join("ansible_collections/offload/xen");
@@ -124,6 +126,39 @@ pub fn stage() -> Result<Outcome, String> {
         // Its caches and virtualenvs go to ~/.ansible/test: keep them in target/.
         .env("HOME", collections.join("home"));
     util::run(in_collection)?;
+
+    // ansible-test's ansible-doc, yamllint and pep8 tests, run directly:
+    // every module's DOCUMENTATION, EXAMPLES and RETURN parse...
+    let mut modules: Vec<String> = std::fs::read_dir(root.join("ansible/plugins/modules"))
+        .map_err(|e| format!("ansible/plugins/modules: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| Some(format!("offload.xen.{}", name.strip_suffix(".py")?)))
+        .collect();
+    modules.sort();
+    let mut doc = Command::new(venv.join("bin/ansible-doc"));
+    doc.args(["-t", "module", "--json"])
+        .args(&modules)
+        .env("ANSIBLE_COLLECTIONS_PATH", &collections)
+        .stdout(std::process::Stdio::null());
+    util::run(doc)?;
+    // ... the YAML is clean, and the Python is pep8 as ansible-test checks it.
+    let mut yamllint = Command::new(venv.join("bin/yamllint"));
+    yamllint.args([
+        "--strict",
+        "-d",
+        "{extends: default, rules: {line-length: {max: 160}}}",
+        "ansible",
+    ]);
+    util::run(yamllint)?;
+    let mut pep8 = Command::new(venv.join("bin/pycodestyle"));
+    pep8.args([
+        "--max-line-length",
+        "160",
+        "--ignore",
+        "E402,W503,W504,E741",
+        "ansible",
+    ]);
+    util::run(pep8)?;
 
     // The modules run on the managed node's Python: dom0 has 2.7 or 3.6.
     let mut vermin = Command::new(venv.join("bin/vermin"));

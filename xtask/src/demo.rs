@@ -16,6 +16,7 @@
 //! (apply, verify against the simulator) run; the lab and the plugin are
 //! skipped with a reason.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -549,6 +550,7 @@ fn start_sim(
     pool: &str,
     name: &str,
 ) -> Result<Sim, String> {
+    let dom0 = install_dom0(bins, work)?;
     let pool_file = work.join(format!("{name}.json"));
     std::fs::write(&pool_file, pool).map_err(|e| format!("{}: {e}", pool_file.display()))?;
     let socket = work.join(format!("{name}.sock"));
@@ -568,10 +570,10 @@ fn start_sim(
         .arg("--ready-file")
         .arg(&ready)
         .arg("--plugin-dir")
-        .arg(util::workspace_root().join("offload-py/plugins"))
+        .arg(&dom0.plugin_dir)
+        .arg("--plugin-path")
+        .arg(&dom0.path)
         .arg("--exit-on-stdin-eof")
-        .env("PYTHONPATH", plugin_pythonpath()?)
-        .env("OFFLOAD_LIB", bins.liboffload.as_os_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -590,21 +592,61 @@ fn start_sim(
     Err("the XAPI simulator did not start within 10 s".into())
 }
 
-/// Where the plugin finds `XenAPIPlugin` and `XenAPI` outside a real dom0:
-/// the test shim and the venv's official SDK.
-fn plugin_pythonpath() -> Result<String, String> {
-    let venv = util::ensure_venv()?;
-    let mut paths = vec![util::workspace_root().join("offload-py/tests/plugin")];
-    if let Ok(entries) = std::fs::read_dir(venv.join("lib")) {
-        for entry in entries.flatten() {
-            paths.push(entry.path().join("site-packages"));
-        }
+/// A dom0's plugin directory and the PATH its plugins run with.
+struct Dom0 {
+    plugin_dir: PathBuf,
+    path: String,
+}
+
+/// Lays out a dom0 under `work/dom0` as the RPM installs it (the plugin and
+/// liboffload at their RPM paths), with a `python3` that has XenAPIPlugin
+/// (the tests' stand-in) and XenAPI (the venv's official SDK) the way dom0's
+/// Python has them in its own site-packages. The simulator gives a plugin
+/// nothing but PATH, as xapi does, so this layout is all the plugin finds.
+fn install_dom0(bins: &Binaries, work: &Path) -> Result<Dom0, String> {
+    let root = work.join("dom0");
+    let under_root = |file: &str| root.join(file.trim_start_matches('/'));
+    let site = root.join("usr/lib/site-packages");
+    let bin = root.join("usr/bin");
+    let sources = util::workspace_root().join("offload-py");
+    for (from, to) in [
+        (
+            sources.join("plugins/offload"),
+            under_root(crate::dist::PLUGIN_FILE),
+        ),
+        (
+            bins.liboffload.clone(),
+            under_root(crate::dist::LIBRARY_FILE),
+        ),
+        (
+            sources.join("tests/plugin/XenAPIPlugin.py"),
+            site.join("XenAPIPlugin.py"),
+        ),
+    ] {
+        let dir = to.parent().expect("installed files have a folder");
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::copy(&from, &to)
+            .map_err(|e| format!("cp {} {}: {e}", from.display(), to.display()))?;
     }
-    Ok(paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":"))
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let python3 = bin.join("python3");
+    let venv_python = util::ensure_venv()?.join("bin/python");
+    let wrapper = format!(
+        "#!/bin/sh\nPYTHONPATH='{}' exec '{}' \"$@\"\n",
+        site.display(),
+        venv_python.display()
+    );
+    std::fs::write(&python3, wrapper).map_err(|e| format!("{}: {e}", python3.display()))?;
+    std::fs::set_permissions(&python3, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", python3.display()))?;
+    let plugin_dir = under_root(crate::dist::PLUGIN_FILE)
+        .parent()
+        .expect("the plugin has a folder")
+        .to_path_buf();
+    Ok(Dom0 {
+        plugin_dir,
+        path: format!("{}:{}", bin.display(), offload_xapi_sim::XAPI_PLUGIN_PATH),
+    })
 }
 
 fn xapi(bins: &Binaries, sim: &Sim, args: &[&str]) -> Result<(bool, String), String> {

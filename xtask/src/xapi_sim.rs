@@ -30,10 +30,17 @@ server:
   --user U --password P   credentials (default root / secret)
   --tls                   HTTPS with a fresh self-signed certificate
   --socket PATH           also serve on a unix socket (pre-authenticated as root)
-  --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE
+  --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE [master address];
+                          port 0 = the master's port, as in a pool (e.g. 127.0.0.2:0)
   --plugin-dir DIR        host.call_plugin executables
+  --modelled-offload-plugin
+                          answer the offload plugin's get_features from the
+                          simulated devices (their live offloads)
+  --plugin-path PATH      the PATH plugins run with, their whole environment
+                          (default xapi's /sbin:/usr/sbin:/bin:/usr/bin)
   --latency-ms N          sleep per request
   --auth-delay-ms N       sleep before answering a bad login (xapi: 5000)
+  --session-gc-ms N       how often xapi's session GC runs (xapi: 30000; 0: every call)
   --fault SPEC            repeatable: drop=N[,N..] (drop the Nth requests),
                           drop-prob=P, invalidate-after=N (forget sessions at call N),
                           slow=EVERY:MS, seed=N (of drop-prob)
@@ -79,9 +86,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--socket" => config.socket = Some(value()?.into()),
             "--slave-listen" => config.slave_listen = Some(address(flag, &value()?)?),
             "--plugin-dir" => config.plugin_dir = Some(value()?.into()),
+            "--modelled-offload-plugin" => config.modelled_offload_plugin = true,
+            "--plugin-path" => config.plugin_path = Some(value()?),
             "--latency-ms" => config.latency = Duration::from_millis(number(flag, &value()?)?),
             "--auth-delay-ms" => {
                 config.auth_failure_delay = Duration::from_millis(number(flag, &value()?)?)
+            }
+            "--session-gc-ms" => {
+                config.session_gc_interval = Duration::from_millis(number(flag, &value()?)?)
             }
             "--fault" => parse_fault(&value()?, &mut config.faults)?,
             "--ready-file" => ready_file = Some(value()?.into()),

@@ -39,8 +39,10 @@ options:
     default: []
   settings:
     description:
-      - For V(set), feature names (legacy like C(tx), C(sg), C(tso) or kernel names) and on or off,
-        for example C({tx: off, gro: on}).
+      - "For V(set), feature names (legacy like C(tx), C(sg), C(tso) or kernel names) and on or off,
+        for example C({tx: off, gro: on})."
+      - A legacy name covers several kernel features; when some of them are fixed on this interface
+        the outcome is C(partial) and the task fails, as C(ethtool -K) reports C([requested on]).
     type: dict
   preset:
     description: For V(disabled), a preset of the engine (V(seed), V(tx-only)).
@@ -125,9 +127,9 @@ EXAMPLES = r'''
 RETURN = r'''
 interfaces:
   description:
-    - For V(set), V(disabled) and V(restored), the engine's outcome per interface (C(ifname), C(status):
-      C(changed), C(unchanged), C(partial), C(refused), C(planned), C(skipped) or C(failed); C(changed):
-      the kernel features that moved, or would move in check mode; C(refused); C(error)).
+    - For V(set), V(disabled) and V(restored), the engine's outcome per interface.
+    - C(ifname); C(status), one of C(changed), C(unchanged), C(partial), C(refused), C(planned), C(skipped), C(failed);
+      C(changed), the kernel features that moved (or would move, in check mode); C(refused); C(error).
   returned: unless O(state=show)
   type: list
   elements: dict

@@ -42,7 +42,8 @@ options:
     type: str
   settings:
     description:
-      - Explicit keys, for example C({tx: off, sg: off}) (ethtool names or XAPI keys; on, off, true, false).
+      - "Explicit keys, for example C({tx: off, sg: off}): ethtool names or XAPI keys, each on, off, true or false."
+      - YAML reads a bare C(off) as false and C(on) as true; both are passed on as off and on.
     type: dict
   all_keys:
     description: With O(state=absent), remove every ethtool offload key (link settings stay).

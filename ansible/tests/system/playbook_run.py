@@ -27,6 +27,7 @@ class Run(object):
             "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
             "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
             "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_PIPELINING": "1",
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         })
         extra_vars.setdefault("offloadctl", os.environ["OFFLOADCTL"])
@@ -43,8 +44,8 @@ class Run(object):
         except ValueError:
             raise AssertionError("no JSON from ansible-playbook (rc %d): %s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
         self.stats = self.doc["stats"]
-        print("ansible-playbook %s: rc %d in %.1f s, stats %s" % (" ".join(args), self.rc, self.seconds,
-                                                                   json.dumps(self.stats, sort_keys=True)))
+        print("ansible-playbook %s: rc %d in %.1f s, stats %s" % (
+            " ".join(args), self.rc, self.seconds, json.dumps(self.stats, sort_keys=True)))
 
     def results(self, task_name):
         """{host: result} of every task with this name (the last one wins)."""

@@ -140,6 +140,9 @@ def classify_batch(frames: Iterable[bytes], link_type: int = 1) -> VerdictBatch:
 
 # Features -------------------------------------------------------------------
 
+# An interface name: bytes, or str (os.fsencode gives its bytes back).
+_IfName = Union[str, bytes]
+
 @final
 class Feature:
     @property
@@ -154,7 +157,7 @@ class Feature:
 @final
 class FeatureState:
     @staticmethod
-    def read(ifname: str, netns: Optional[str] = None) -> FeatureState: ...
+    def read(ifname: _IfName, netns: Optional[str] = None) -> FeatureState: ...
     @property
     def ifname(self) -> str: ...
     def features(self) -> list[Feature]: ...
@@ -201,8 +204,6 @@ class Interface:
     def kind(self) -> str: ...
     @property
     def role(self) -> str: ...
-
-_IfName = Union[str, bytes]
 
 @final
 class Snapshot:

@@ -63,6 +63,34 @@ def test_bad_token_and_subscription(session):
     with pytest.raises(XenAPI.Failure) as err:
         session.xenapi.event_from(["vif"], "not-a-token", 0.0)
     assert err.value.details == ["EVENT_FROM_TOKEN_PARSE_FAILURE", "not-a-token"]
-    with pytest.raises(XenAPI.Failure) as err:
-        session.xenapi.event_from(["nonsense"], "", 0.0)
-    assert err.value.details == ["EVENT_SUBSCRIPTION_PARSE_FAILURE", "nonsense"]
+
+
+
+def test_unknown_classes_select_nothing(session):
+    # Xapi_event.Subscription.of_string takes any name; one that names no
+    # table selects no events (table_matches) instead of failing.
+    result = session.xenapi.event_from(["nonsense", "no/such/thing"], "", 0.0)
+    assert result["events"] == [] and TOKEN.match(result["token"])
+    mixed = session.xenapi.event_from(["nonsense", "vif"], "", 0.0)
+    assert {e["class"] for e in mixed["events"]} == {"vif"}
+
+
+def test_a_negative_timeout_waits_like_no_timeout(fresh_lab):
+    # Xapi_event.from: Clock.Timer.s_to_span gives None for a negative
+    # number, and None means 24 hours: the call waits for an event.
+    s = fresh_lab.session()
+    vif = s.xenapi.VIF.get_all()[0]
+    token = s.xenapi.event_from(["vif"], "", 0.0)["token"]
+    writer = fresh_lab.session()
+
+    def touch():
+        time.sleep(0.5)
+        writer.xenapi.VIF.add_to_other_config(vif, "negative-timeout", "woken")
+
+    thread = threading.Thread(target=touch)
+    thread.start()
+    started = time.monotonic()
+    result = s.xenapi.event_from(["vif"], token, -1.0)
+    thread.join()
+    assert time.monotonic() - started >= 0.4
+    assert [e["ref"] for e in result["events"]] == [vif]

@@ -128,18 +128,63 @@ def test_unix_socket_is_preauthenticated_root(lab):
 
 
 def test_pool_member_answers_host_is_slave_and_the_master_can_be_followed():
-    sim = Sim("--vms", "1", "--slave-listen", "127.0.0.1:0")
+    # As in a pool, the member serves on the master's port at another address.
+    sim = Sim("--vms", "1", "--slave-listen", "127.0.0.2:0")
     try:
-        member = XenAPI.Session(sim.line_value("member listening on"))
+        member_url = sim.line_value("member listening on")
+        member = XenAPI.Session(member_url)
         with pytest.raises(XenAPI.Failure) as err:
             member.xenapi.login_with_password(USER, PASSWORD)
         code, master = err.value.details
         assert code == "HOST_IS_SLAVE"
-        assert "http://" + master == sim.url
-        s = XenAPI.Session("http://" + master)
+        # The master's Host.address, no port: the client keeps its scheme and port.
+        assert master == "127.0.0.1"
+        port = member_url.rsplit(":", 1)[1]
+        assert "http://%s:%s" % (master, port) == sim.url
+        s = XenAPI.Session("http://%s:%s" % (master, port))
         s.xenapi.login_with_password(USER, PASSWORD)
         assert s.xenapi.VM.get_all()
         s.xenapi.logout()
+    finally:
+        sim.stop()
+
+
+def session_is_valid(url, ref):
+    """Asks with the raw session ref (the SDK would log in again by itself)."""
+    answer = xmlrpc.client.ServerProxy(url).VM.get_all(ref)
+    if answer["Status"] == "Success":
+        return True
+    assert answer["ErrorDescription"] == ["SESSION_INVALID", ref], answer
+    return False
+
+
+def test_each_originator_keeps_its_500_most_recent_sessions():
+    # Db_gc_util.timeout_sessions (here on every call instead of every 30 s):
+    # root's sessions are grouped by originator, 500 each
+    # (max_sessions_per_originator); without an originator they share 400
+    # (max_sessions); the least recently active beyond that are destroyed.
+    sim = Sim("--vms", "1", "--session-gc-ms", "0")
+    try:
+        def login(*originator):
+            s = XenAPI.Session(sim.url)
+            s.xenapi.login_with_password(USER, PASSWORD, *originator)
+            return s._session
+
+        other = login("1.0", "other-tool")
+        fleet = [login("1.0", "fleet") for _ in range(501)]
+        anonymous = [login() for _ in range(401)]
+        assert session_is_valid(sim.url, other)
+        assert not session_is_valid(sim.url, fleet[0])
+        assert all(session_is_valid(sim.url, ref) for ref in fleet[1:])
+        assert not session_is_valid(sim.url, anonymous[0])
+        assert all(session_is_valid(sim.url, ref) for ref in anonymous[1:])
+        # A call keeps a session young: the oldest login survives when used.
+        used = login("1.0", "busy")
+        for _ in range(500):
+            login("1.0", "busy")
+            if _ == 250:
+                assert session_is_valid(sim.url, used)
+        assert session_is_valid(sim.url, used)
     finally:
         sim.stop()
 
