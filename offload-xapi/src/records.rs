@@ -236,7 +236,7 @@ pub struct PoolView {
 pub struct OffloadIntent {
     /// The dom0 device (`eth0`, `vif3.0`).
     pub device: String,
-    /// PIF or VIF.
+    /// PIF, VIF or network.
     #[serde(skip)]
     pub object: offload_core::features::XapiObject,
     /// `ethtool-tx` → `off` ...
@@ -310,8 +310,8 @@ impl PoolView {
     }
 
     /// What XAPI holds for the devices of one host's dom0 (its ref): each
-    /// PIF's `device`, and `vif<domid>.<device>` of each VIF of a running
-    /// guest resident there, with their `ethtool-*` other-config keys (the
+    /// PIF's `device`, `vif<domid>.<device>` of each VIF of a running guest
+    /// resident there, and the bridge of each network with a PIF there, with their `ethtool-*` other-config keys (the
     /// intent a doctor compares with the live features).
     pub fn offload_intent(&self, host: &str) -> Vec<OffloadIntent> {
         let keys = |other: &BTreeMap<String, String>| -> BTreeMap<String, String> {
@@ -340,6 +340,20 @@ impl PoolView {
                     device: format!("vif{}.{}", vm.domid, vif.device),
                     object: offload_core::features::XapiObject::Vif,
                     keys: keys(&vif.other_config),
+                });
+            }
+        }
+        // A network's keys go to its bridge on each host with a PIF on it.
+        for network in self.networks.values() {
+            let here = network
+                .pifs
+                .iter()
+                .any(|p| self.pifs.get(p).is_some_and(|p| p.host == host));
+            if here && !network.bridge.is_empty() {
+                out.push(OffloadIntent {
+                    device: network.bridge.clone(),
+                    object: offload_core::features::XapiObject::Network,
+                    keys: keys(&network.other_config),
                 });
             }
         }

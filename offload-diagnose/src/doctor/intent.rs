@@ -1,5 +1,5 @@
 //! Intent against reality: the `ethtool-*` keys XAPI holds for a dom0
-//! device (PIF `ethN`, VIF backend `vifD.N`) against the features the
+//! device (PIF `ethN`, VIF backend `vifD.N`, a network's bridge) against the features the
 //! evidence shows live on it. A key the host applies but the device does not
 //! show has not taken effect yet; a key the host never applies is a silent
 //! no-op. The caller (the CLI, from XAPI's records) supplies the intent.
@@ -15,7 +15,8 @@ use super::rules::{Cause, Finding, Severity};
 pub struct Intent {
     /// The dom0 device.
     pub device: String,
-    /// Whether the keys are a PIF's or a VIF's (the host reads different sets).
+    /// Whether the keys are a PIF's, a VIF's or a network's (its bridge; the
+    /// host reads different sets).
     #[serde(with = "object_name")]
     pub object: XapiObject,
     /// `ethtool-tx` → `off` ...
@@ -30,6 +31,7 @@ mod object_name {
         s.serialize_str(match o {
             XapiObject::Pif => "pif",
             XapiObject::Vif => "vif",
+            XapiObject::Network => "network",
         })
     }
 
@@ -56,6 +58,7 @@ pub fn findings(evidence: &Evidence, intents: &[Intent]) -> Vec<Finding> {
             let class = match intent.object {
                 XapiObject::Pif => "PIF",
                 XapiObject::Vif => "VIF",
+                XapiObject::Network => "network",
             };
             let finding = |severity,
                            cause,
