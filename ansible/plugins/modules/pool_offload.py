@@ -17,7 +17,7 @@ description:
   - With C(--diff) each changed object shows its keys before and after.
   - The task's result is the engine's per-object report.
 version_added: 0.1.0
-author: offload contributors
+author: offload contributors (!UNKNOWN)
 extends_documentation_fragment:
   - offload.xen.xapi
   - offload.xen.xapi.offloadctl
