@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use offload_core::counters::Writer;
-use offload_core::verdict::{Checksum, NotVerifiedReason, Verdict};
+use offload_core::verdict::{NotVerifiedReason, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -24,14 +24,8 @@ pub const TOP: usize = 10;
 /// (serialised as `ipv4_header`, `tcp4`, ...).
 pub use offload_core::verdict::Checksum as Protocol;
 
-/// Which IP layer a verdict belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// The packet as captured.
-    Outer,
-    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
-    Tunneled,
-}
+/// Which IP layer a verdict belongs to (offload-core's).
+pub use offload_core::verdict::Layer;
 
 /// Counts of not-verified checksums, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -126,46 +120,23 @@ pub fn observe(
 ) -> Observation {
     let observation = decode::classify(link_type, frame, hint);
     diagnosis.add_packet(orig_len);
-    let endpoints = observation.endpoints.as_ref();
     if observation.ip_header.is_none() && observation.transport.is_none() {
         diagnosis.add_undecoded();
     }
-    if let Some(v) = observation.ip_header {
-        diagnosis.add_verdict(Protocol::Ipv4Header, v, endpoints);
-    }
-    if let Some((p, v)) = observation.transport {
-        diagnosis.add_verdict(p, v, endpoints);
-    }
-    if let Some(inner) = &observation.tunnel {
-        if let Some(v) = inner.ip_header {
-            diagnosis.add_verdict_in(
-                Layer::Tunneled,
-                Protocol::Ipv4Header,
-                v,
-                Some(&inner.endpoints),
-            );
-        }
-        if let Some((p, v)) = inner.transport {
-            diagnosis.add_verdict_in(Layer::Tunneled, p, v, Some(&inner.endpoints));
-        }
+    // One list of verdicts for both counts, so a capture's live counters and a
+    // file's diagnosis count the same things (tunnels' inner layer included).
+    let counted = observation.counted();
+    for c in counted.as_slice() {
+        let endpoints = observation.endpoints_in(c.layer);
+        diagnosis.add_verdict_in(c.layer, c.checksum, c.verdict, endpoints);
     }
     if let Some(live) = live {
-        let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
-        let mut n = 0;
-        if let Some(v) = observation.ip_header {
-            verdicts[n] = (Checksum::Ipv4Header, v);
-            n += 1;
-        }
-        if let Some((p, v)) = observation.transport {
-            verdicts[n] = (p, v);
-            n += 1;
-        }
-        live.record(&verdicts[..n]);
+        live.record(counted.as_slice());
     }
     observation
 }
 
-/// A batch of packets for a worker thread: a read buffer and where the packets are.
+/// A batch of packets: a read buffer and where the packets are in it.
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
@@ -186,72 +157,65 @@ fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
     }
 }
 
-/// Reads a whole capture file and diagnoses it on `threads` threads: the
-/// calling thread reads and cuts batches, `threads - 1` workers classify them,
-/// and when every worker is busy the reader classifies the batch itself (so
-/// no core waits, and no more threads run than cores were given).
+/// Reads a whole capture file and diagnoses it on `threads` threads, all
+/// alike: each in turn takes the reader, reads the next batch into its own
+/// buffer, lets the reader go, and classifies that batch while another thread
+/// reads. The kernel copies a batch into the cache of the core that then
+/// checksums it (no batch crosses cores), and reading and classifying overlap.
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
-    use std::sync::mpsc::TrySendError;
-    let mut reader = match crate::pcap::CaptureReader::open(path) {
+    let reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
-    let workers = threads.max(2) - 1;
-    // One batch queued per worker: enough to keep them busy, few enough buffers
-    // in flight that they stay in cache.
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(workers);
-    let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
-    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..workers)
-            .map(|_| {
-                let work_rx = std::sync::Arc::clone(&work_rx);
-                let free_tx = free_tx.clone();
-                scope.spawn(move || {
-                    let mut diagnosis = Diagnosis::new();
-                    loop {
-                        let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(batch)) = next else { break };
-                        observe_batch(&mut diagnosis, &batch);
-                        let _ = free_tx.send(batch);
-                    }
-                    diagnosis
-                })
-            })
-            .collect();
-        let mut total = Diagnosis::new();
-        let mut spare = None;
-        let error = loop {
-            let mut batch = spare
-                .take()
-                .or_else(|| free_rx.try_recv().ok())
-                .unwrap_or_default();
-            let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
-            if !batch.entries.is_empty() {
-                match work_tx.try_send(batch) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(batch)) => {
-                        observe_batch(&mut total, &batch);
-                        spare = Some(batch);
-                    }
-                    Err(TrySendError::Disconnected(_)) => break None,
+    let turn = std::sync::Mutex::new(ReaderTurn {
+        reader,
+        done: false,
+        error: None,
+    });
+    let work = || {
+        let mut diagnosis = Diagnosis::new();
+        let mut batch = Batch::default();
+        loop {
+            {
+                // A thread that panicked while reading leaves the rest unread.
+                let Ok(mut turn) = turn.lock() else { break };
+                if turn.done {
+                    break;
                 }
-            } else if result.is_ok() {
-                break None;
+                let result = turn.reader.next_batch(&mut batch.bytes, &mut batch.entries);
+                match result {
+                    Ok(()) => turn.done = batch.entries.is_empty(),
+                    Err(e) => {
+                        turn.done = true;
+                        turn.error = Some(e);
+                    }
+                }
             }
-            if let Err(e) = result {
-                break Some(e);
-            }
-        };
-        drop(work_tx);
-        for w in workers {
-            if let Ok(part) = w.join() {
+            // On damage, the packets before it are in the batch and count.
+            observe_batch(&mut diagnosis, &batch);
+        }
+        diagnosis
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
+        let mut total = work();
+        for helper in helpers {
+            if let Ok(part) = helper.join() {
                 total.merge(&part);
             }
         }
+        let error = turn.lock().map_or(None, |mut turn| turn.error.take());
         (total, error)
     })
+}
+
+/// The reader shared by [`diagnose_file`]'s threads, and how its reading ended.
+struct ReaderTurn {
+    reader: crate::pcap::CaptureReader<std::fs::File>,
+    /// The end of the file or damage was met: nothing more to read.
+    done: bool,
+    error: Option<crate::Error>,
 }
 
 /// Checks one capture file: the one "check a file" policy every front-end

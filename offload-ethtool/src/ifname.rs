@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 pub const IFNAMSIZ: usize = 16;
 
 /// A valid interface name (the kernel's `dev_valid_name`): 1 to 15 bytes, not
-/// `.` or `..`, no `/`, `:`, NUL or whitespace.
+/// `.` or `..`, no `/`, `:`, NUL or whitespace as the kernel's `isspace()`
+/// counts it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IfName {
     /// The name, NUL-padded; byte 15 is always 0.
@@ -32,7 +33,7 @@ impl IfName {
             || bytes == b".."
             || bytes
                 .iter()
-                .any(|&b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
+                .any(|&b| b == b'/' || b == b':' || b == 0 || kernel_isspace(b));
         if bad {
             return Err(Error::InvalidIfname {
                 ifname: escape(bytes),
@@ -93,6 +94,13 @@ impl IfName {
     pub fn to_str(&self) -> Option<&str> {
         std::str::from_utf8(self.as_bytes()).ok()
     }
+}
+
+/// The kernel's `isspace()` (lib/ctype.c): tab to carriage return (vertical
+/// tab included, which `u8::is_ascii_whitespace` leaves out), space, and
+/// 0xA0, Latin-1's no-break space, so `à` (C3 A0 in UTF-8) is refused.
+fn kernel_isspace(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ' | 0xa0)
 }
 
 /// `\xNN` for bytes outside printable ASCII, `\\` for a backslash.
@@ -170,13 +178,15 @@ mod tests {
             b"..",
             b".",
             b"a\0b",
+            b"a\x0bb",
+            "\u{e0}0".as_bytes(),
         ] {
             assert!(
                 matches!(IfName::new(bad), Err(Error::InvalidIfname { .. })),
                 "{bad:?}"
             );
         }
-        for good in ["eth0", "vif12.0", "fifteen-chars-x"] {
+        for good in ["eth0", "vif12.0", "fifteen-chars-x", "\u{e9}0"] {
             assert_eq!(IfName::new(good).unwrap().as_bytes(), good.as_bytes());
         }
         let full = IfName::new("fifteen-chars-x").unwrap();

@@ -5,14 +5,11 @@
 //! the host's identity so that a snapshot is never applied to another machine
 //! by mistake.
 //!
-//! A snapshot file is never replaced by default, and written atomically: a new
-//! file beside it (no symlink followed, never an existing one), fsync, link or
-//! rename into place, fsync of the directory.
+//! A snapshot file is never replaced by default, a damaged one is refused, and
+//! it is written atomically: the rule of [`save_file`], which XAPI undo files
+//! follow too.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -24,6 +21,7 @@ use crate::features::{legacy, Ethtool, FeatureState, Request};
 use crate::iface::Selection;
 use crate::ifname::IfName;
 use crate::outcome::{Outcome, Report, Status};
+use crate::save_file::{self, SavedState};
 use crate::{lock, netns};
 
 /// The schema tag written into every snapshot.
@@ -33,7 +31,7 @@ pub const SCHEMA_V1: &str = "offload.snapshot/1";
 /// The schema tag of a restore report.
 pub const REPORT_SCHEMA: &str = "offload.restore/2";
 /// Snapshots larger than this are refused before being read whole.
-pub const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
+pub const MAX_SNAPSHOT_BYTES: u64 = save_file::MAX_SAVED_BYTES;
 
 /// Which machine a snapshot belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +216,16 @@ impl Snapshot {
             interfaces,
         }
     }
+}
+
+impl SavedState for Snapshot {
+    fn reads_schema(schema: &str) -> bool {
+        schema == SCHEMA || schema == SCHEMA_V1
+    }
+
+    fn schema(&self) -> &str {
+        &self.schema
+    }
 
     /// `self` added to an `older` snapshot: interfaces `older` holds keep
     /// its entry (the state from before the first run), others are added.
@@ -233,112 +241,22 @@ impl Snapshot {
     }
 }
 
-/// Reads a snapshot file (at most [`MAX_SNAPSHOT_BYTES`]).
+/// Reads a snapshot file (at most [`MAX_SNAPSHOT_BYTES`]; the rule is
+/// [`save_file`]'s).
 pub fn load(path: &Path) -> Result<Snapshot> {
-    let bad = |reason: String| Error::BadSnapshot {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut text = String::new();
-    file.take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| bad(e.to_string()))?;
-    if text.len() as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(bad(format!(
-            "larger than {} MiB, not a snapshot",
-            MAX_SNAPSHOT_BYTES >> 20
-        )));
-    }
-    let snapshot: Snapshot =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not an offload snapshot ({e})")))?;
-    if snapshot.schema != SCHEMA && snapshot.schema != SCHEMA_V1 {
-        return Err(bad(format!(
-            "schema '{}', expected '{SCHEMA}'",
-            snapshot.schema.escape_debug()
-        )));
-    }
-    Ok(snapshot)
+    save_file::load(path)
 }
 
 /// Whether [`save`] would be allowed (a dry run checks, writes nothing).
 pub fn check_writable(path: &Path, force: bool) -> Result<()> {
-    if !force && path.symlink_metadata().is_ok() {
-        return Err(Error::SnapshotExists {
-            path: path.display().to_string(),
-        });
-    }
-    Ok(())
+    save_file::check_writable::<Snapshot>(path, force)
 }
 
 /// Writes `snapshot` to `path` atomically. An existing file is refused
 /// unless `force`, which adds to it instead of replacing it (its entries
-/// win). Nothing is left behind on error.
+/// win); a damaged one is refused. Nothing is left behind on error.
 pub fn save(path: &Path, snapshot: Snapshot, force: bool) -> Result<()> {
-    check_writable(path, force)?;
-    let existing = force && path.symlink_metadata().is_ok();
-    let snapshot = if existing {
-        snapshot.merged_into(load(path)?)
-    } else {
-        snapshot
-    };
-    let text =
-        serde_json::to_string_pretty(&snapshot).expect("a snapshot always serialises") + "\n";
-    write_atomically(path, text.as_bytes(), existing)
-}
-
-fn write_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::SnapshotWrite {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-/// Temp file beside `path` (O_EXCL | O_NOFOLLOW, mode 0600), fsync, then
-/// rename over (`replace`) or hard-link into place (fails if `path` appeared
-/// meanwhile), fsync the directory; the temp file is removed on every path.
-fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let error = write_error(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| error(std::io::Error::from_raw_os_error(libc::EISDIR)))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp.{}", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        if replace {
-            std::fs::rename(&temp, path)?;
-        } else {
-            std::fs::hard_link(&temp, path)?;
-            std::fs::remove_file(&temp)?;
-        }
-        File::open(&dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists && !replace {
-            Error::SnapshotExists {
-                path: path.display().to_string(),
-            }
-        } else {
-            error(e)
-        }
-    })
+    save_file::save(path, snapshot, force)
 }
 
 /// Takes a snapshot of every feature of the selected interfaces (no

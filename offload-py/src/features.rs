@@ -15,7 +15,7 @@ use offload_ethtool::snapshot::{self, Restore, Snapshot};
 use offload_ethtool::{netns, IfName};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use pyo3::types::{PyMapping, PyString};
+use pyo3::types::{PyBytes, PyMapping, PyString};
 
 use crate::error::{Error, Result};
 use crate::json::to_python;
@@ -26,19 +26,35 @@ pub fn seed_features() -> Vec<&'static str> {
     presets::short_names(presets::DEFAULT.nics).collect()
 }
 
-/// A name as Python gives it (`str`, or `bytes` for names that are not
-/// UTF-8), checked once.
-fn ifname(name: OsString) -> Result<IfName> {
-    Ok(IfName::new(name.as_bytes())?)
+/// An interface name as Python gives it: `bytes` as they are, or `str`
+/// turned back into its bytes as `os.fsencode` does, so that the
+/// surrogateescape of a name that is not UTF-8 carries its bytes.
+pub struct NameArg(Vec<u8>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for NameArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<NameArg> {
+        if let Ok(bytes) = obj.cast::<PyBytes>() {
+            return Ok(NameArg(bytes.as_bytes().to_vec()));
+        }
+        let text: OsString = obj.extract()?;
+        Ok(NameArg(text.as_bytes().to_vec()))
+    }
 }
 
-fn ifnames(names: Vec<OsString>) -> Result<Vec<IfName>> {
+/// A name checked once.
+fn ifname(name: NameArg) -> Result<IfName> {
+    Ok(IfName::new(name.0)?)
+}
+
+fn ifnames(names: Vec<NameArg>) -> Result<Vec<IfName>> {
     names.into_iter().map(ifname).collect()
 }
 
 /// The given names, or every interface of `targets` (default all: every
 /// interface but loopback).
-fn selection(names: Option<Vec<OsString>>, targets: Option<&str>) -> Result<Selection> {
+fn selection(names: Option<Vec<NameArg>>, targets: Option<&str>) -> Result<Selection> {
     let targets = match targets {
         None => Targets::All,
         Some(t) => Targets::from_name(t)
@@ -122,7 +138,7 @@ impl PyFeatureState {
     /// Reads the features of `ifname` (no privileges needed).
     #[staticmethod]
     #[pyo3(signature = (ifname, netns = None))]
-    fn read(py: Python<'_>, ifname: OsString, netns: Option<String>) -> PyResult<PyFeatureState> {
+    fn read(py: Python<'_>, ifname: NameArg, netns: Option<String>) -> PyResult<PyFeatureState> {
         Ok(read_state(py, ifname, netns)?)
     }
 
@@ -175,7 +191,7 @@ impl PyFeatureState {
     }
 }
 
-fn read_state(py: Python<'_>, name: OsString, netns: Option<String>) -> Result<PyFeatureState> {
+fn read_state(py: Python<'_>, name: NameArg, netns: Option<String>) -> Result<PyFeatureState> {
     let name = ifname(name)?;
     let state = in_netns(py, netns, move || FeatureState::read(&name))?;
     Ok(PyFeatureState(state))
@@ -292,7 +308,7 @@ fn setting_words(settings: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 
 fn apply(
     py: Python<'_>,
-    name: OsString,
+    name: NameArg,
     words: Vec<String>,
     netns: Option<String>,
 ) -> Result<ChangeReport> {
@@ -316,7 +332,7 @@ fn apply(
 #[pyo3(signature = (ifname, netns = None))]
 pub fn read_features(
     py: Python<'_>,
-    ifname: OsString,
+    ifname: NameArg,
     netns: Option<String>,
 ) -> PyResult<PyFeatureState> {
     Ok(read_state(py, ifname, netns)?)
@@ -329,7 +345,7 @@ pub fn read_features(
 #[pyo3(signature = (ifname, settings, netns = None))]
 pub fn apply_features(
     py: Python<'_>,
-    ifname: OsString,
+    ifname: NameArg,
     settings: &Bound<'_, PyAny>,
     netns: Option<String>,
 ) -> PyResult<PyChangeReport> {
@@ -347,7 +363,7 @@ pub fn apply_features(
 #[pyo3(signature = (ifnames = None, features = None, dry_run = false, netns = None, preset = None, targets = None))]
 pub fn disable<'py>(
     py: Python<'py>,
-    ifnames: Option<Vec<OsString>>,
+    ifnames: Option<Vec<NameArg>>,
     features: Option<Vec<String>>,
     dry_run: bool,
     netns: Option<String>,
@@ -446,7 +462,7 @@ impl PySnapshot {
     #[pyo3(signature = (ifnames = None, netns = None))]
     fn take(
         py: Python<'_>,
-        ifnames: Option<Vec<OsString>>,
+        ifnames: Option<Vec<NameArg>>,
         netns: Option<String>,
     ) -> PyResult<PySnapshot> {
         let selection = selection(ifnames, None)?;
@@ -547,7 +563,7 @@ pub fn interfaces_json(
 /// text (the plugin's and liboffload's shape).
 #[pyfunction]
 #[pyo3(signature = (ifname, netns = None))]
-pub fn features_json(py: Python<'_>, ifname: OsString, netns: Option<String>) -> PyResult<String> {
+pub fn features_json(py: Python<'_>, ifname: NameArg, netns: Option<String>) -> PyResult<String> {
     Ok(read_state(py, ifname, netns)?.to_json())
 }
 
@@ -557,7 +573,7 @@ pub fn features_json(py: Python<'_>, ifname: OsString, netns: Option<String>) ->
 #[pyo3(signature = (ifname, settings, netns = None))]
 pub fn apply_json(
     py: Python<'_>,
-    ifname: OsString,
+    ifname: NameArg,
     settings: &Bound<'_, PyAny>,
     netns: Option<String>,
 ) -> PyResult<String> {

@@ -7,6 +7,7 @@ root namespace is never touched.
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -189,3 +190,24 @@ def test_capture_function_and_json_stop_by_themselves(ns):
         offload.capture("nope0", 0.1, netns=ns)
     with pytest.raises(offload.InvalidArgumentError):
         offload.capture(B, -1.0, netns=ns)
+
+
+def test_names_are_bytes_whether_given_as_bytes_or_str():
+    # é0 is UTF-8, n\xff0 is not: as bytes, or as the str os.fsdecode gives
+    # (surrogateescape), each reaches the interface of exactly those bytes;
+    # names come back in the library's escaped form.
+    utf8, odd = b"\xc3\xa90", b"n\xff0"
+    with veth_namespace("offnm", [(os.fsdecode(utf8), os.fsdecode(odd))]) as ns:
+        for raw, shown in ((utf8, "\\xc3\\xa90"), (odd, "n\\xff0")):
+            for given in (raw, os.fsdecode(raw)):
+                assert offload.read_features(given, netns=ns).ifname == shown
+                assert json.loads(offload.features_json(given, ns))["ifname"] == shown
+        offload.apply_features(os.fsdecode(odd), "tx off", netns=ns)
+        out = subprocess.run(["ip", "netns", "exec", ns, "ethtool", "-k", odd],
+                             check=True, capture_output=True).stdout.decode("utf-8", "replace")
+        assert parsed(out)["tx-checksumming"][0] is False
+        assert parsed(ethtool_k(ns, os.fsdecode(utf8)))["tx-checksumming"][0] is True
+        names = sorted(i.name for i in offload.list_interfaces(netns=ns) if i.name != "lo")
+        assert names == ["\\xc3\\xa90", "n\\xff0"]
+        with pytest.raises(TypeError):
+            offload.read_features(7, netns=ns)

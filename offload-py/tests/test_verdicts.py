@@ -171,7 +171,7 @@ def test_batches_from_many_threads_agree():
         lambda: offload.classify_batch([b"ok", None]),
         lambda: offload.classify_batch(5),
         lambda: offload.read_features(None),
-        lambda: offload.read_features(b"lo"),
+        lambda: offload.read_features(3.5),
         lambda: offload.check_file(3),
         # A namespace that does not exist: nothing could change even if the type were accepted.
         lambda: offload.apply_features("lo", 5, netns="/nonexistent/ns"),

@@ -2,7 +2,6 @@
 //! count (before the session), session, then the implementation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -51,7 +50,9 @@ pub struct State {
     pub(super) user: String,
     pub(super) password: String,
     pub(super) auth_failure_delay: Duration,
-    pub(super) plugin_dir: Option<PathBuf>,
+    pub(super) plugins: plugin::Runner,
+    /// Answer the offload plugin's `get_features` from the simulated devices.
+    pub(super) modelled_offload_plugin: bool,
     pub(super) invalidate_sessions_after: Option<u64>,
     /// `host:port` of the master listener, what `HOST_IS_SLAVE` names.
     pub(super) master_address: Mutex<String>,
@@ -96,6 +97,9 @@ const SPECIFIC: &[(&str, usize)] = &[
     ("session.get_this_host", 1),
     ("VM.get_by_name_label", 1),
     ("VM.start", 3),
+    ("VM.clone", 2),
+    ("VM.set_is_a_template", 2),
+    ("VM.copy", 3),
     ("VM.clean_reboot", 1),
     ("VM.hard_reboot", 1),
     ("VM.clean_shutdown", 1),
@@ -152,7 +156,8 @@ impl State {
             user,
             password,
             auth_failure_delay: Duration::ZERO,
-            plugin_dir: None,
+            plugins: plugin::Runner::default(),
+            modelled_offload_plugin: false,
             invalidate_sessions_after: None,
             master_address: Mutex::new(String::new()),
             lifecycle_duration: Duration::ZERO,
@@ -575,6 +580,18 @@ impl State {
             }
             _ => {
                 let reply = match (class, method) {
+                    (Class::Vm, "clone" | "copy") => {
+                        Some(super::clone::clone_vm(db, &target, &text(&args[1])))
+                    }
+                    // `xe vm-install`: clone the template, then make the
+                    // clone a VM (Xapi_vm.set_is_a_template, a plain setter).
+                    (Class::Vm, "set_is_a_template") => match &args[1] {
+                        Value::Bool(value) => {
+                            db.set_field(&target, "is_a_template", Value::Bool(*value));
+                            Some(ok())
+                        }
+                        other => Some(type_error("bool", other)),
+                    },
                     (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
                     (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
                     (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),
@@ -706,17 +723,22 @@ impl State {
         let Some(map) = args[3].as_struct() else {
             return type_error("map", &args[3]);
         };
+        let (plugin_name, function) = (text(&args[1]), text(&args[2]));
+        if self.modelled_offload_plugin && plugin_name == "offload" && function == "get_features" {
+            let strings = map.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            return match super::device_plugin::get_features(&self.db(), &host, &strings) {
+                Ok(answer) => Reply::Success(Value::String(answer)),
+                Err(d) => Reply::Failure(d),
+            };
+        }
         let map = map
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
-        match plugin::call(
-            self.plugin_dir.as_deref(),
-            session,
-            &text(&args[1]),
-            &text(&args[2]),
-            map,
-        ) {
+        match self
+            .plugins
+            .call(session, &text(&args[1]), &text(&args[2]), map)
+        {
             Ok(v) => Reply::Success(v),
             Err(d) => Reply::Failure(d),
         }
@@ -1005,7 +1027,7 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
         return Some(fail("VIF_IN_USE", &[&network, vif]));
     }
     db.set_field(pif, "currently_attached", Value::Bool(false));
-    db.remove_device(pif);
+    db.unplug_pif(pif);
     db.remove_device(&super::db::bridge_key(&network, &host));
     Some(ok())
 }

@@ -34,6 +34,7 @@
 //!   `get_record`, `get_by_uuid`, `get_<field>` for every modelled field,
 //!   `set/add_to/remove_from_other_config`, `VM.get_by_name_label`,
 //!   VM `start`/`clean_reboot`/`hard_reboot`/`clean_shutdown`/`hard_shutdown`,
+//!   `clone`/`copy` (VIF `other_config` copied, as `Xapi_vif_helpers.copy`),
 //!   `VIF.plug/unplug`, `PIF.plug/unplug`, `session.*` logins and logouts,
 //!   `event.from` (+ `event.inject`), `host.call_plugin`,
 //!   `system.listMethods`; every `Class_method` underscore alias.
@@ -43,6 +44,14 @@
 //!   comes online (VM start/reboot, `VIF.plug`); a network's keys reach its
 //!   bridge on a host when a PIF of that network is plugged there. [`SimHandle::state`] and
 //!   `GET /sim/state` (simulator-only, not XAPI) show this applied state.
+//! * Each device's live offloads as networkd and `vif-real` leave them
+//!   (`DeviceState::live`): a bring-up runs `ethtool -K` only for the keys
+//!   present (`Nm.determine_ethtool_settings`), gro from `PIF.properties`
+//!   when its key is absent (a bond slave gets its master's properties),
+//!   `lro off` unless named (networkd's `Interface.set_ethtool_offload`); a
+//!   NIC keeps its state while unplugged and after its keys are removed; a
+//!   VIF's backend starts fresh. With `SimConfig::modelled_offload_plugin`
+//!   the offload plugin's `get_features` answers from these devices.
 //! * Knobs: latency per request, dropped connections (Nth request or a
 //!   seeded probability), sessions invalidated after N calls, slow requests,
 //!   per-method call counters.
@@ -60,7 +69,9 @@
 //! PIFs and VMs point at nothing), task cancellation, RBAC, session limits.
 #![forbid(unsafe_code)]
 
+mod clone;
 mod db;
+mod device_plugin;
 mod dispatch;
 mod error;
 mod http;
@@ -84,6 +95,7 @@ use sha2::{Digest, Sha256};
 
 pub use dispatch::{canonical_name, Origin, Reply};
 pub use http::{Faults, MAX_BODY};
+pub use plugin::XAPI_PLUGIN_PATH;
 pub use pool::{GenSpec, HostDesc, NetworkDesc, PifDesc, PoolDesc, PowerState, VifDesc, VmDesc};
 
 use db::{Class, Db};
@@ -111,6 +123,10 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Directory of `host.call_plugin` executables (xapi: `/etc/xapi.d/plugins`).
     pub plugin_dir: Option<PathBuf>,
+    /// The PATH plugins run with (default: xapi's, [`XAPI_PLUGIN_PATH`]); a
+    /// test's dom0 may keep its interpreters elsewhere. Nothing else of the
+    /// simulator's environment reaches a plugin.
+    pub plugin_path: Option<String>,
     pub faults: Faults,
     /// How long VM lifecycle calls (start, reboot, shutdown) and VIF
     /// plug/unplug take: synchronous calls answer after it, `Async.` tasks
@@ -120,6 +136,10 @@ pub struct SimConfig {
     /// `add_member`): an `other_config` key with `&` or `<` then makes every
     /// records answer that contains it invalid XML (default: escaped).
     pub unescaped_member_names: bool,
+    /// Answer `host.call_plugin(host, "offload", "get_features", ...)` from
+    /// the simulated host's devices (their live offloads) instead of running
+    /// a plugin, which would read the interfaces of this machine.
+    pub modelled_offload_plugin: bool,
 }
 
 impl Default for SimConfig {
@@ -134,9 +154,11 @@ impl Default for SimConfig {
             auth_failure_delay: Duration::ZERO,
             latency: Duration::ZERO,
             plugin_dir: None,
+            plugin_path: None,
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
             unescaped_member_names: false,
+            modelled_offload_plugin: false,
         }
     }
 }
@@ -156,6 +178,10 @@ pub struct DeviceState {
     /// Offloads (`tx`, `gso`, ...) the last bring-up applied; `None` when no
     /// device exists right now (VIF of a halted VM, unplugged).
     pub applied: Option<BTreeMap<String, bool>>,
+    /// The device's whole offload state now, as `ethtool -k` shows it: what
+    /// the last `ethtool -K` left (a bring-up changes only what it names).
+    /// A NIC keeps it while unplugged; `None` when no device exists.
+    pub live: Option<BTreeMap<String, bool>>,
     /// How many times the device was brought up.
     pub bring_ups: u64,
 }
@@ -201,7 +227,11 @@ impl Simulator {
         pool::seed(&mut db, pool).map_err(|m| Error::invalid("pool description", m))?;
         let mut state = State::new(db, config.user.clone(), config.password.clone());
         state.auth_failure_delay = config.auth_failure_delay;
-        state.plugin_dir = config.plugin_dir.clone();
+        state.plugins = plugin::Runner {
+            dir: config.plugin_dir.clone(),
+            path: config.plugin_path.clone(),
+        };
+        state.modelled_offload_plugin = config.modelled_offload_plugin;
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
         state.lifecycle_duration = config.lifecycle_duration;
         state.fail_calls = std::sync::Mutex::new(config.faults.fail_calls.clone());
@@ -475,6 +505,7 @@ fn snapshot(state: &State) -> SimState {
             currently_attached: obj.bool("currently_attached"),
             other_config: obj.string_map("other_config"),
             applied: applied.offloads,
+            live: applied.live,
             bring_ups: applied.bring_ups,
         })
     };
@@ -496,6 +527,7 @@ fn snapshot(state: &State) -> SimState {
                     currently_attached: applied.offloads.is_some(),
                     other_config: obj.string_map("other_config"),
                     applied: applied.offloads.clone(),
+                    live: applied.live.clone(),
                     bring_ups: applied.bring_ups,
                 });
             }

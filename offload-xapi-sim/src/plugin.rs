@@ -1,42 +1,73 @@
 //! `host.call_plugin`: runs an executable from the plugin directory the way
 //! xapi's `Xapi_plugins.call_plugin` (ocaml/xapi/xapi_plugins.ml) does, with
-//! its error shapes. Not yet as xapi: the plugin inherits the simulator's
-//! environment (xapi passes only PATH), which the tests use to point the
-//! plugin at a XenAPIPlugin stand-in and liboffload.
+//! its error shapes, and starts it as Forkhelpers does
+//! (ocaml/forkexecd/lib/forkhelpers.ml): argv[1] only, stdin /dev/null and
+//! an environment holding nothing but PATH.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use offload_xapi::wire::{xmlrpc, Value};
 
-/// Runs `dir/plugin` with one argument, an XML-RPC `methodCall` of `function`
-/// with `[session, struct(args)]`; returns the string result or the API error.
-pub fn call(
-    dir: Option<&Path>,
-    session: &str,
-    plugin: &str,
-    function: &str,
-    args: BTreeMap<String, Value>,
-) -> Result<Value, Vec<String>> {
-    let missing = || vec!["XENAPI_MISSING_PLUGIN".to_string(), plugin.to_string()];
-    let Some(dir) = dir else {
-        return Err(missing());
-    };
-    // find_plugin: the name must be an entry of the plugin directory
-    // (Sys.readdir, which never lists "." or "..").
-    let listed = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().any(|e| e.file_name() == plugin))
-        .unwrap_or(false);
-    if !listed {
-        return Err(missing());
+/// Forkhelpers' `default_path_env_pair`: the PATH every plugin gets (xapi
+/// passes no `?env` to `execute_command_get_output`, so `safe_close_and_exec`
+/// uses this; TRACEPARENT is added only when tracing is on).
+pub const XAPI_PLUGIN_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
+
+/// Where plugins live and the PATH they run with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Runner {
+    /// xapi: `Xapi_globs.xapi_plugins_root` (`/etc/xapi.d/plugins`).
+    pub dir: Option<PathBuf>,
+    /// None: [`XAPI_PLUGIN_PATH`]. A test's dom0 has its interpreters elsewhere.
+    pub path: Option<String>,
+}
+
+impl Runner {
+    /// Runs `dir/plugin` with one argument, an XML-RPC `methodCall` of `function`
+    /// with `[session, struct(args)]`; returns the string result or the API error.
+    pub fn call(
+        &self,
+        session: &str,
+        plugin: &str,
+        function: &str,
+        args: BTreeMap<String, Value>,
+    ) -> Result<Value, Vec<String>> {
+        let path = self.find(plugin)?;
+        let request = xmlrpc::encode_call(function, &[Value::str(session), Value::Struct(args)]);
+        // safe_close_and_exec: `env` defaults to default_path_env_pair, no
+        // stdin is given (the helper opens /dev/null), stdout and stderr
+        // are collected.
+        let output = Command::new(&path)
+            .arg(request)
+            .env_clear()
+            .env("PATH", self.path.as_deref().unwrap_or(XAPI_PLUGIN_PATH))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| failure("non-zero exit", "", &e.to_string()))?;
+        result(&output)
     }
-    let path = dir.join(plugin);
-    let request = xmlrpc::encode_call(function, &[Value::str(session), Value::Struct(args)]);
-    let output = Command::new(&path)
-        .arg(request)
-        .output()
-        .map_err(|e| failure("non-zero exit", "", &e.to_string()))?;
+
+    /// find_plugin: the name must be an entry of the plugin directory
+    /// (Sys.readdir, which never lists "." or "..").
+    fn find(&self, plugin: &str) -> Result<PathBuf, Vec<String>> {
+        let missing = || vec!["XENAPI_MISSING_PLUGIN".to_string(), plugin.to_string()];
+        let dir = self.dir.as_deref().ok_or_else(missing)?;
+        let listed = std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().any(|e| e.file_name() == plugin))
+            .unwrap_or(false);
+        if listed {
+            Ok(dir.join(plugin))
+        } else {
+            Err(missing())
+        }
+    }
+}
+
+/// call_plugin's reading of the finished plugin: exit status, then its
+/// XML-RPC methodResponse.
+fn result(output: &std::process::Output) -> Result<Value, Vec<String>> {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {

@@ -24,7 +24,10 @@ elif fn == "kill":
     import os, signal
     os.kill(os.getpid(), signal.SIGKILL)
 elif fn == "env":
-    print(xmlrpc.client.dumps(({"Status": "Success", "Value": __import__("os").environ.get("HOME", "")},), "", True))
+    import os
+    seen = sorted("%s=%s" % kv for kv in os.environ.items() if kv[0] != "LC_CTYPE")
+    stdin = os.readlink("/proc/self/fd/0")
+    print(xmlrpc.client.dumps(({"Status": "Success", "Value": " ".join(seen + [stdin])},), "", True))
 else:
     sys.stderr.write("unknown " + fn)
     sys.exit(2)
@@ -39,6 +42,10 @@ impl Drop for Dir {
 }
 
 fn setup(name: &str) -> (Dir, SimHandle) {
+    setup_with_path(name, None)
+}
+
+fn setup_with_path(name: &str, plugin_path: Option<String>) -> (Dir, SimHandle) {
     let dir =
         std::env::temp_dir().join(format!("offload-sim-plugin-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -54,6 +61,7 @@ fn setup(name: &str) -> (Dir, SimHandle) {
     });
     let config = SimConfig {
         plugin_dir: Some(dir.clone()),
+        plugin_path,
         ..SimConfig::default()
     };
     (Dir(dir), Simulator::start(&pool, config).unwrap())
@@ -102,11 +110,14 @@ fn plugin_results_and_errors_follow_xapi() {
         reply,
         Reply::Success(Value::String(format!("{session}|42")))
     );
-    // The environment is passed through (PYTHONPATH, HOME, ...).
-    let path = std::env::var("HOME").unwrap_or_default();
+    // Forkhelpers.safe_close_and_exec: PATH=default_path and nothing else of
+    // the simulator's environment (HOME, PYTHONPATH, ...); stdin /dev/null.
+    // (Python 3.7+ itself may add LC_CTYPE when it coerces the C locale.)
     assert_eq!(
         call(&sim, "probe", "env").1,
-        Reply::Success(Value::String(path))
+        Reply::Success(Value::String(
+            "PATH=/sbin:/usr/sbin:/bin:/usr/bin /dev/null".into()
+        ))
     );
     assert_eq!(failure(call(&sim, "probe", "fail").1), ["E", "p1"]);
     assert_eq!(
@@ -153,5 +164,17 @@ fn plugin_results_and_errors_follow_xapi() {
     assert_eq!(
         failure(call(&sim, ".", "echo").1),
         ["XENAPI_MISSING_PLUGIN", "."]
+    );
+}
+
+#[test]
+fn a_test_dom0_may_give_plugins_its_own_path_and_nothing_else() {
+    offload_testkit::require_program!("python3");
+    // /usr/bin stays on it: the probe's #! is /usr/bin/env python3.
+    let path = "/opt/dom0/bin:/usr/bin".to_string();
+    let (_dir, sim) = setup_with_path("path", Some(path.clone()));
+    assert_eq!(
+        call(&sim, "probe", "env").1,
+        Reply::Success(Value::String(format!("PATH={path} /dev/null")))
     );
 }

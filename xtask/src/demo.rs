@@ -16,6 +16,7 @@
 //! (apply, verify against the simulator) run; the lab and the plugin are
 //! skipped with a reason.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -306,14 +307,7 @@ fn capture_with_traffic(bins: &Binaries, lab: &Lab) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("capture: {e}"))?;
     std::thread::sleep(Duration::from_millis(500));
-    for (addr, port) in [("10.77.0.1", SINK_PORT), ("10.77.1.1", SINK_PORT)] {
-        let mut tcp = in_netns(&lab.guest, &bins.xtask);
-        tcp.args(["__traffic", "send", addr, &port.to_string(), "0.3"]);
-        let _ = tcp.output();
-        let mut udp = in_netns(&lab.guest, &bins.xtask);
-        udp.args(["__traffic", "udp", addr, "9", "200"]);
-        let _ = udp.output();
-    }
+    guest_traffic(bins, lab);
     let out = child
         .wait_with_output()
         .map_err(|e| format!("capture: {e}"))?;
@@ -322,6 +316,50 @@ fn capture_with_traffic(bins: &Binaries, lab: &Lab) -> Result<String, String> {
         println!("    {line}");
     }
     Ok(stdout)
+}
+
+/// Guest -> dom0 traffic over both veths: a short TCP stream and UDP datagrams.
+fn guest_traffic(bins: &Binaries, lab: &Lab) {
+    for addr in ["10.77.0.1", "10.77.1.1"] {
+        let mut tcp = in_netns(&lab.guest, &bins.xtask);
+        tcp.args(["__traffic", "send", addr, &SINK_PORT.to_string(), "0.3"]);
+        let _ = tcp.output();
+        let mut udp = in_netns(&lab.guest, &bins.xtask);
+        udp.args(["__traffic", "udp", addr, "9", "200"]);
+        let _ = udp.output();
+    }
+}
+
+/// `offloadctl doctor --netns DOM0 --seconds 2 --json` with guest traffic in
+/// its window, saved to `saved`; then the saved report read back as text
+/// (`--evidence`). Returns (exit code, JSON).
+fn doctor(bins: &Binaries, lab: &Lab, saved: &Path) -> Result<(i32, String), String> {
+    use std::io::BufRead;
+    println!(
+        "$ offloadctl doctor --netns {} --seconds 2 --json > {}",
+        lab.dom0,
+        saved.display()
+    );
+    let mut child = Command::new(&bins.offloadctl)
+        .args(["doctor", "--netns", &lab.dom0, "--seconds", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("doctor: {e}"))?;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().ok_or("doctor: no stderr")?);
+    let mut line = String::new();
+    let _ = stderr.read_line(&mut line);
+    println!("    {}", line.trim_end());
+    guest_traffic(bins, lab);
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("doctor: {e}"))?;
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::write(saved, &json).map_err(|e| format!("{}: {e}", saved.display()))?;
+    let mut text = Command::new(&bins.offloadctl);
+    text.args(["doctor", "--evidence"]).arg(saved);
+    show(text)?;
+    Ok((out.status.code().unwrap_or(-1), json))
 }
 
 fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(), String> {
@@ -352,6 +390,18 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         "with TX checksum offload on, the capture shows offload-pending checksums",
     );
     findings.expect(incorrect == 0, "none of them is corruption");
+    println!("    is any fix needed at all? ask the doctor before changing anything:");
+    let doctor_before = work.join("doctor-before.json");
+    let (code, report) = doctor(bins, &lab, &doctor_before)?;
+    findings.expect(
+        code == 0 && report.contains("\"summary\": \"offload artefacts only, nothing to fix\""),
+        "doctor before the change: offload artefacts only, nothing to fix (exit 0)",
+    );
+    findings.expect(
+        report.contains("\"cause\": \"offload_pending_only\"")
+            && !report.contains("\"severity\": \"problem\""),
+        "doctor names the offload-pending checksums as artefacts and proposes no switch",
+    );
 
     step(
         "3",
@@ -408,6 +458,24 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
     findings.expect(
         packets > 0 && pending == 0 && incorrect == 0,
         "after disable, every checksum is correct (no offload-pending, no incorrect)",
+    );
+    let doctor_after = work.join("doctor-after.json");
+    let (code, report) = doctor(bins, &lab, &doctor_after)?;
+    findings.expect(
+        code == 0
+            && report.contains("\"verdict\": \"nothing_wrong\"")
+            && !report.contains("offload_pending_only"),
+        "doctor after the change: no bad checksum at all (exit 0)",
+    );
+    let mut compare = Command::new(&bins.offloadctl);
+    compare
+        .args(["doctor", "--compare"])
+        .arg(&doctor_before)
+        .arg(&doctor_after);
+    let (ok, text) = show(compare)?;
+    findings.expect(
+        ok && text.contains("no change: nothing wrong before or after"),
+        "doctor --compare: the change fixed nothing, because nothing was wrong (here, on veth)",
     );
     let after_gbps = throughput(bins, &lab)?;
     println!(
@@ -482,6 +550,7 @@ fn start_sim(
     pool: &str,
     name: &str,
 ) -> Result<Sim, String> {
+    let dom0 = install_dom0(bins, work)?;
     let pool_file = work.join(format!("{name}.json"));
     std::fs::write(&pool_file, pool).map_err(|e| format!("{}: {e}", pool_file.display()))?;
     let socket = work.join(format!("{name}.sock"));
@@ -501,10 +570,10 @@ fn start_sim(
         .arg("--ready-file")
         .arg(&ready)
         .arg("--plugin-dir")
-        .arg(util::workspace_root().join("offload-py/plugins"))
+        .arg(&dom0.plugin_dir)
+        .arg("--plugin-path")
+        .arg(&dom0.path)
         .arg("--exit-on-stdin-eof")
-        .env("PYTHONPATH", plugin_pythonpath()?)
-        .env("OFFLOAD_LIB", bins.liboffload.as_os_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -523,21 +592,61 @@ fn start_sim(
     Err("the XAPI simulator did not start within 10 s".into())
 }
 
-/// Where the plugin finds `XenAPIPlugin` and `XenAPI` outside a real dom0:
-/// the test shim and the venv's official SDK.
-fn plugin_pythonpath() -> Result<String, String> {
-    let venv = util::ensure_venv()?;
-    let mut paths = vec![util::workspace_root().join("offload-py/tests/plugin")];
-    if let Ok(entries) = std::fs::read_dir(venv.join("lib")) {
-        for entry in entries.flatten() {
-            paths.push(entry.path().join("site-packages"));
-        }
+/// A dom0's plugin directory and the PATH its plugins run with.
+struct Dom0 {
+    plugin_dir: PathBuf,
+    path: String,
+}
+
+/// Lays out a dom0 under `work/dom0` as the RPM installs it (the plugin and
+/// liboffload at their RPM paths), with a `python3` that has XenAPIPlugin
+/// (the tests' stand-in) and XenAPI (the venv's official SDK) the way dom0's
+/// Python has them in its own site-packages. The simulator gives a plugin
+/// nothing but PATH, as xapi does, so this layout is all the plugin finds.
+fn install_dom0(bins: &Binaries, work: &Path) -> Result<Dom0, String> {
+    let root = work.join("dom0");
+    let under_root = |file: &str| root.join(file.trim_start_matches('/'));
+    let site = root.join("usr/lib/site-packages");
+    let bin = root.join("usr/bin");
+    let sources = util::workspace_root().join("offload-py");
+    for (from, to) in [
+        (
+            sources.join("plugins/offload"),
+            under_root(crate::dist::PLUGIN_FILE),
+        ),
+        (
+            bins.liboffload.clone(),
+            under_root(crate::dist::LIBRARY_FILE),
+        ),
+        (
+            sources.join("tests/plugin/XenAPIPlugin.py"),
+            site.join("XenAPIPlugin.py"),
+        ),
+    ] {
+        let dir = to.parent().expect("installed files have a folder");
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::copy(&from, &to)
+            .map_err(|e| format!("cp {} {}: {e}", from.display(), to.display()))?;
     }
-    Ok(paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":"))
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let python3 = bin.join("python3");
+    let venv_python = util::ensure_venv()?.join("bin/python");
+    let wrapper = format!(
+        "#!/bin/sh\nPYTHONPATH='{}' exec '{}' \"$@\"\n",
+        site.display(),
+        venv_python.display()
+    );
+    std::fs::write(&python3, wrapper).map_err(|e| format!("{}: {e}", python3.display()))?;
+    std::fs::set_permissions(&python3, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", python3.display()))?;
+    let plugin_dir = under_root(crate::dist::PLUGIN_FILE)
+        .parent()
+        .expect("the plugin has a folder")
+        .to_path_buf();
+    Ok(Dom0 {
+        plugin_dir,
+        path: format!("{}:{}", bin.display(), offload_xapi_sim::XAPI_PLUGIN_PATH),
+    })
 }
 
 fn xapi(bins: &Binaries, sim: &Sim, args: &[&str]) -> Result<(bool, String), String> {

@@ -29,6 +29,9 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("setpriv", "util-linux"),
     ("capsh", "libcap2-bin"),
     ("rpmbuild", "rpm"),
+    // The exporter's tests scrape it with a real Prometheus server and lint
+    // its output and the README's alert rule with promtool (same package).
+    ("prometheus", "prometheus"),
 ];
 
 /// The cargo-deny release the `deny` stage runs, built from crates.io into

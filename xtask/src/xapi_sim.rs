@@ -32,6 +32,11 @@ server:
   --socket PATH           also serve on a unix socket (pre-authenticated as root)
   --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE
   --plugin-dir DIR        host.call_plugin executables
+  --modelled-offload-plugin
+                          answer the offload plugin's get_features from the
+                          simulated devices (their live offloads)
+  --plugin-path PATH      the PATH plugins run with, their whole environment
+                          (default xapi's /sbin:/usr/sbin:/bin:/usr/bin)
   --latency-ms N          sleep per request
   --auth-delay-ms N       sleep before answering a bad login (xapi: 5000)
   --fault SPEC            repeatable: drop=N[,N..] (drop the Nth requests),
@@ -79,6 +84,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--socket" => config.socket = Some(value()?.into()),
             "--slave-listen" => config.slave_listen = Some(address(flag, &value()?)?),
             "--plugin-dir" => config.plugin_dir = Some(value()?.into()),
+            "--modelled-offload-plugin" => config.modelled_offload_plugin = true,
+            "--plugin-path" => config.plugin_path = Some(value()?),
             "--latency-ms" => config.latency = Duration::from_millis(number(flag, &value()?)?),
             "--auth-delay-ms" => {
                 config.auth_failure_delay = Duration::from_millis(number(flag, &value()?)?)

@@ -45,6 +45,10 @@ __all__ = [
     "classify",
     "classify_batch",
     "disable",
+    "doctor",
+    "doctor_compare",
+    "doctor_evidence",
+    "doctor_json",
     "features_json",
     "interfaces_json",
     "list_interfaces",
@@ -136,6 +140,9 @@ def classify_batch(frames: Iterable[bytes], link_type: int = 1) -> VerdictBatch:
 
 # Features -------------------------------------------------------------------
 
+# An interface name: bytes, or str (os.fsencode gives its bytes back).
+_IfName = Union[str, bytes]
+
 @final
 class Feature:
     @property
@@ -150,7 +157,7 @@ class Feature:
 @final
 class FeatureState:
     @staticmethod
-    def read(ifname: str, netns: Optional[str] = None) -> FeatureState: ...
+    def read(ifname: _IfName, netns: Optional[str] = None) -> FeatureState: ...
     @property
     def ifname(self) -> str: ...
     def features(self) -> list[Feature]: ...
@@ -197,8 +204,6 @@ class Interface:
     def kind(self) -> str: ...
     @property
     def role(self) -> str: ...
-
-_IfName = Union[str, bytes]
 
 @final
 class Snapshot:
@@ -262,6 +267,20 @@ class Capture:
         _traceback: Optional[TracebackType],
     ) -> bool: ...
 
+def doctor(
+    netns: Optional[Sequence[str]] = None,
+    seconds: float = 5.0,
+    *,
+    knowledge: Optional[_Path] = None,
+) -> _Json: ...
+def doctor_json(
+    netns: Optional[Sequence[str]] = None,
+    seconds: float = 5.0,
+    *,
+    knowledge: Optional[_Path] = None,
+) -> str: ...
+def doctor_evidence(evidence_json: str, *, knowledge: Optional[_Path] = None) -> _Json: ...
+def doctor_compare(before_json: str, after_json: str) -> _Json: ...
 def check_file(path: _Path) -> _Json: ...
 def check_file_json(path: _Path) -> str: ...
 def capture(

@@ -4,6 +4,7 @@ and build a throw-away network namespace for the tests that change features."""
 
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -100,6 +101,90 @@ def call_plugin(function, args, env, netns=None, plugin_path=PLUGIN):
         argv = ["ip", "netns", "exec", netns] + argv
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     return Response(proc)
+
+
+# Forkhelpers.default_path (ocaml/forkexecd/lib/forkhelpers.ml): the PATH
+# xapi gives a plugin, its whole environment.
+XAPI_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+
+
+def pyenv_python(version):
+    """Real CPython `version` from pyenv (2.7.18 and 3.6.15 are dom0's)."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    exe = os.path.join(root, "versions", version, "bin", "python")
+    if not os.path.isfile(exe):
+        pytest.skip("SKIP: CPython %s is not installed (pyenv install %s)" % (version, version))
+    return exe
+
+
+class Dom0(object):
+    """A dom0 under a temporary root, laid out as the RPM installs
+    (xtask/src/dist/rpm.rs): ROOT/etc/xapi.d/plugins/offload and, when
+    given, ROOT/usr/lib64/liboffload.so.0. Its interpreters live in
+    ROOT/usr/bin; XenAPIPlugin (the stand-in beside this file) sits in
+    ROOT/usr/lib/site-packages, which only the interpreters told to have it
+    see, as each dom0 Python has its own site-packages. Every run of an
+    interpreter on the plugin is recorded in ROOT/ran."""
+
+    def __init__(self, root, liboffload=None):
+        self.root = str(root)
+        self.plugin_dir = os.path.join(self.root, "etc", "xapi.d", "plugins")
+        self.plugin = os.path.join(self.plugin_dir, "offload")
+        self.bin = os.path.join(self.root, "usr", "bin")
+        self.site = os.path.join(self.root, "usr", "lib", "site-packages")
+        self.log = os.path.join(self.root, "ran")
+        for d in (self.plugin_dir, self.bin, self.site):
+            os.makedirs(d)
+        shutil.copy(PLUGIN, self.plugin)
+        shutil.copy(os.path.join(HERE, "XenAPIPlugin.py"), self.site)
+        if liboffload is not None:
+            libdir = os.path.join(self.root, "usr", "lib64")
+            os.makedirs(libdir)
+            shutil.copy(liboffload, os.path.join(libdir, "liboffload.so.0"))
+
+    @property
+    def path(self):
+        """The PATH a plugin runs with here: xapi's, after this dom0's bin."""
+        return self.bin + ":" + XAPI_PATH
+
+    def python(self, name, exe, has_xenapiplugin=True):
+        """ROOT/usr/bin/NAME runs `exe`, with XenAPIPlugin importable only if asked."""
+        path = os.path.join(self.bin, name)
+        site = self.site if has_xenapiplugin else ""
+        with open(path, "w") as f:
+            f.write(
+                "#!/bin/sh\n"
+                'case "$1" in -c) ;; *) echo "%s $1" >> "%s" ;; esac\n'
+                'PYTHONPATH="%s" exec "%s" "$@"\n' % (name, self.log, site, exe)
+            )
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+    def ran(self):
+        """[interpreter name, plugin path, ...] of every run so far."""
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return f.read().split()
+
+    def run_as_xapi(self, function, args, netns=None):
+        """The plugin started as Xapi_plugins.call_plugin starts it: by its
+        own #! line, argv[1] = the methodCall, stdin /dev/null, PATH only."""
+        request = xmlrpc.client.dumps((SESSION, args), function)
+        argv = [self.plugin, request]
+        if netns is not None:
+            argv = ["ip", "netns", "exec", netns] + argv
+        return subprocess.run(
+            argv, env={"PATH": self.path}, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=60,
+        )
+
+
+def response_of(proc):
+    """The methodResponse's struct of a run that exited 0."""
+    assert proc.returncode == 0, proc
+    (params,), method = xmlrpc.client.loads(proc.stdout.decode("utf-8"))
+    assert method is None, proc.stdout
+    return params
 
 
 @pytest.fixture(scope="session")

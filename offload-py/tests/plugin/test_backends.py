@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import xmlrpc.client
 
 import pytest
 
-from conftest import PLUGIN, call_plugin, load_plugin_module, plugin_env, workspace_version
+from conftest import (PLUGIN, Dom0, call_plugin, load_plugin_module, plugin_env, pyenv_python,
+                      response_of, workspace_version)
 
 
 def pyo3_module_missing():
@@ -88,17 +90,32 @@ def test_live_capture_with_pyo3(plugin, lab):
 
 
 def test_library_next_to_the_plugin(liboffload, tmp_path):
-    # The last place searched: the plugin's own directory (no $OFFLOAD_LIB).
+    # Outside an install root, the plugin's own directory (no $OFFLOAD_LIB).
     shutil.copy(PLUGIN, str(tmp_path / "offload"))
     shutil.copy(liboffload, str(tmp_path / "liboffload.so.0"))
     env = plugin_env("ctypes")
     env.pop("OFFLOAD_LIB", None)
     response = call_plugin("report", {}, env, plugin_path=str(tmp_path / "offload"))
     assert response.ok, response
-    installed = [p for p in ("/usr/lib64/liboffload.so.0", "/usr/lib/liboffload.so.0")
-                 if os.path.isfile(p)]
-    expected = installed[0] if installed else str(tmp_path / "liboffload.so.0")
-    assert json.loads(response.value)["library"] == expected
+    assert json.loads(response.value)["library"] == str(tmp_path / "liboffload.so.0")
+
+
+def test_library_of_the_plugins_own_install(liboffload, tmp_path):
+    # Installed as the RPM installs (ROOT/etc/xapi.d/plugins/offload), the
+    # plugin loads ROOT/usr/lib64/liboffload.so.0 with nothing in its
+    # environment but PATH, as xapi runs it; a link to the plugin elsewhere
+    # finds the same library.
+    host = Dom0(tmp_path / "root", liboffload)
+    host.python("python3", pyenv_python("3.6.15"))  # dom0's, without the pyo3 module
+    report = response_of(host.run_as_xapi("report", {}))
+    assert report["Status"] == "Success", report
+    library = os.path.join(host.root, "usr", "lib64", "liboffload.so.0")
+    assert json.loads(report["Value"])["library"] in (library, os.path.realpath(library))
+    link = tmp_path / "elsewhere"
+    os.symlink(host.plugin, str(link))
+    proc = subprocess.run([str(link), xmlrpc.client.dumps(("s", {}), "report")],
+                          env={"PATH": host.path}, capture_output=True, timeout=60)
+    assert json.loads(response_of(proc)["Value"])["library"].startswith(host.root)
 
 
 def test_ctypes_buffer_retry(liboffload):

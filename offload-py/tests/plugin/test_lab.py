@@ -128,8 +128,21 @@ def test_interface_listing_is_the_librarys_rule(plugin, lab, liboffload):
 
 def test_ifname_rules_without_the_kernel():
     module = load_plugin_module()
-    assert module.check_ifname("eth0") == "eth0"
-    for bad in ("", "a" * 16, "a/b", "a b", "a:b", ".", "..", "a\x7f"):
+    assert module.check_ifname("eth0") == b"eth0"
+    assert module.check_ifname(u"\u00e90") == b"\xc3\xa90"  # bytes, as the kernel holds it
+    # 0xA0 (in à) is a space to the kernel; 16 bytes in 8 characters.
+    for bad in ("", "a" * 16, "a/b", "a b", "a:b", ".", "..", "a\x7f", u"\u00e00", u"\u00e9" * 8):
         with pytest.raises(Exception) as info:
             module.check_ifname(bad)
         assert info.value.code == "OFFLOAD_INVALID_ARGUMENT", bad
+
+
+def test_names_read_back_from_the_librarys_escaped_form():
+    module = load_plugin_module()
+    for raw in (b"eth0", b"\xc3\xa90", b"n\xff0", b"a\\b", b"\\x41"):
+        shown = module.name_shown(raw)
+        assert module.name_from_library(shown) == raw, raw
+    assert module.name_shown(b"a\\b\xff") == "a\\\\b\\xff"
+    for bad in ("a\\", "a\\x4", "a\\xzz", "a\\q"):
+        with pytest.raises(module.BackendError):
+            module.name_from_library(bad)

@@ -1,6 +1,8 @@
 """The plugin called the way a pool admin calls it: the official XenAPI SDK ->
-`host.call_plugin` on the XAPI simulator (offload-xapi-sim) -> the
-plugin file run by its own shebang (/usr/bin/python3) from a plugin directory.
+`host.call_plugin` on the XAPI simulator (offload-xapi-sim) -> the plugin
+installed as the RPM installs it under a temporary root, run by its own #!
+line with the PATH-only environment xapi gives (the simulator's own
+environment, here with a wrong $OFFLOAD_LIB and $PYTHONPATH, never reaches it).
 
 The simulator is the xtask binary's `xapi-sim` command, from $XAPI_SIM_BIN
 (set by `cargo xtask test plugin`)."""
@@ -13,7 +15,7 @@ import sys
 import pytest
 import XenAPI
 
-from conftest import PLUGIN, ROOT, load_plugin_module, plugin_env, workspace_version
+from conftest import ROOT, Dom0, load_plugin_module, workspace_version
 
 # The one simulator-process helper of the workspace's Python suites.
 sys.path.insert(0, os.path.join(ROOT, "offload-xapi-sim", "tests", "sdk"))
@@ -24,10 +26,11 @@ class Simulator(SimProcess):
     """`xapi-sim` on 127.0.0.1; `netns` runs it (and so the plugins it starts)
     inside that namespace, where only clients run in the same namespace reach it."""
 
-    def __init__(self, plugin_dir, env, netns=None):
+    def __init__(self, dom0, env, netns=None):
         super(Simulator, self).__init__(
-            "--hosts", "1", "--vms", "1", "--plugin-dir", plugin_dir,
-            env=env, netns=netns, prefix="plgsim", start_timeout=60)
+            "--hosts", "1", "--vms", "1", "--plugin-dir", dom0.plugin_dir,
+            "--plugin-path", dom0.path, env=env, netns=netns, prefix="plgsim",
+            start_timeout=60)
 
     def run_in_netns(self, argv, **kwargs):
         """Runs a client where the simulator listens."""
@@ -40,11 +43,13 @@ def start_simulator(liboffload, tmp_path, netns=None):
     if not os.environ.get("XAPI_SIM_BIN"):
         pytest.skip("SKIP: $XAPI_SIM_BIN not set (run `cargo xtask test plugin`)")
     if not os.access("/usr/bin/python3", os.X_OK):
-        pytest.skip("SKIP: no /usr/bin/python3 for the plugin's shebang")
-    plugins = tmp_path / "xapi.d-plugins"
-    plugins.mkdir()
-    os.symlink(PLUGIN, str(plugins / "offload"))
-    return Simulator(str(plugins), plugin_env("ctypes", liboffload), netns=netns)
+        pytest.skip("SKIP: no /usr/bin/python3 for dom0's python3")
+    dom0 = Dom0(tmp_path / "root", liboffload)
+    # A python3 without the pyo3 module: the ctypes backend.
+    dom0.python("python3", "/usr/bin/python3")
+    env = dict(os.environ, OFFLOAD_LIB="/nonexistent/liboffload.so",
+               PYTHONPATH="/nonexistent", OFFLOAD_PLUGIN_BACKEND="java")
+    return Simulator(dom0, env, netns=netns)
 
 
 @pytest.fixture
@@ -120,6 +125,19 @@ def test_apply_through_host_call_plugin_in_a_lab(lab_sim, lab):
     assert features["tx-checksum-ip-generic"][0] is False
     assert features["rx-checksum"][0] is False
     assert lab.ethtool_k(lab.PEER)["tx-checksum-ip-generic"][0] is True
+
+
+def test_a_non_ascii_name_through_host_call_plugin(lab_sim, lab):
+    # The SDK sends é0 as UTF-8, the simulator writes it into argv[1] as
+    # xapi does, and the plugin reaches the interface of those bytes.
+    lab.ip("link", "add", b"\xc3\xa90", "type", "veth", "peer", "name", "plgpeer1")
+    args = {"settings": "tx=off", "ifname": u"\u00e90"}
+    proc = lab_sim.run_in_netns(
+        [sys.executable, "-c", SDK_CALL, lab_sim.url, "apply", json.dumps(args)]
+    )
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads(proc.stdout)["interfaces"]
+    assert (entry["ifname"], entry["status"]) == ("\\xc3\\xa90", "changed"), entry
 
 
 def find_offloadctl():

@@ -19,6 +19,7 @@ mod files;
 mod glibc;
 mod install_check;
 mod rpm;
+pub(crate) use rpm::{LIBRARY_FILE, PLUGIN_FILE};
 mod wheel;
 
 use std::path::PathBuf;

@@ -13,10 +13,15 @@ use super::install_check::install_and_link;
 use super::Report;
 use crate::{codegen, util};
 
+/// Where the RPM installs liboffload and the dom0 plugin (the plugin finds the
+/// library under the same root; the demo lays a dom0 out the same way).
+pub(crate) const LIBRARY_FILE: &str = "/usr/lib64/liboffload.so.0";
+pub(crate) const PLUGIN_FILE: &str = "/etc/xapi.d/plugins/offload";
+
 /// Files every RPM must hold, whatever else the sources provide.
 pub(super) const RPM_REQUIRED_FILES: &[&str] = &[
     "/usr/bin/offloadctl",
-    "/usr/lib64/liboffload.so.0",
+    LIBRARY_FILE,
     "/usr/lib64/liboffload.so",
     "/usr/lib64/liboffload.a",
     "/usr/lib64/pkgconfig/offload.pc",
@@ -70,7 +75,7 @@ pub(super) fn build_rpm(
         Ok(())
     };
     put(pieces.offloadctl, "/usr/bin/offloadctl", 0o755)?;
-    put(&pieces.library.shared, "/usr/lib64/liboffload.so.0", 0o755)?;
+    put(&pieces.library.shared, LIBRARY_FILE, 0o755)?;
     put(&pieces.library.archive, "/usr/lib64/liboffload.a", 0o644)?;
     if let Some(header) = pieces.header {
         put(header, "/usr/include/offload.h", 0o644)?;
@@ -87,7 +92,7 @@ pub(super) fn build_rpm(
     report.artefacts.push(pc_path.clone());
     put(&pc_path, "/usr/lib64/pkgconfig/offload.pc", 0o644)?;
     if let Some(plugin) = pieces.plugin {
-        put(plugin, "/etc/xapi.d/plugins/offload", 0o755)?;
+        put(plugin, PLUGIN_FILE, 0o755)?;
     }
     for page in &pieces.docs.man {
         // el7 ships man pages gzipped; rpm's own compression step is off (see the spec).
