@@ -9,13 +9,14 @@ use std::process::Command;
 use crate::test::Outcome;
 use crate::util;
 
-/// The sanity tests that need no package of their own: ansible-test runs
-/// the others (validate-modules, ansible-doc, yamllint, pep8, pylint, ...) in
-/// virtualenvs it bootstraps with a pip script downloaded from outside the
-/// package registries, which this machine cannot reach. Three of them run
-/// below with the same tools from target/venv instead.
+/// The sanity tests run, all of ansible-test's but four: pylint and mypy (a
+/// minute or more each on 2 cores, for three small modules), import (a
+/// virtualenv per Python version, dom0's 2.7 and 3.6 are checked by vermin
+/// instead), and changelog, shellcheck and pslint (no changelog, shell or
+/// PowerShell in the collection).
 const SANITY_TESTS: &[&str] = &[
     "action-plugin-docs",
+    "ansible-doc",
     "compile",
     "empty-init",
     "future-import-boilerplate",
@@ -32,12 +33,47 @@ const SANITY_TESTS: &[&str] = &[
     "no-main-display",
     "no-smart-quotes",
     "no-unicode-literals",
+    "pep8",
     "replace-urlopen",
+    "runtime-metadata",
     "shebang",
     "symlinks",
     "use-argspec-type-path",
     "use-compat-six",
+    "validate-modules",
+    "yamllint",
 ];
+
+/// Those of [`SANITY_TESTS`] that run in a virtualenv of their own, with
+/// packages ansible-test pins; `bootstrap` creates them (`--prime-venvs`).
+const SANITY_VENV_TESTS: &[&str] = &[
+    "ansible-doc",
+    "pep8",
+    "runtime-metadata",
+    "validate-modules",
+    "yamllint",
+];
+
+/// ansible-test fills an empty virtualenv with pip through a get-pip script
+/// it downloads from outside the package registries, unless this file is
+/// cached (the name carries the pip version ansible-core 2.16 pins). This
+/// stand-in installs pip from the interpreter's own ensurepip; the rest comes
+/// from PyPI as every other package.
+const GET_PIP_CACHE: &str = ".ansible/test/cache/get_pip_23_1_2.py";
+const GET_PIP_STAND_IN: &str = "\
+# Written by `cargo xtask test bootstrap`: pip from ensurepip, then pip install ARGS.
+import ensurepip
+import os
+import runpy
+import sys
+
+ensurepip.bootstrap()
+# ensurepip hides pip's configuration (index, certificates) from the pip it
+# runs in this process; the install below needs it.
+os.environ.pop('PIP_CONFIG_FILE', None)
+sys.argv = ['pip', 'install'] + sys.argv[1:]
+runpy.run_module('pip', run_name='__main__', alter_sys=True)
+";
 
 /// `target/ansible/ansible_collections/offload/xen`, a fresh copy of `ansible/`
 /// (ansible-test wants the real path to end in ansible_collections/NS/NAME).
@@ -92,6 +128,52 @@ fn python_version(venv: &Path) -> Result<String, String> {
     Ok(util::output(c)?.trim().to_string())
 }
 
+/// $PATH with the venv's programs first (ansible-test runs ansible-doc, ...).
+fn venv_path(venv: &Path) -> std::ffi::OsString {
+    let mut path = std::ffi::OsString::from(venv.join("bin"));
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    path
+}
+
+/// `ansible-test sanity ARGS` in the staged collection, with its home (caches
+/// and virtualenvs) in target/.
+fn ansible_test(venv: &Path, collections: &Path, args: &[&str]) -> Result<(), String> {
+    let staged = collections.join("ansible_collections/offload/xen");
+    let home = collections.join("home");
+    let stand_in = home.join(GET_PIP_CACHE);
+    if let Some(dir) = stand_in.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&stand_in, GET_PIP_STAND_IN)
+        .map_err(|e| format!("{}: {e}", stand_in.display()))?;
+    // ansible-test works in the collection's directory; util::run sets the
+    // workspace root, so go through `sh -c cd`.
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg("cd \"$1\" && shift && exec \"$@\"")
+        .arg("sh")
+        .arg(&staged)
+        .arg(venv.join("bin/ansible-test"))
+        .args(["sanity", "--color", "no", "--local", "--python"])
+        .arg(python_version(venv)?)
+        .args(args)
+        .env("PATH", venv_path(venv))
+        .env("HOME", &home);
+    util::run(c)
+}
+
+/// For `bootstrap`: the sanity tests' virtualenvs, filled from PyPI once.
+pub fn prime() -> Result<(), String> {
+    let venv = util::ensure_venv()?;
+    let collections = stage_collection(&util::workspace_root())?;
+    let mut args = vec!["--prime-venvs"];
+    for test in SANITY_VENV_TESTS {
+        args.extend(["--test", test]);
+    }
+    ansible_test(&venv, &collections, &args)
+}
+
 pub fn stage() -> Result<Outcome, String> {
     let venv = util::ensure_venv()?;
     let root = util::workspace_root();
@@ -100,65 +182,12 @@ pub fn stage() -> Result<Outcome, String> {
     build.args(["build", "-p", "offload-cli", "-p", "offload-capi"]);
     util::run(build)?;
     let collections = stage_collection(&root)?;
-    let staged = collections.join("ansible_collections/offload/xen");
-    let mut path = std::ffi::OsString::from(venv.join("bin"));
-    path.push(":");
-    path.push(std::env::var_os("PATH").unwrap_or_default());
 
-    let mut sanity = Command::new(venv.join("bin/ansible-test"));
-    sanity
-        .args(["sanity", "--color", "no", "--local", "--python"])
-        .arg(python_version(&venv)?);
+    let mut args = Vec::new();
     for test in SANITY_TESTS {
-        sanity.args(["--test", test]);
+        args.extend(["--test", test]);
     }
-    // ansible-test works in the collection's directory; util::run sets the
-    // workspace root, so go through `sh -c cd`.
-    let mut in_collection = Command::new("sh");
-    in_collection
-        .arg("-c")
-        .arg("cd \"$1\" && shift && exec \"$@\"")
-        .arg("sh")
-        .arg(&staged)
-        .arg(sanity.get_program())
-        .args(sanity.get_args())
-        .env("PATH", &path)
-        // Its caches and virtualenvs go to ~/.ansible/test: keep them in target/.
-        .env("HOME", collections.join("home"));
-    util::run(in_collection)?;
-
-    // ansible-test's ansible-doc, yamllint and pep8 tests, run directly:
-    // every module's DOCUMENTATION, EXAMPLES and RETURN parse...
-    let mut modules: Vec<String> = std::fs::read_dir(root.join("ansible/plugins/modules"))
-        .map_err(|e| format!("ansible/plugins/modules: {e}"))?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|name| Some(format!("offload.xen.{}", name.strip_suffix(".py")?)))
-        .collect();
-    modules.sort();
-    let mut doc = Command::new(venv.join("bin/ansible-doc"));
-    doc.args(["-t", "module", "--json"])
-        .args(&modules)
-        .env("ANSIBLE_COLLECTIONS_PATH", &collections)
-        .stdout(std::process::Stdio::null());
-    util::run(doc)?;
-    // ... the YAML is clean, and the Python is pep8 as ansible-test checks it.
-    let mut yamllint = Command::new(venv.join("bin/yamllint"));
-    yamllint.args([
-        "--strict",
-        "-d",
-        "{extends: default, rules: {line-length: {max: 160}}}",
-        "ansible",
-    ]);
-    util::run(yamllint)?;
-    let mut pep8 = Command::new(venv.join("bin/pycodestyle"));
-    pep8.args([
-        "--max-line-length",
-        "160",
-        "--ignore",
-        "E402,W503,W504,E741",
-        "ansible",
-    ]);
-    util::run(pep8)?;
+    ansible_test(&venv, &collections, &args)?;
 
     // The modules run on the managed node's Python: dom0 has 2.7 or 3.6.
     let mut vermin = Command::new(venv.join("bin/vermin"));
@@ -176,9 +205,12 @@ pub fn stage() -> Result<Outcome, String> {
     pytest
         .args(["-m", "pytest", "-q", "-rs", "-s", "-p", "no:cacheprovider"])
         .arg("ansible/tests/system")
-        .env("PATH", &path)
+        .env("PATH", venv_path(&venv))
         .env("ANSIBLE_COLLECTIONS_PATH", &collections)
         .env("OFFLOADCTL", util::target_dir().join("debug/offloadctl"))
         .env("XAPI_SIM_BIN", exe);
+    if util::is_root() {
+        pytest.env("OFFLOAD_TESTS_NEED_ROOT", "1");
+    }
     util::run(pytest).map(|()| Outcome::Passed)
 }

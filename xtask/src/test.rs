@@ -109,6 +109,7 @@ fn bootstrap() -> Result<Outcome, String> {
     util::ensure_debian_packages()?;
     util::ensure_venv()?;
     util::ensure_cargo_deny()?;
+    crate::ansible::prime()?;
     Ok(Outcome::Passed)
 }
 

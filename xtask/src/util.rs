@@ -17,12 +17,8 @@ pub const PYTHON_PACKAGES: &[&str] = &[
     "cargo-zigbuild==0.24.0",
     // The `ansible` stage: ansible-core 2.16, the last release whose modules
     // still run on dom0's Python 2.7 and 3.6 (2.17 needs 3.7 on the managed
-    // node), and what its offline sanity tests import (ansible-test's own pins).
+    // node). ansible-test pins its sanity tests' own packages.
     "ansible-core==2.16.19",
-    "voluptuous==0.13.1",
-    "antsibull-docs-parser==1.0.0",
-    "yamllint==1.32.0",
-    "pycodestyle==2.11.0",
 ];
 
 /// Debian packages the tests use as oracles or tools: (binary to look for, package).

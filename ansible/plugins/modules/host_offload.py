@@ -17,7 +17,7 @@ description:
   - A second run reports no change. Check mode is the engine's dry run. With C(--diff) each interface
     shows the features that move, before and after.
 version_added: 0.1.0
-author: offload contributors
+author: offload contributors (!UNKNOWN)
 extends_documentation_fragment:
   - offload.xen.xapi.offloadctl
 options:

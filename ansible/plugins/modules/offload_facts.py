@@ -14,7 +14,7 @@ description:
   - V(xapi) reads the C(ethtool-*) keys of every PIF and VIF of a pool with the host's verdict on each
     (C(offloadctl xapi pif|vif list --json)).
 version_added: 0.1.0
-author: offload contributors
+author: offload contributors (!UNKNOWN)
 extends_documentation_fragment:
   - offload.xen.xapi
   - offload.xen.xapi.offloadctl

@@ -8,27 +8,27 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: pool_offload
-short_description: Apply, verify or clear an offload policy on the PIFs or VIFs of one pool
+short_description: Apply, verify or clear an offload policy on the PIFs, VIFs or networks of one pool
 description:
-  - Writes, checks or removes the C(other-config:ethtool-*) keys of a pool's PIFs or VIFs
-    through XAPI, with the offload engine (C(offloadctl xapi pif|vif apply|verify|clear --json)).
+  - Writes, checks or removes the C(other-config:ethtool-*) keys of a pool's PIFs, VIFs or networks
+    through XAPI, with the offload engine (C(offloadctl xapi pif|vif|network apply|verify|clear --json)).
   - Only keys that differ are written, so a second run reports no change.
   - In check mode the engine plans (C(--dry-run)) and nothing is written.
   - With C(--diff) each changed object shows its keys before and after.
   - The task's result is the engine's per-object report.
 version_added: 0.1.0
-author: offload contributors
+author: offload contributors (!UNKNOWN)
 extends_documentation_fragment:
   - offload.xen.xapi
   - offload.xen.xapi.offloadctl
 options:
   objects:
     description:
-      - Which objects of the pool. C(pif) are host NICs, bonds, VLANs and tunnels; C(vif) the VIFs of VMs
-        (not dom0, templates or snapshots).
+      - Which objects of the pool. V(pif) are host NICs, bonds, VLANs and tunnels; V(vif) the VIFs of VMs
+        (not dom0, templates or snapshots); V(network) the networks, whose keys the hosts apply to their bridges.
     type: str
     required: true
-    choices: [pif, vif]
+    choices: [pif, vif, network]
   state:
     description:
       - V(present) writes the policy's keys where they differ.
@@ -76,15 +76,22 @@ options:
     elements: str
     default: []
   networks:
-    description: Only PIFs or VIFs on these networks (name, bridge or uuid; globs).
+    description: Only PIFs or VIFs on these networks, or only these networks (name, bridge or uuid; globs).
     type: list
     elements: str
     default: []
   replug:
     description:
-      - With O(state=present), re-apply at once, PIF.plug for PIFs, VIF unplug and plug for VIFs of running VMs.
+      - With O(state=present), re-apply at once, PIF.plug for PIFs (and the attached PIFs of networks),
+        VIF unplug and plug for VIFs of running VMs.
     type: bool
     default: false
+  save:
+    description:
+      - With O(state=present) and O(objects=pif) or O(objects=vif), first save each object's previous keys and
+        its device's live offloads to this file on the managed node, for C(offloadctl xapi restore FILE).
+      - An existing file keeps what it holds (the first run's state); new objects are added. Not written in check mode.
+    type: path
   reboot:
     description: With O(state=present) and O(objects=vif), clean-reboot running VMs whose VIFs changed.
     type: bool
@@ -199,14 +206,20 @@ from ansible_collections.offload.xen.plugins.module_utils.offloadctl import (
 WRITTEN = ('changed', 'would-change')
 
 
+# The selections each class of objects has (`offloadctl xapi pif|vif|network`).
+SELECTIONS = {
+    'pif': ('hosts', 'devices', 'kinds', 'networks'),
+    'vif': ('vms', 'vm_uuids', 'networks'),
+    'network': ('networks',),
+}
+FLAGS = dict(hosts='--host', devices='--device', kinds='--kind', networks='--network', vms='--vm',
+             vm_uuids='--vm-uuid')
+
+
 def selection(p):
-    """The selection flags `offloadctl xapi pif|vif` offers."""
-    args = repeated('--network', p['networks'])
-    if p['objects'] == 'pif':
-        args += repeated('--host', p['hosts']) + repeated('--device', p['devices'])
-        args += repeated('--kind', p['kinds'])
-    else:
-        args += repeated('--vm', p['vms']) + repeated('--vm-uuid', p['vm_uuids'])
+    args = []
+    for option in SELECTIONS[p['objects']]:
+        args += repeated(FLAGS[option], p[option])
     return args
 
 
@@ -243,6 +256,9 @@ def write(module, engine):
             args.append('--replug')
         if p['reboot'] and not module.check_mode:
             args += ['--reboot', '--reboot-limit', str(p['reboot_limit'])]
+        if p['save'] and not module.check_mode:
+            # --force: a re-run adds new objects and keeps the first run's state.
+            args += ['--save', p['save'], '--force']
     else:
         args = [p['objects'], 'clear'] + selection(p)
         args += ['--all-keys'] if p['all_keys'] else policy(p)
@@ -301,7 +317,7 @@ def verify(module, engine):
 
 def main():
     argument_spec = dict(
-        objects=dict(type='str', required=True, choices=['pif', 'vif']),
+        objects=dict(type='str', required=True, choices=['pif', 'vif', 'network']),
         state=dict(type='str', default='present', choices=['present', 'absent', 'verified']),
         preset=dict(type='str'),
         settings=dict(type='dict'),
@@ -316,6 +332,7 @@ def main():
         reboot=dict(type='bool', default=False),
         reboot_limit=dict(type='int', default=2),
         workers=dict(type='int', default=8),
+        save=dict(type='path'),
     )
     argument_spec.update(XAPI_CONNECTION_SPEC)
     argument_spec.update(OFFLOADCTL_SPEC)
@@ -326,8 +343,14 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['objects'] == 'vif' and (p['hosts'] or p['devices'] or p['kinds']):
-        module.fail_json(msg='hosts, devices and kinds select PIFs; VIFs are selected by vms, vm_uuids and networks')
+    foreign = [o for o in FLAGS if p[o] and o not in SELECTIONS[p['objects']]]
+    if foreign:
+        module.fail_json(msg='%s do not select %ss (they take: %s)' % (
+            ', '.join(foreign), p['objects'], ', '.join(SELECTIONS[p['objects']])))
+    if p['reboot'] and p['objects'] != 'vif':
+        module.fail_json(msg='reboot is for VIFs (their VMs)')
+    if p['save'] and p['objects'] == 'network':
+        module.fail_json(msg='save is for PIFs and VIFs')
     engine = Offloadctl(module)
     if module.params['state'] == 'verified':
         verify(module, engine)

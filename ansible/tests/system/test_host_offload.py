@@ -21,13 +21,15 @@ from playbook_run import Run  # noqa: E402
 
 PLAYBOOK = HERE / "host_offload.yml"
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("ethtool") or not shutil.which("ip"),
-    reason="needs root, ip and ethtool (a private network namespace)")
-
 
 @pytest.fixture
 def netns():
+    if os.geteuid() != 0 or not shutil.which("ethtool") or not shutil.which("ip"):
+        why = "needs root, ip and ethtool (a private network namespace)"
+        # As root the suite allows no skip (cargo xtask test sets this).
+        if os.environ.get("OFFLOAD_TESTS_NEED_ROOT") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
     name = "ofans%d" % os.getpid()
     subprocess.check_call(["ip", "netns", "add", name])
     try:

@@ -170,3 +170,41 @@ def test_a_failed_canary_stops_the_rollout(tmp_path, fresh_pools):
     assert run.stats["pool-a"]["failures"] == 1, run.stats
     assert "pool-b" not in run.stats or run.stats["pool-b"]["changed"] == 0, run.stats
     assert keys_of(b) == untouched, "the rollout went on after the canary failed"
+
+
+def networks_of(sim):
+    session = XenAPI.Session(sim.url)
+    session.xenapi.login_with_password(USER, PASSWORD, "1.0", "offload-ansible-test")
+    try:
+        return {r["name_label"]: dict(r["other_config"]) for r in session.xenapi.network.get_all_records().values()}
+    finally:
+        session.xenapi.session.logout()
+
+
+def test_network_keys_apply_verify_clear(tmp_path):
+    sim = SimProcess("--pool", str(LAB), prefix="ansible-pool")
+    try:
+        inv = inventory(tmp_path, {"pool-a": (sim.url, PASSWORD)}, [])
+        before = networks_of(sim)
+        run = Run(tmp_path, HERE / "network.yml", inv)
+        assert run.rc == 0, (run.stats, run.stderr)
+
+        def task(name):
+            return run.results(name)["pool-a"]
+
+        name = "Pool-wide network associated with eth1"
+        check = task("Apply (check)")
+        assert check["changed"] and check["diff"][0]["after"] == {"ethtool-gro": "off"}, check
+        applied = task("Apply")
+        assert applied["changed"] and [o["label"] for o in applied["objects"]] == [name + " (xenbr1)"], applied
+        assert not task("Apply again")["changed"]
+        assert task("Verify")["summary"] == {"match": 1, "differ": 0}
+        cleared = task("Clear")
+        assert cleared["changed"] and cleared["diff"][0]["before"] == {"ethtool-gro": "off"}
+        assert cleared["diff"][0]["after"] == {}
+        assert not task("Clear again")["changed"]
+        # Read back: the check wrote nothing (the apply found it to do), the
+        # clear left every network as it was.
+        assert networks_of(sim) == before
+    finally:
+        sim.stop()
