@@ -10,8 +10,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use offload_core::features::{
-    legacy_group_active, legacy_group_of, parse_set_args, FeatureBits, FeatureMasks,
-    LegacyFeature, LegacyFeatures, ParseError, SetTarget, LEGACY,
+    legacy_group_active, legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, LegacyFeature,
+    LegacyFeatures, ParseError, SetTarget, LEGACY,
 };
 use serde::Serialize;
 
