@@ -148,6 +148,11 @@ enum offload_result
    */
   OFFLOAD_RESULT_SNAPSHOT_EXISTS = 1212,
   /**
+   * A doctor input that cannot be used: a knowledge file, recorded
+   * evidence or report that is unreadable, not JSON, or of another schema.
+   */
+  OFFLOAD_RESULT_DOCTOR_INPUT = 1213,
+  /**
    * XAPI could not be reached, or the connection or TLS failed.
    */
   OFFLOAD_RESULT_XAPI_TRANSPORT = 1301,
@@ -281,6 +286,11 @@ typedef struct offload_changes offload_changes;
  * `offload_disable_report_free`.
  */
 typedef struct offload_disable_report offload_disable_report;
+
+/**
+ * A doctor report; free with `offload_doctor_report_free`.
+ */
+typedef struct offload_doctor_report offload_doctor_report;
 
 /**
  * The features of one interface as read at one moment (opaque). Immutable:
@@ -719,6 +729,69 @@ offload_result offload_disable_report_json(const struct offload_disable_report *
  * Frees a report from `offload_disable`. NULL is fine; must not be called twice.
  */
 void offload_disable_report_free(struct offload_disable_report *report);
+
+/**
+ * Runs the doctor on this host for `seconds`: in the `count` network
+ * namespaces `netns` (count 0 and netns NULL: the caller's namespace), with
+ * the built-in knowledge plus the file `knowledge_path` (NULL: none). Blocks
+ * for the window. Returns `OFFLOAD_RESULT_OK` with a new report in
+ * `*report_out` (what could not be read is in the report, and its exit code
+ * says 2 when nothing could be). Errors: `NULL_PARAMETER`, `INVALID_UTF8`,
+ * `INVALID_ARGUMENT` (seconds not a positive number), `DOCTOR_INPUT`
+ * (an unusable knowledge file).
+ */
+offload_result offload_doctor_run(const char *const *netns,
+                                  size_t count,
+                                  double seconds,
+                                  const char *knowledge_path,
+                                  struct offload_doctor_report **report_out);
+
+/**
+ * Diagnoses recorded evidence: `evidence_json` is the `evidence` of a
+ * `--json` report, or a whole report. Knowledge as `offload_doctor_run`.
+ * Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `DOCTOR_INPUT` (not evidence of
+ * schema `offload.doctor.evidence/1`, or an unusable knowledge file).
+ */
+offload_result offload_doctor_evidence(const char *evidence_json,
+                                       const char *knowledge_path,
+                                       struct offload_doctor_report **report_out);
+
+/**
+ * The report's exit code, as `offloadctl doctor` exits: 0 nothing wrong,
+ * 1 a problem found, 2 could not diagnose; -1 for NULL or a dead handle.
+ */
+int32_t offload_doctor_report_exit_code(const struct offload_doctor_report *report);
+
+/**
+ * The report as `offloadctl doctor --json` prints it (schema
+ * `offload.doctor/1`) into `buf`; buffer rule as `offload_features_render`.
+ */
+offload_result offload_doctor_report_json(const struct offload_doctor_report *report,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *len_out);
+
+/**
+ * Frees a report from `offload_doctor_run` or `offload_doctor_evidence`.
+ * NULL is fine; must not be called twice.
+ */
+void offload_doctor_report_free(struct offload_doctor_report *report);
+
+/**
+ * Compares two `--json` reports (did the change between them help?) as
+ * `offloadctl doctor --compare` does: the comparison (schema
+ * `offload.doctor.compare/1`) into `buf` (buffer rule as
+ * `offload_features_render`) and its exit code into `*exit_code_out` (0
+ * helped or nothing wrong, 1 problems remain or worse, 2 a report could not
+ * diagnose). Errors: `NULL_PARAMETER`, `INVALID_UTF8`, `DOCTOR_INPUT`
+ * (not a report of schema `offload.doctor/1`), `INSUFFICIENT_SIZE`.
+ */
+offload_result offload_doctor_compare_json(const char *before_json,
+                                           const char *after_json,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *len_out,
+                                           int32_t *exit_code_out);
 
 /**
  * Reads every offload feature of `ifname` (inside network namespace `netns`:

@@ -68,6 +68,9 @@ pub enum offload_result {
     /// The snapshot file exists; it is never replaced (save elsewhere, or
     /// restore it first).
     SnapshotExists = 1212,
+    /// A doctor input that cannot be used: a knowledge file, recorded
+    /// evidence or report that is unreadable, not JSON, or of another schema.
+    DoctorInput = 1213,
     /// XAPI could not be reached, or the connection or TLS failed.
     XapiTransport = 1301,
     /// XAPI answered with an error (code and parameters in the JSON report).
@@ -80,7 +83,7 @@ pub enum offload_result {
 
 impl offload_result {
     /// Every code, for lookups from a number.
-    const ALL: [offload_result; 31] = [
+    const ALL: [offload_result; 32] = [
         offload_result::Ok,
         offload_result::NullParameter,
         offload_result::Panic,
@@ -108,6 +111,7 @@ impl offload_result {
         offload_result::BadSnapshot,
         offload_result::OtherHost,
         offload_result::SnapshotExists,
+        offload_result::DoctorInput,
         offload_result::XapiTransport,
         offload_result::XapiApi,
         offload_result::XapiDecode,
@@ -150,6 +154,9 @@ impl offload_result {
             R::BadSnapshot => "not a readable offload snapshot",
             R::OtherHost => "the snapshot was taken on another host",
             R::SnapshotExists => "the snapshot file exists and is never replaced",
+            R::DoctorInput => {
+                "a knowledge file, recorded evidence or doctor report that cannot be used"
+            }
             R::XapiTransport => "XAPI could not be reached (connection or TLS failed)",
             R::XapiApi => "XAPI returned an error",
             R::XapiDecode => "XAPI's answer could not be decoded",

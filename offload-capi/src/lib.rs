@@ -25,6 +25,7 @@ mod panic;
 
 mod checksum;
 mod disable;
+mod doctor;
 mod features;
 mod pcap;
 mod snapshot;
@@ -34,6 +35,7 @@ use std::ffi::c_char;
 
 pub use checksum::{offload_checksum_kind, offload_frame, offload_verdict, offload_verdict_class};
 pub use disable::{offload_disable_outcome, offload_disable_report};
+pub use doctor::offload_doctor_report;
 pub use error::offload_result;
 pub use features::{
     offload_change, offload_changes, offload_feature, offload_features, offload_legacy_feature,

@@ -30,6 +30,13 @@ impl OnPanic for usize {
     }
 }
 
+/// -1: "no answer" for calls that return a small non-negative number.
+impl OnPanic for i32 {
+    fn on_panic() -> Self {
+        -1
+    }
+}
+
 impl OnPanic for bool {
     fn on_panic() -> Self {
         false

@@ -87,6 +87,7 @@ impl Request {
                 vm_names: self.vm_names.clone(),
                 vm_uuids: self.vm_uuids.clone(),
                 networks: self.networks.clone(),
+                include_templates: false,
             })),
             _ => Err(offload_result::InvalidArgument.into()),
         }

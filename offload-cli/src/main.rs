@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 mod capture;
 mod check;
 mod disable;
+mod doctor;
 mod ethtool_common;
+mod exporter;
 mod generate;
 mod restore;
 mod set;
@@ -43,8 +45,13 @@ enum Command {
     Check(check::Args),
     /// Capture live and classify checksums (offload-pending, correct, incorrect).
     Capture(capture::Args),
+    /// Is offloading hurting this host, and what is the smallest fix? (0 nothing
+    /// wrong, 1 a problem found, 2 could not diagnose)
+    Doctor(doctor::Args),
     /// XAPI: PIF and VIF other-config for a whole pool.
     Xapi(xapi::Args),
+    /// Prometheus metrics: offload state, checksum errors, XAPI policy drift.
+    Exporter(exporter::Args),
     /// Write man pages or shell completions (used by `cargo xtask docs`).
     #[command(hide = true)]
     Generate(generate::Args),
@@ -71,7 +78,9 @@ fn main() -> ExitCode {
         Command::Restore(args) => restore::run(args),
         Command::Check(args) => check::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Xapi(args) => xapi::run(args),
+        Command::Exporter(args) => exporter::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }

@@ -26,6 +26,9 @@ pub struct Args {
     /// Network namespace to restore in (default: the one the snapshot names).
     #[arg(long)]
     netns: Option<String>,
+    /// Print what would be put back; change nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// JSON report (schema offload.restore/2); a failure is JSON too (offload.error/1, same exit code).
     #[arg(long)]
     json: bool,
@@ -47,7 +50,11 @@ pub fn run(args: Args) -> ExitCode {
                 &format!("{}: the snapshot holds no interface", args.file.display()),
             );
         }
-        snapshot::restore(&snap, &options)
+        if args.dry_run {
+            snapshot::plan_restore(&snap, &options)
+        } else {
+            snapshot::restore(&snap, &options)
+        }
     });
     let report = match report {
         Ok(report) => report,
@@ -58,6 +65,8 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         for o in &report.interfaces {
             let line = match o.status {
+                Status::Planned if o.changed.is_empty() => "nothing to put back".to_string(),
+                Status::Planned => format!("would put back {}", o.changed.join(" ")),
                 Status::Changed => "restored".to_string(),
                 Status::Unchanged => "restored (already as saved)".to_string(),
                 Status::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("")),

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use offload_ethtool::features::{legacy, Ethtool, FeatureState, InterfaceJson};
+use offload_ethtool::features::{Ethtool, InterfaceJson, Readout};
 use offload_ethtool::{iface, netns, IfName};
 
 use crate::ethtool_common::{self, code};
@@ -31,41 +31,6 @@ pub struct Args {
     /// JSON (schema offload.features/1) instead of ethtool's text.
     #[arg(long)]
     json: bool,
-}
-
-/// What one interface shows: the full feature set, or the legacy groups that
-/// old kernels without ETHTOOL_GFEATURES still answer.
-enum Shown {
-    Full(FeatureState),
-    Legacy(legacy::LegacyState),
-}
-
-impl Shown {
-    fn text(&self) -> String {
-        match self {
-            Shown::Full(s) => s.render_ethtool_k(),
-            Shown::Legacy(s) => s.render_ethtool_k(),
-        }
-    }
-
-    fn json(&self) -> InterfaceJson<'_> {
-        match self {
-            Shown::Full(s) => s.json(),
-            Shown::Legacy(s) => s.json(),
-        }
-    }
-}
-
-fn read_shown(ethtool: &Ethtool, name: &IfName) -> offload_ethtool::Result<Shown> {
-    let legacy = || legacy::read_with(ethtool, name).map(Shown::Legacy);
-    if legacy::forced() {
-        return legacy();
-    }
-    match ethtool.read(name) {
-        Ok(state) => Ok(Shown::Full(state)),
-        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => legacy(),
-        Err(e) => Err(e),
-    }
 }
 
 /// Runs `offloadctl show`.
@@ -100,7 +65,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(names
             .into_iter()
             .map(|name| {
-                let state = read_shown(&ethtool, &name);
+                let state = Readout::read(&ethtool, &name);
                 (name, state)
             })
             .collect::<Vec<_>>())
@@ -131,11 +96,11 @@ pub fn run(args: Args) -> ExitCode {
     if args.json {
         let doc = FeaturesReport {
             schema: "offload.features/1",
-            interfaces: states.iter().map(Shown::json).collect(),
+            interfaces: states.iter().map(Readout::json).collect(),
         };
         ethtool_common::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        let texts: Vec<String> = states.iter().map(Shown::text).collect();
+        let texts: Vec<String> = states.iter().map(Readout::render_ethtool_k).collect();
         ethtool_common::print_text(&texts.join("\n"));
     }
     ExitCode::from(exit)

@@ -663,3 +663,36 @@ fn tunnels_are_verified_inside_as_tcpdump_does() {
     assert!(text.contains("inside tunnels:"), "{text}");
     assert!(text.contains("offload-pending"), "{text}");
 }
+
+#[test]
+fn transports_behind_an_authentication_header_are_verified_as_tcpdump_does() {
+    require_program!("tcpdump");
+    let mut specs = Vec::new();
+    for v6 in [false, true] {
+        for protocol in [6u8, 17] {
+            for fill in [Fill::Correct, Fill::OffloadPending, Fill::Corrupt] {
+                specs.push(Spec {
+                    v6,
+                    protocol,
+                    payload: 30,
+                    fill,
+                    flow: specs.len() as u16 + 1,
+                    ah: true,
+                    ..Spec::default()
+                });
+            }
+        }
+    }
+    let frames: Vec<Vec<u8>> = specs.iter().map(ethernet_frame).collect();
+    let path = write_pcap("ah.pcap", &frames);
+    let theirs = tcpdump_text(&path, &["-nn", "-vv"]);
+    let (ours, code) = our_lines(&path);
+    assert_eq!(code, Some(1), "the corrupt ones are corruption");
+    for (i, spec) in specs.iter().enumerate() {
+        let ts = ts_text(i);
+        let (our_line, their_text) = (&ours[&ts], &theirs[&ts]);
+        assert!(their_text.contains(": AH("), "{their_text}");
+        let what = format!("packet {i} {spec:?}");
+        agree(our_line, &says(their_text), spec.fill, &what);
+    }
+}

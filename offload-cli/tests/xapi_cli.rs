@@ -886,23 +886,6 @@ fn ctrl_c_stops_and_reports_what_was_done() {
 #[test]
 fn watch_keeps_the_policy_applied_until_stopped() {
     let pool = Pool::lab();
-    let mut child = Command::new(offloadctl())
-        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
-        .arg(pool.password_file.path())
-        .args(["watch", "--preset", "tx-only", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
-        for _ in 0..100 {
-            if done() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("watch did not {what} within 10 s");
-    };
     let all_tx_off = || {
         ["pfsense-fw1", "web-01", "win-hvm", "db-halted"]
             .iter()
@@ -912,41 +895,22 @@ fn watch_keeps_the_policy_applied_until_stopped() {
                     .all(|c| c.get("ethtool-tx").map(String::as_str) == Some("off"))
             })
     };
-    wait_for("apply the policy at start", &all_tx_off);
-
-    // Someone removes the key (a new VIF would arrive the same way, as an event).
-    let client = pool.client();
-    let vifs = client.call("VIF.get_all", &[]).unwrap();
-    for vif in vifs.as_array().unwrap() {
-        client
-            .call(
-                "VIF.remove_from_other_config",
-                &[vif.clone(), "ethtool-tx".into()],
-            )
-            .unwrap();
-    }
-    drop(client);
-    wait_for("put the removed keys back", &all_tx_off);
-
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let waited = (0..50).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        child.try_wait().unwrap()
+    let events = watch_events(&pool, &["--preset", "tx-only"], |wait_for| {
+        wait_for("apply the policy at start", &all_tx_off);
+        // Someone removes the key (a new VIF would arrive the same way, as an event).
+        let client = pool.client();
+        let vifs = client.call("VIF.get_all", &[]).unwrap();
+        for vif in vifs.as_array().unwrap() {
+            client
+                .call(
+                    "VIF.remove_from_other_config",
+                    &[vif.clone(), "ethtool-tx".into()],
+                )
+                .unwrap();
+        }
+        drop(client);
+        wait_for("put the removed keys back", &all_tx_off);
     });
-    let Some(status) = waited else {
-        let _ = child.kill();
-        panic!("watch did not stop within 5 s of Ctrl-C");
-    };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(status.code(), Some(130), "{}", stderr(&out));
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(events[0]["event"], "connected");
     assert!(events
         .iter()
@@ -965,6 +929,157 @@ fn watch_keeps_the_policy_applied_until_stopped() {
             "{untouched}"
         );
     }
+}
+
+/// Runs `xapi watch ARGS --json`, calls `during` with a waiter (what, done:
+/// up to 10 s), stops it with Ctrl-C (exit 130) and returns its events.
+fn watch_events(
+    pool: &Pool,
+    args: &[&str],
+    during: impl FnOnce(&dyn Fn(&str, &dyn Fn() -> bool)),
+) -> Vec<serde_json::Value> {
+    let mut child = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .arg("watch")
+        .args(args)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        panic!("watch did not {what} within 10 s");
+    };
+    during(&wait_for);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let waited = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let Some(status) = waited else {
+        let _ = child.kill();
+        panic!("watch did not stop within 5 s of Ctrl-C");
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Xen Orchestra writes `ethtool-tx` as true/false, and XO 6 writes
+/// `ethtool-tx=true` on every VIF it creates.
+fn xo_writes(pool: &Pool, vm: &str, key: &str, value: &str) {
+    let client = pool.client();
+    let vm_ref = client
+        .call("VM.get_by_name_label", &[vm.into()])
+        .unwrap()
+        .as_array()
+        .unwrap()[0]
+        .clone();
+    let vifs = client.call("VM.get_VIFs", &[vm_ref]).unwrap();
+    for vif in vifs.as_array().unwrap() {
+        let _ = client.call("VIF.remove_from_other_config", &[vif.clone(), key.into()]);
+        client
+            .call(
+                "VIF.add_to_other_config",
+                &[vif.clone(), key.into(), value.into()],
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn other_writers_values_are_read_as_the_host_reads_them() {
+    let pool = Pool::lab();
+    xo_writes(&pool, "pfsense-fw1", "ethtool-tx", "false");
+    xo_writes(&pool, "web-01", "ethtool-tx", "true");
+    let out = pool.run(&["vif", "verify", "--preset", "tx-only", "--json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let objects = json(&out)["objects"].as_array().unwrap().clone();
+    let of = |label: &str| {
+        objects
+            .iter()
+            .find(|o| o["label"].as_str().unwrap().starts_with(label))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("pfsense-fw1/")["ok"], true, "false reads as off");
+    assert_eq!(of("web-01/")["keys"][0]["problem"], "is on");
+    // apply does not rewrite false as off: the host already reads it so.
+    let out = pool.run(&[
+        "vif",
+        "apply",
+        "--preset",
+        "tx-only",
+        "--vm",
+        "pfsense-fw1",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(json(&out)["report"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "unchanged"));
+}
+
+#[test]
+fn watch_leaves_a_contradicting_explicit_value_unless_told_to_override() {
+    let pool = Pool::lab();
+    xo_writes(&pool, "web-01", "ethtool-tx", "true");
+    let tx_of = |vm: &str| -> Vec<Option<String>> {
+        pool.vif_other_config(vm)
+            .iter()
+            .map(|c| c.get("ethtool-tx").cloned())
+            .collect()
+    };
+    let events = watch_events(&pool, &["--preset", "seed", "--vifs-only"], |wait_for| {
+        wait_for("apply the policy at start", &|| {
+            pool.vif_other_config("web-01")
+                .iter()
+                .all(|c| c.get("ethtool-sg").map(String::as_str) == Some("off"))
+        });
+        // A second event pass must not report it again.
+        xo_writes(&pool, "pfsense-fw1", "ethtool-sg", "off");
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    assert_eq!(tx_of("web-01"), [Some("true".to_string())], "left as set");
+    assert_eq!(tx_of("pfsense-fw1"), vec![Some("off".to_string()); 2]);
+    let left: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "left-as-set")
+        .collect();
+    assert_eq!(left.len(), 1, "reported once: {events:#?}");
+    assert_eq!(left[0]["object"]["label"], "web-01/VIF 0");
+    assert_eq!(left[0]["keys"][0]["key"], "ethtool-tx");
+    assert_eq!(left[0]["keys"][0]["found"], "true");
+
+    let events = watch_events(
+        &pool,
+        &["--preset", "seed", "--vifs-only", "--override"],
+        |wait_for| {
+            wait_for("enforce the policy", &|| {
+                tx_of("web-01") == [Some("off".to_string())]
+            })
+        },
+    );
+    assert!(!events.iter().any(|e| e["event"] == "left-as-set"));
 }
 
 #[test]
@@ -1302,4 +1417,603 @@ fn a_key_that_breaks_xml_rpc_records_does_not_break_the_run() {
         2,
         "once over XML-RPC (invalid XML), once over JSON-RPC"
     );
+}
+
+/// The lab pool with the offload plugin's `get_features` answered from the
+/// simulated devices, and xen02's eth1 with `PIF.properties:gro=off`.
+fn undo_lab() -> Pool {
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.hosts[1].pifs[1]
+        .properties
+        .insert("gro".into(), "off".into());
+    Pool::start(
+        &desc,
+        SimConfig {
+            modelled_offload_plugin: true,
+            ..SimConfig::default()
+        },
+    )
+}
+
+fn live_of(pool: &Pool, host: &str, device: &str) -> std::collections::BTreeMap<String, bool> {
+    let hosts = pool.client().call("host.get_all_records", &[]).unwrap();
+    let host_ref = hosts
+        .as_struct()
+        .unwrap()
+        .iter()
+        .find(|(_, h)| h.get("name_label").and_then(|n| n.as_str()) == Some(host))
+        .map(|(r, _)| r.clone())
+        .unwrap();
+    pool.sim
+        .state()
+        .pifs
+        .iter()
+        .find(|p| p.owner == host_ref && p.device == device)
+        .and_then(|p| p.live.clone())
+        .unwrap_or_else(|| panic!("no live state for {host}/{device}"))
+}
+
+fn pif_config(pool: &Pool, device: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    pool.sim
+        .state()
+        .pifs
+        .iter()
+        .filter(|p| p.device == device)
+        .map(|p| p.other_config.clone())
+        .collect()
+}
+
+#[test]
+fn clear_leaves_a_nic_off_as_networkd_does() {
+    let pool = undo_lab();
+    let before = live_of(&pool, "xen01", "eth1");
+    assert_eq!(before.get("tx"), Some(&true));
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--device", "eth1", "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tx"), Some(&false));
+    // gro is not in the seed: it comes from PIF.properties at each plug.
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("gro"), Some(&true));
+    assert_eq!(live_of(&pool, "xen02", "eth1").get("gro"), Some(&false));
+
+    let out = pool.run(&["pif", "clear", "--preset", "seed", "--device", "eth1"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("removing PIF keys switches nothing back on")
+            && stdout(&out).contains("xapi restore FILE"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(pif_config(&pool, "eth1").iter().all(|c| c.is_empty()));
+    // A plug after the clear runs ethtool -K only for what is present: tx stays off.
+    let out = pool.run(&[
+        "pif", "apply", "--set", "gro=on", "--device", "eth1", "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tx"), Some(&false));
+}
+
+#[test]
+fn apply_save_then_restore_gives_a_nic_that_had_tx_on_its_tx_back() {
+    let pool = undo_lab();
+    let dir = std::env::temp_dir().join(format!("offload-xapi-undo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("before.json");
+    let file_arg = file.to_str().unwrap();
+    // eth1 of xen01 had tso off through a key already; eth0 no keys.
+    pool.client()
+        .call(
+            "PIF.add_to_other_config",
+            &[
+                offload_xapi::wire::Value::str(
+                    pool.sim
+                        .state()
+                        .pifs
+                        .iter()
+                        .find(|p| p.device == "eth1")
+                        .unwrap()
+                        .reference
+                        .as_str(),
+                ),
+                offload_xapi::wire::Value::str("ethtool-tso"),
+                offload_xapi::wire::Value::str("false"),
+            ],
+        )
+        .unwrap();
+    let original: Vec<_> = pif_config(&pool, "eth1");
+
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("tx"), Some(&false));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["schema"], "offload.xapi-undo/1");
+    let eth0 = saved["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["label"] == "xen01/eth0")
+        .unwrap();
+    assert_eq!(eth0["keys"]["ethtool-tx"], serde_json::Value::Null);
+    assert_eq!(eth0["device"]["ifname"], "eth0");
+    assert_eq!(eth0["device"]["offloads"]["tx"], true);
+
+    // A second save never loses the first one's state.
+    let again = pool.run(&[
+        "pif",
+        "apply",
+        "--set",
+        "tx=off,gro=off",
+        "--save",
+        file_arg,
+    ]);
+    assert_eq!(code(&again), 77, "{}{}", stdout(&again), stderr(&again));
+    let again = pool.run(&[
+        "pif",
+        "apply",
+        "--set",
+        "tx=off,gro=off",
+        "--save",
+        file_arg,
+        "--force",
+        "--replug",
+    ]);
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let eth0 = merged["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["label"] == "xen01/eth0")
+        .unwrap();
+    assert_eq!(eth0["device"]["offloads"]["tx"], true, "first save kept");
+    assert_eq!(
+        eth0["keys"]["ethtool-gro"],
+        serde_json::Value::Null,
+        "new key added"
+    );
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("gro"), Some(&false));
+
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    for host in ["xen01", "xen02"] {
+        for device in ["eth0", "eth1"] {
+            let live = live_of(&pool, host, device);
+            assert_eq!(live.get("tx"), Some(&true), "{host} {device}: {live:?}");
+            assert_eq!(live.get("sg"), Some(&true), "{host} {device}: {live:?}");
+        }
+    }
+    // xen01/eth1 keeps its own tso=false; gro back as PIF.properties say.
+    assert_eq!(live_of(&pool, "xen01", "eth1").get("tso"), Some(&false));
+    assert_eq!(live_of(&pool, "xen01", "eth0").get("gro"), Some(&true));
+    assert_eq!(live_of(&pool, "xen02", "eth1").get("gro"), Some(&false));
+    assert_eq!(
+        pif_config(&pool, "eth1"),
+        original,
+        "exactly the keys before"
+    );
+    assert!(pif_config(&pool, "eth0").iter().all(|c| c.is_empty()));
+
+    // A damaged file is refused before anything is written.
+    std::fs::write(&file, "{\"schema\": \"offload.xapi-undo/1\", \"obj").unwrap();
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--force",
+    ]);
+    assert_eq!(code(&out), 78, "{}{}", stdout(&out), stderr(&out));
+    assert!(pif_config(&pool, "eth0").iter().all(|c| c.is_empty()));
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 78, "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn vif_restore_removes_new_keys_and_a_replug_gives_netback_defaults() {
+    let pool = undo_lab();
+    let file = std::env::temp_dir().join(format!("offload-xapi-vif-undo-{}", std::process::id()));
+    let file_arg = file.to_str().unwrap();
+    let out = pool.run(&[
+        "vif",
+        "apply",
+        "--preset",
+        "seed",
+        "--vm",
+        "pfsense-fw1",
+        "--save",
+        file_arg,
+        "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let live = |pool: &Pool| -> Vec<std::collections::BTreeMap<String, bool>> {
+        let state = pool.sim.state();
+        let vm = state
+            .vms
+            .iter()
+            .find(|v| v.name_label == "pfsense-fw1")
+            .unwrap();
+        state
+            .vifs
+            .iter()
+            .filter(|v| v.owner == vm.reference)
+            .map(|v| v.live.clone().unwrap())
+            .collect()
+    };
+    assert!(live(&pool).iter().all(|l| !l["tx"]));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(saved["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["device"]["ifname"].as_str().unwrap().starts_with("vif")));
+    let out = pool.run(&["restore", file_arg, "--replug"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(pool
+        .vif_other_config("pfsense-fw1")
+        .iter()
+        .all(|c| c.is_empty()));
+    assert!(live(&pool).iter().all(|l| l["tx"] && l["sg"]));
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn network_keys_and_pif_properties_are_listed_verified_and_applied() {
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.hosts[1].pifs[1]
+        .properties
+        .insert("gro".into(), "off".into());
+    desc.networks.push(offload_xapi_sim::NetworkDesc {
+        name_label: "private".into(),
+        bridge: "xapi9".into(),
+        mtu: 1500,
+        other_config: [("ethtool-tx".to_string(), "off".to_string())].into(),
+    });
+    let pool = Pool::start(&desc, SimConfig::default());
+
+    let out = pool.run(&["network", "list", "--json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let listed = json(&out)["objects"].as_array().unwrap().clone();
+    let private = listed
+        .iter()
+        .find(|o| o["label"] == "private (xapi9)")
+        .unwrap();
+    assert_eq!(private["class"], "network");
+    assert!(private["effect"]
+        .as_str()
+        .unwrap()
+        .contains("internal network"));
+    assert_eq!(private["keys"][0]["verdict"], "applied");
+
+    let out = pool.run(&["pif", "list", "--device", "eth1", "-v"]);
+    assert!(
+        stdout(&out).contains("PIF.properties gro=\"off\"  applied at every plug"),
+        "{}",
+        stdout(&out)
+    );
+    // PIF gro: an absent key counts as PIF.properties, as networkd reads it.
+    let out = pool.run(&[
+        "pif", "verify", "--set", "gro=off", "--device", "eth1", "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let checked = json(&out)["objects"].as_array().unwrap().clone();
+    let of = |host: &str| {
+        checked
+            .iter()
+            .find(|o| o["label"] == format!("{host}/eth1"))
+            .unwrap()
+    };
+    assert_eq!(of("xen02")["ok"], true);
+    assert_eq!(
+        of("xen01")["keys"][0]["problem"],
+        "missing: the host applies PIF.properties gro=on"
+    );
+
+    let out = pool.run(&[
+        "network",
+        "apply",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "storage",
+        "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("PIF.plug"), "{}", stdout(&out));
+    let state = pool.sim.state();
+    let bridges: Vec<_> = state
+        .bridges
+        .iter()
+        .filter(|b| b.device == "xenbr1")
+        .collect();
+    assert_eq!(bridges.len(), 2, "one bridge per host");
+    for bridge in bridges {
+        assert_eq!(
+            bridge.other_config.get("ethtool-tx").map(String::as_str),
+            Some("off")
+        );
+        let live = bridge.live.as_ref().unwrap();
+        assert!(!live["tx"] && !live["sg"], "{bridge:?}");
+    }
+    let out = pool.run(&[
+        "network",
+        "verify",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "xenbr1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = pool.run(&["network", "verify", "--set", "tx=off"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("where keys have no effect"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = pool.run(&[
+        "network",
+        "clear",
+        "--set",
+        "tx=off,sg=off",
+        "--network",
+        "storage",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("removing network keys switches nothing back on"),
+        "{}",
+        stdout(&out)
+    );
+    let out = pool.run(&["network", "apply", "--preset", "seed", "--network", "nope"]);
+    assert_eq!(code(&out), 67, "{}", stderr(&out));
+}
+
+#[test]
+fn watch_includes_custom_templates_and_reports_vms_that_started_first() {
+    use offload_xapi::wire::Value;
+    use offload_xapi_sim::{Origin, Reply};
+    let mut desc = PoolDesc::from_json(LAB_POOL).unwrap();
+    desc.vms.push(
+        serde_json::from_value(serde_json::json!({
+            "name_label": "Debian Bookworm 12", "is_a_template": true, "is_default_template": true,
+            "vifs": [{"network": "storage"}]
+        }))
+        .unwrap(),
+    );
+    // Each HTTP request waits 300 ms: the test's in-process clone and start
+    // land long before the watcher's next read.
+    let pool = Pool::start(
+        &desc,
+        SimConfig {
+            latency: Duration::from_millis(300),
+            ..SimConfig::default()
+        },
+    );
+    let call = |method: &str, params: &[Value]| match pool.sim.call(Origin::Network, method, params)
+    {
+        Reply::Success(v) => v,
+        other => panic!("{method}: {other:?}"),
+    };
+    let session = call(
+        "session.login_with_password",
+        &[Value::str("root"), Value::str("secret")],
+    );
+    let vm_named = |name: &str| {
+        call("VM.get_by_name_label", &[session.clone(), Value::str(name)])
+            .as_array()
+            .unwrap()[0]
+            .clone()
+    };
+    let tx_of = |vm: &str| -> Vec<Option<String>> {
+        pool.vif_other_config(vm)
+            .iter()
+            .map(|c| c.get("ethtool-tx").cloned())
+            .collect()
+    };
+    let off = vec![Some("off".to_string())];
+    let events = watch_events(
+        &pool,
+        &["--preset", "tx-only", "--vifs-only", "--include-templates"],
+        |wait_for| {
+            wait_for("write the custom template", &|| {
+                tx_of("debian-template") == off
+            });
+            // A VM made from a built-in template and started at once.
+            let fresh = call(
+                "VM.clone",
+                &[
+                    session.clone(),
+                    vm_named("Debian Bookworm 12"),
+                    Value::str("fresh-vm"),
+                ],
+            );
+            call(
+                "VM.set_is_a_template",
+                &[session.clone(), fresh.clone(), Value::Bool(false)],
+            );
+            call(
+                "VM.start",
+                &[
+                    session.clone(),
+                    fresh,
+                    Value::Bool(false),
+                    Value::Bool(false),
+                ],
+            );
+            wait_for("write the fresh VM", &|| tx_of("fresh-vm") == off);
+        },
+    );
+    assert_eq!(
+        tx_of("Debian Bookworm 12"),
+        [None],
+        "built-in templates are never written"
+    );
+    assert!(
+        pool.vif_other_config("web-01-snap")
+            .iter()
+            .all(|c| c.is_empty()),
+        "snapshots neither"
+    );
+    let running_without: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "running-without")
+        .map(|e| e["object"]["label"].as_str().unwrap())
+        .collect();
+    assert!(running_without.contains(&"fresh-vm/VIF 0"), "{events:#?}");
+    assert!(!running_without
+        .iter()
+        .any(|l| l.starts_with("debian-template")));
+    // The fresh VM's backend came up without the key: it runs with netback's tx.
+    let state = pool.sim.state();
+    let fresh = state
+        .vms
+        .iter()
+        .find(|v| v.name_label == "fresh-vm")
+        .unwrap();
+    let vif = state
+        .vifs
+        .iter()
+        .find(|v| v.owner == fresh.reference)
+        .unwrap();
+    assert!(vif.live.as_ref().unwrap()["tx"]);
+
+    // With the watcher stopped, a VM made from the custom template has the
+    // keys from the start: VM.clone copies VIF other_config.
+    let made = call(
+        "VM.clone",
+        &[
+            session.clone(),
+            vm_named("debian-template"),
+            Value::str("from-template"),
+        ],
+    );
+    assert_eq!(tx_of("from-template"), off);
+    call(
+        "VM.set_is_a_template",
+        &[session.clone(), made.clone(), Value::Bool(false)],
+    );
+    call(
+        "VM.start",
+        &[
+            session.clone(),
+            made,
+            Value::Bool(false),
+            Value::Bool(false),
+        ],
+    );
+    let state = pool.sim.state();
+    let made = state
+        .vms
+        .iter()
+        .find(|v| v.name_label == "from-template")
+        .unwrap();
+    let vif = state
+        .vifs
+        .iter()
+        .find(|v| v.owner == made.reference)
+        .unwrap();
+    assert!(
+        !vif.live.as_ref().unwrap()["tx"],
+        "applied at its first start"
+    );
+}
+
+#[test]
+fn restore_plugs_a_bond_master_once_and_keeps_keys_of_a_pif_not_attached() {
+    let pool = Pool::start(
+        &PoolDesc::from_json(include_str!("../../offload-xapi-sim/pools/lab.json")).unwrap(),
+        SimConfig {
+            modelled_offload_plugin: true,
+            ..SimConfig::default()
+        },
+    );
+    let file = std::env::temp_dir().join(format!("offload-xapi-bond-undo-{}", std::process::id()));
+    let file_arg = file.to_str().unwrap();
+    let live = |device: &str| -> std::collections::BTreeMap<String, bool> {
+        pool.sim
+            .state()
+            .pifs
+            .iter()
+            .find(|p| p.device == device && p.live.is_some())
+            .and_then(|p| p.live.clone())
+            .unwrap()
+    };
+    let out = pool.run(&[
+        "pif", "apply", "--preset", "seed", "--save", file_arg, "--replug",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    for slave in ["eth2", "eth3"] {
+        assert!(!live(slave)["tx"], "{slave}");
+    }
+    // eth1 goes down before the restore: its explicit values must stay.
+    let eth1 = pool
+        .sim
+        .state()
+        .pifs
+        .iter()
+        .find(|p| p.device == "eth1" && p.other_config.contains_key("ethtool-tx"))
+        .unwrap()
+        .reference
+        .clone();
+    let client = pool.client();
+    client.call("PIF.unplug", &[eth1.as_str().into()]).unwrap();
+
+    let out = pool.run(&["restore", file_arg, "--json"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = json(&out)["report"].clone();
+    let plugs: Vec<&str> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plugs.iter().filter(|l| l.ends_with("/bond0")).count(),
+        1,
+        "the master once, never a slave: {plugs:?}"
+    );
+    assert!(!plugs
+        .iter()
+        .any(|l| l.ends_with("/eth2") || l.ends_with("/eth3")));
+    for slave in ["eth2", "eth3"] {
+        assert!(live(slave)["tx"] && live(slave)["sg"], "{slave}");
+    }
+    let kept = report["kept"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0]["reason"].as_str().unwrap().contains("not attached"));
+    let eth1_config = |pool: &Pool| {
+        pool.sim
+            .state()
+            .pifs
+            .iter()
+            .find(|p| p.reference == eth1)
+            .unwrap()
+            .other_config
+            .clone()
+    };
+    assert_eq!(
+        eth1_config(&pool)["ethtool-tx"],
+        "on",
+        "explicit until its plug"
+    );
+    assert_eq!(
+        eth1_config(&pool)["ethtool-tso"],
+        "off",
+        "lab.json's own value back"
+    );
+
+    client.call("PIF.plug", &[eth1.as_str().into()]).unwrap();
+    let out = pool.run(&["restore", file_arg]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let config = eth1_config(&pool);
+    assert_eq!(
+        config.keys().collect::<Vec<_>>(),
+        ["ethtool-tso"],
+        "only the key it had before"
+    );
+    let _ = std::fs::remove_file(&file);
 }

@@ -19,7 +19,8 @@ pub const fn fold(sum: u64) -> u16 {
 
 /// The folded one's-complement sum of `bytes`, read as big-endian 16-bit words;
 /// an odd trailing byte is padded with zero (RFC 1071).
-#[inline]
+// Always inlined: headers of a known length then sum without a length test.
+#[inline(always)]
 pub fn data(bytes: &[u8]) -> u16 {
     // The sum is computed over native-endian words: one's-complement addition
     // commutes with byte swapping (RFC 1071 §2(B)), so one swap at the end gives
@@ -38,7 +39,7 @@ pub fn accumulate(bytes: &[u8]) -> u64 {
 const SHORT: usize = 128;
 
 /// Unfolded sum of native-endian 16-bit words (odd tail padded as RFC 1071 says).
-#[inline]
+#[inline(always)]
 fn sum_native(bytes: &[u8]) -> u64 {
     if bytes.len() < SHORT {
         sum_short(bytes)

@@ -9,10 +9,18 @@
 //! Writers never wait; readers retry while a writer is mid-packet.
 
 use crate::sync::{fence, AtomicBool, AtomicU64, Ordering};
-use crate::verdict::{Checksum, Class, Verdict};
+use crate::verdict::{Checksum, Class, Counted, Layer};
 
+const LAYERS: usize = Layer::ALL.len();
 const KINDS: usize = Checksum::ALL.len();
 const CLASSES: usize = Class::ALL.len();
+const CELLS: usize = LAYERS * KINDS * CLASSES;
+
+/// The cell of one (layer, checksum, class).
+#[inline]
+fn cell(layer: Layer, checksum: Checksum, class: Class) -> usize {
+    (layer as usize * KINDS + checksum as usize) * CLASSES + class as usize
+}
 
 /// One writer's counters.
 #[derive(Debug)]
@@ -21,7 +29,7 @@ pub struct Shard {
     sequence: AtomicU64,
     claimed: AtomicBool,
     packets: AtomicU64,
-    cells: [AtomicU64; KINDS * CLASSES],
+    cells: [AtomicU64; CELLS],
 }
 
 impl Shard {
@@ -45,7 +53,7 @@ impl Shard {
                 continue;
             }
             let packets = self.packets.load(Ordering::Relaxed);
-            let cells: [u64; KINDS * CLASSES] =
+            let cells: [u64; CELLS] =
                 core::array::from_fn(|i| self.cells[i].load(Ordering::Relaxed));
             fence(Ordering::Acquire);
             if self.sequence.load(Ordering::Relaxed) == before {
@@ -107,17 +115,19 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Records one packet and the verdicts of its checksums, atomically for readers.
-    pub fn record(&mut self, verdicts: &[(Checksum, Verdict)]) {
+    /// Records one packet and the verdicts of its checksums (every layer's,
+    /// [`Observation::counted`](crate::verdict::Observation::counted)),
+    /// atomically for readers.
+    pub fn record(&mut self, verdicts: &[Counted]) {
         let shard = self.shard;
         // Single writer per shard: plain load + store of the sequence is enough.
         let sequence = shard.sequence.load(Ordering::Relaxed);
         shard.sequence.store(sequence + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         shard.packets.fetch_add(1, Ordering::Relaxed);
-        for (checksum, verdict) in verdicts {
-            let cell = *checksum as usize * CLASSES + verdict.class() as usize;
-            shard.cells[cell].fetch_add(1, Ordering::Relaxed);
+        for c in verdicts {
+            shard.cells[cell(c.layer, c.checksum, c.verdict.class())]
+                .fetch_add(1, Ordering::Relaxed);
         }
         shard.sequence.store(sequence + 2, Ordering::Release);
     }
@@ -134,42 +144,76 @@ impl Drop for Writer<'_> {
 pub struct Snapshot {
     /// Packets recorded.
     pub packets: u64,
-    cells: [u64; KINDS * CLASSES],
+    cells: [u64; CELLS],
 }
 
 impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
             packets: 0,
-            cells: [0; KINDS * CLASSES],
+            cells: [0; CELLS],
         }
     }
 }
 
 impl Snapshot {
-    /// How many checksums of `checksum` got a verdict of `class`.
-    pub fn get(&self, checksum: Checksum, class: Class) -> u64 {
-        self.cells[checksum as usize * CLASSES + class as usize]
+    /// Counts the verdicts of one packet (not the packet itself) into this
+    /// plain, single-threaded tally: how a file's diagnosis counts, with the
+    /// same cells as the live counters.
+    #[inline]
+    pub fn count(&mut self, verdicts: &[Counted]) {
+        for c in verdicts {
+            self.cells[cell(c.layer, c.checksum, c.verdict.class())] += 1;
+        }
     }
 
-    /// How many checksums of `checksum` got any verdict.
-    pub fn total(&self, checksum: Checksum) -> u64 {
+    /// Adds another tally (another thread's, another file's).
+    pub fn merge(&mut self, other: &Snapshot) {
+        self.packets += other.packets;
+        for (mine, theirs) in self.cells.iter_mut().zip(other.cells.iter()) {
+            *mine += theirs;
+        }
+    }
+
+    /// How many checksums of `checksum` in `layer` got a verdict of `class`.
+    pub fn get(&self, layer: Layer, checksum: Checksum, class: Class) -> u64 {
+        self.cells[cell(layer, checksum, class)]
+    }
+
+    /// How many checksums of `checksum` in `layer` got any verdict.
+    pub fn total(&self, layer: Layer, checksum: Checksum) -> u64 {
         Class::ALL
             .iter()
-            .map(|&class| self.get(checksum, class))
+            .map(|&class| self.get(layer, checksum, class))
             .sum()
     }
 
-    /// How many checksums of any kind got a verdict of `class`.
+    /// How many checksums of any kind and layer got a verdict of `class` (as
+    /// a file's diagnosis totals them).
     pub fn class_total(&self, class: Class) -> u64 {
-        Checksum::ALL.iter().map(|&c| self.get(c, class)).sum()
+        Layer::ALL
+            .iter()
+            .flat_map(|&layer| {
+                Checksum::ALL
+                    .iter()
+                    .map(move |&c| self.get(layer, c, class))
+            })
+            .sum()
     }
 }
 
 #[cfg(all(test, not(offload_loom)))]
 mod tests {
     use super::*;
-    use crate::verdict::NotVerifiedReason;
+    use crate::verdict::{NotVerifiedReason, Verdict};
+
+    fn at(layer: Layer, checksum: Checksum, verdict: Verdict) -> Counted {
+        Counted {
+            layer,
+            checksum,
+            verdict,
+        }
+    }
 
     #[test]
     fn records_and_snapshots() {
@@ -177,37 +221,55 @@ mod tests {
         let mut a = counters.writer().unwrap();
         let mut b = counters.writer().unwrap();
         assert!(counters.writer().is_none(), "only two shards");
+        let pending = Verdict::OffloadPending {
+            found: 1,
+            expected: 2,
+        };
         a.record(&[
-            (Checksum::Ipv4Header, Verdict::Correct),
-            (
-                Checksum::Tcp4,
-                Verdict::OffloadPending {
-                    found: 1,
-                    expected: 2,
-                },
-            ),
+            at(Layer::Outer, Checksum::Ipv4Header, Verdict::Correct),
+            at(Layer::Outer, Checksum::Tcp4, pending),
         ]);
-        b.record(&[(
+        b.record(&[at(
+            Layer::Outer,
             Checksum::Udp6,
             Verdict::NotVerified(NotVerifiedReason::Truncated),
         )]);
         drop(b);
         let mut c = counters.writer().expect("a dropped writer frees its shard");
-        c.record(&[(
-            Checksum::Ipv4Header,
-            Verdict::Incorrect {
-                found: 1,
-                expected: 2,
-            },
-        )]);
+        c.record(&[
+            at(
+                Layer::Outer,
+                Checksum::Ipv4Header,
+                Verdict::Incorrect {
+                    found: 1,
+                    expected: 2,
+                },
+            ),
+            at(Layer::Outer, Checksum::Udp4, Verdict::Correct),
+            at(Layer::Tunneled, Checksum::Tcp4, pending),
+        ]);
         let s = counters.snapshot();
         assert_eq!(s.packets, 3);
-        assert_eq!(s.get(Checksum::Ipv4Header, Class::Correct), 1);
-        assert_eq!(s.get(Checksum::Ipv4Header, Class::Incorrect), 1);
-        assert_eq!(s.get(Checksum::Tcp4, Class::OffloadPending), 1);
-        assert_eq!(s.get(Checksum::Udp6, Class::NotVerifiedTruncated), 1);
-        assert_eq!(s.total(Checksum::Ipv4Header), 2);
-        assert_eq!(s.class_total(Class::OffloadPending), 1);
+        assert_eq!(s.get(Layer::Outer, Checksum::Ipv4Header, Class::Correct), 1);
+        assert_eq!(
+            s.get(Layer::Outer, Checksum::Ipv4Header, Class::Incorrect),
+            1
+        );
+        assert_eq!(
+            s.get(Layer::Outer, Checksum::Tcp4, Class::OffloadPending),
+            1
+        );
+        assert_eq!(
+            s.get(Layer::Tunneled, Checksum::Tcp4, Class::OffloadPending),
+            1
+        );
+        assert_eq!(
+            s.get(Layer::Outer, Checksum::Udp6, Class::NotVerifiedTruncated),
+            1
+        );
+        assert_eq!(s.total(Layer::Outer, Checksum::Ipv4Header), 2);
+        assert_eq!(s.total(Layer::Tunneled, Checksum::Ipv4Header), 0);
+        assert_eq!(s.class_total(Class::OffloadPending), 2, "both layers");
     }
 
     #[test]
@@ -219,8 +281,8 @@ mod tests {
                     let mut w = counters.writer().unwrap();
                     for _ in 0..20_000 {
                         w.record(&[
-                            (Checksum::Ipv4Header, Verdict::Correct),
-                            (Checksum::Tcp4, Verdict::Correct),
+                            at(Layer::Outer, Checksum::Ipv4Header, Verdict::Correct),
+                            at(Layer::Outer, Checksum::Tcp4, Verdict::Correct),
                         ]);
                     }
                 });
@@ -228,8 +290,9 @@ mod tests {
             scope.spawn(|| {
                 for _ in 0..2_000 {
                     let s = counters.snapshot();
-                    assert_eq!(s.total(Checksum::Ipv4Header), s.total(Checksum::Tcp4));
-                    assert_eq!(s.total(Checksum::Tcp4), s.packets);
+                    let (ip, tcp) = (Checksum::Ipv4Header, Checksum::Tcp4);
+                    assert_eq!(s.total(Layer::Outer, ip), s.total(Layer::Outer, tcp));
+                    assert_eq!(s.total(Layer::Outer, tcp), s.packets);
                 }
             });
         });

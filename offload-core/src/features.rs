@@ -242,6 +242,19 @@ pub fn legacy_group_of(kernel_name: &str) -> Option<&'static LegacyFeature> {
         .find(|f| pattern_matches(f.kernel_pattern, kernel_name))
 }
 
+/// Whether a legacy group is on, from kernel features as (name, active):
+/// on when any of its members is active, as `ethtool -k` prints the group
+/// line; `None` when no member is listed.
+pub fn legacy_group_active<'a>(
+    group: &LegacyFeature,
+    features: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Option<bool> {
+    features
+        .into_iter()
+        .filter(|(name, _)| legacy_group_of(name).is_some_and(|g| g.flag == group.flag))
+        .fold(None, |on, (_, active)| Some(on.unwrap_or(false) || active))
+}
+
 /// Looks a legacy group up by its short (`tso`) or long (`tcp-segmentation-offload`) name.
 pub fn legacy_by_name(name: &str) -> Option<&'static LegacyFeature> {
     LEGACY
@@ -261,6 +274,10 @@ pub enum XapiObject {
     Pif,
     /// A VIF: xenopsd passes only `rx tx sg tso ufo gso` to the hotplug script.
     Vif,
+    /// A network: xapi's `Nm.bring_pif_up` (ocaml/xapi/nm.ml) applies its
+    /// eight offload keys to the network's bridge on the host of each PIF it
+    /// brings up (`determine_ethtool_settings` with the PIF's properties).
+    Network,
 }
 
 /// Whether the host applies the offload `key` (`ethtool-tx`) on that kind of
@@ -270,7 +287,7 @@ pub fn xapi_key_applied(object: XapiObject, key: &str) -> bool {
     match legacy_by_xapi_key(key) {
         None => false,
         Some(feature) => match object {
-            XapiObject::Pif => true,
+            XapiObject::Pif | XapiObject::Network => true,
             XapiObject::Vif => !feature
                 .flag
                 .intersects(LegacyFeatures::GRO.union(LegacyFeatures::LRO)),
@@ -286,6 +303,20 @@ pub fn xapi_flag_value(value: &str) -> Option<bool> {
         "on" | "true" => Some(true),
         "off" | "false" => Some(false),
         _ => None,
+    }
+}
+
+/// How the host reads an offload value stored on `object`, other writers'
+/// spellings included (Xen Orchestra writes `true`/`false`):
+/// - PIF: xapi's `Nm.determine_ethtool_settings` (ocaml/xapi/nm.ml) matches
+///   exactly `true`/`on` and `false`/`off` ([`xapi_flag_value`]);
+/// - VIF: xenopsd's `vif-real` (`handle_ethtool`) reads the value with
+///   `$(xenstore-read ...)`, which drops trailing newlines, skips an empty
+///   value, and matches `true|on` / `false|off` in a `case`.
+pub fn xapi_value_read(object: XapiObject, value: &str) -> Option<bool> {
+    match object {
+        XapiObject::Pif | XapiObject::Network => xapi_flag_value(value),
+        XapiObject::Vif => xapi_flag_value(value.trim_end_matches('\n')),
     }
 }
 
@@ -532,6 +563,10 @@ mod tests {
         for ignored in ["Off", "\u{201d}off\u{201d}", "\"off\"", "0", "", " off"] {
             assert_eq!(xapi_flag_value(ignored), None, "{ignored}");
         }
+        // vif-real's $(xenstore-read) drops trailing newlines; xapi does not.
+        assert_eq!(xapi_value_read(XapiObject::Vif, "false\n\n"), Some(false));
+        assert_eq!(xapi_value_read(XapiObject::Pif, "false\n"), None);
+        assert_eq!(xapi_value_read(XapiObject::Vif, "true"), Some(true));
     }
 
     #[test]

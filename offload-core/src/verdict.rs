@@ -11,9 +11,11 @@
 
 use core::net::IpAddr;
 
+mod fast_path;
+
 use crate::checksum;
 use crate::wire::{
-    ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
+    ah, ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
     ipv6_routing, loopback, sll, tcp, udp, vlan, vxlan,
 };
 
@@ -260,6 +262,98 @@ pub struct Observation {
     pub tunnel: Option<Tunnel>,
 }
 
+/// Which IP layer of a packet a verdict belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    /// The packet as captured.
+    Outer,
+    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
+    Tunneled,
+}
+
+impl Layer {
+    /// Both layers, outer first.
+    pub const ALL: [Layer; 2] = [Layer::Outer, Layer::Tunneled];
+}
+
+/// One checksum verdict of a packet and the layer it belongs to: the unit
+/// every count (a file's diagnosis, a capture's live counters) is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// Outer or inside a tunnel.
+    pub layer: Layer,
+    /// Which checksum.
+    pub checksum: Checksum,
+    /// What it says.
+    pub verdict: Verdict,
+}
+
+/// The verdicts of one packet, outer layer first: at most an IPv4 header and
+/// a transport checksum per layer.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedVerdicts {
+    items: [Counted; 4],
+    len: usize,
+}
+
+impl CountedVerdicts {
+    fn push(&mut self, layer: Layer, checksum: Checksum, verdict: Verdict) {
+        self.items[self.len] = Counted {
+            layer,
+            checksum,
+            verdict,
+        };
+        self.len += 1;
+    }
+
+    /// The verdicts, in order.
+    #[inline]
+    pub fn as_slice(&self) -> &[Counted] {
+        &self.items[..self.len]
+    }
+}
+
+impl Observation {
+    /// Every checksum verdict of the packet with its layer, outer first: what
+    /// is counted, by whoever counts.
+    #[inline]
+    pub fn counted(&self) -> CountedVerdicts {
+        let unused = Counted {
+            layer: Layer::Outer,
+            checksum: Checksum::Ipv4Header,
+            verdict: Verdict::Correct,
+        };
+        let mut list = CountedVerdicts {
+            items: [unused; 4],
+            len: 0,
+        };
+        if let Some(v) = self.ip_header {
+            list.push(Layer::Outer, Checksum::Ipv4Header, v);
+        }
+        if let Some((c, v)) = self.transport {
+            list.push(Layer::Outer, c, v);
+        }
+        if let Some(inner) = &self.tunnel {
+            if let Some(v) = inner.ip_header {
+                list.push(Layer::Tunneled, Checksum::Ipv4Header, v);
+            }
+            if let Some((c, v)) = inner.transport {
+                list.push(Layer::Tunneled, c, v);
+            }
+        }
+        list
+    }
+
+    /// The addresses and ports of `layer`, which name its flows.
+    #[inline]
+    pub fn endpoints_in(&self, layer: Layer) -> Option<&Endpoints> {
+        match layer {
+            Layer::Outer => self.endpoints.as_ref(),
+            Layer::Tunneled => self.tunnel.as_ref().map(|t| &t.endpoints),
+        }
+    }
+}
+
 /// How a tunnel carries its inner packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -426,16 +520,28 @@ fn ipv4_header_verdict(packet: &ipv4::Packet<&[u8]>) -> Verdict {
     let Some(header) = packet.header() else {
         return Verdict::NotVerified(NotVerifiedReason::Truncated);
     };
+    header_verdict(header, packet.checksum())
+}
+
+/// The verdict on a whole IPv4 header whose checksum field holds `found`.
+#[inline(always)]
+fn header_verdict(header: &[u8], found: u16) -> Verdict {
     let sum = checksum::data(header);
     if sum == 0xffff {
         Verdict::Correct
     } else {
-        let found = packet.checksum();
         Verdict::Incorrect {
             found,
             expected: checksum::shouldbe(found, sum),
         }
     }
+}
+
+/// The folded pseudo-header sum of a transport: the addresses' sum (`addresses`),
+/// the protocol and the transport length (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1).
+#[inline(always)]
+fn pseudo_sum(addresses: u64, protocol: u8, len: usize) -> u16 {
+    checksum::fold(addresses + u64::from(protocol) + (len as u64 >> 16) + (len as u64 & 0xffff))
 }
 
 struct Transport<'a> {
@@ -488,14 +594,7 @@ fn classify_transport(t: &Transport<'_>, hint: ChecksumHint) -> Option<Transport
     let verdict = match header {
         _ if t.fragment => Verdict::NotVerified(NotVerifiedReason::Fragment),
         Some((_, found)) if t.captured.len() >= t.len => {
-            let pseudo = has_pseudo.then(|| {
-                checksum::fold(
-                    t.pseudo
-                        + u64::from(t.protocol)
-                        + (t.len as u64 >> 16)
-                        + (t.len as u64 & 0xffff),
-                )
-            });
+            let pseudo = has_pseudo.then(|| pseudo_sum(t.pseudo, t.protocol, t.len));
             transport_verdict(t.captured, found, pseudo, kind == Checksum::Udp4, hint)
         }
         _ => Verdict::NotVerified(NotVerifiedReason::Truncated),
@@ -527,14 +626,26 @@ fn ipv4_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         return Err(DecodeError::BadHeaderLen(unchecked.ihl()));
     }
     let packet = ipv4::Packet::new_checked(ip).map_err(|_| DecodeError::TruncatedIpHeader)?;
-    let transport = packet.payload_len().map(|len| Transport {
-        protocol: packet.protocol(),
-        captured: packet.payload(),
-        len,
-        fragment: packet.is_fragment(),
-        later_fragment: packet.fragment_offset() != 0,
-        v6: false,
-        pseudo: u64::from(packet.addresses_sum()),
+    let transport = packet.payload_len().and_then(|len| {
+        let mut t = Transport {
+            protocol: packet.protocol(),
+            captured: packet.payload(),
+            len,
+            fragment: packet.is_fragment(),
+            later_fragment: packet.fragment_offset() != 0,
+            v6: false,
+            pseudo: u64::from(packet.addresses_sum()),
+        };
+        // Authentication Headers sit between IP and the transport (RFC 4302
+        // §3.1); a later fragment carries none to read.
+        while t.protocol == ip_protocol::AH && !t.later_fragment {
+            let header = ah::Header::new_checked(t.captured).ok()?;
+            let skip = header.header_len();
+            t.protocol = header.next_header();
+            t.captured = t.captured.get(skip..).unwrap_or(&[]);
+            t.len = t.len.checked_sub(skip)?;
+        }
+        Some(t)
     });
     Ok(IpLayer {
         src: IpAddr::V4(packet.src_addr()),
@@ -575,6 +686,13 @@ fn ipv6_layer(ip: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 }
             }
             routed = true;
+            next = header.next_header();
+            at += header.header_len();
+        } else if next == ip_protocol::AH && !later_fragment {
+            // Its length counts 4-byte words, not 8-byte units (RFC 4302 §2.2).
+            let Ok(header) = ah::Header::new_checked(rest) else {
+                break None;
+            };
             next = header.next_header();
             at += header.header_len();
         } else if ipv6_ext::has_length_field(next) {
@@ -757,11 +875,22 @@ fn tunnel(carried: Carried<'_>) -> Option<Tunnel> {
 /// assert_eq!(seen.ip_header, Some(Verdict::Correct));
 /// assert!(matches!(seen.transport, Some((Checksum::Udp4, Verdict::NotVerified(_)))));
 /// ```
+#[inline]
 pub fn classify(
     link_type: u16,
     frame: &[u8],
     hint: ChecksumHint,
 ) -> Result<Observation, DecodeError> {
+    if link_type == linktype::ETHERNET {
+        if let Some(observation) = fast_path::ethernet_ipv4(frame, hint) {
+            return Ok(observation);
+        }
+    }
+    walk(link_type, frame, hint)
+}
+
+/// The general walker: every link type, tag, extension header and tunnel.
+fn walk(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Result<Observation, DecodeError> {
     let (ethertype, ip) = network_layer(link_type, frame)?;
     let outer = layer_verdicts(ethertype, ip, hint)?;
     Ok(Observation {

@@ -4,11 +4,15 @@
 
 use loom::sync::Arc;
 use offload_core::counters::Counters;
-use offload_core::verdict::{Checksum, Verdict};
+use offload_core::verdict::{Checksum, Counted, Layer, Verdict};
 
 #[test]
 fn snapshots_never_split_a_packet() {
-    loom::model(|| {
+    // A snapshot loads every cell of every shard (two layers of cells): more
+    // branches than loom's default 1,000.
+    let mut model = loom::model::Builder::new();
+    model.max_branches = 10_000;
+    model.check(|| {
         let counters: Arc<Counters<2>> = Arc::new(Counters::new());
         let writers: Vec<_> = (0..2)
             .map(|_| {
@@ -16,21 +20,27 @@ fn snapshots_never_split_a_packet() {
                 loom::thread::spawn(move || {
                     let mut writer = counters.writer().expect("a shard per writer");
                     writer.record(&[
-                        (Checksum::Ipv4Header, Verdict::Correct),
-                        (
-                            Checksum::Tcp4,
-                            Verdict::OffloadPending {
+                        Counted {
+                            layer: Layer::Outer,
+                            checksum: Checksum::Ipv4Header,
+                            verdict: Verdict::Correct,
+                        },
+                        Counted {
+                            layer: Layer::Outer,
+                            checksum: Checksum::Tcp4,
+                            verdict: Verdict::OffloadPending {
                                 found: 1,
                                 expected: 2,
                             },
-                        ),
+                        },
                     ]);
                 })
             })
             .collect();
         let snapshot = counters.snapshot();
-        assert_eq!(snapshot.total(Checksum::Ipv4Header), snapshot.packets);
-        assert_eq!(snapshot.total(Checksum::Tcp4), snapshot.packets);
+        let outer = |checksum| snapshot.total(Layer::Outer, checksum);
+        assert_eq!(outer(Checksum::Ipv4Header), snapshot.packets);
+        assert_eq!(outer(Checksum::Tcp4), snapshot.packets);
         assert!(snapshot.packets <= 2);
         for w in writers {
             w.join().unwrap();

@@ -13,7 +13,7 @@
 pub mod save_file;
 pub mod sys;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use offload_core::counters::Counters;
-use offload_core::verdict::Class;
+use offload_core::verdict::{Class, Verdict};
 
 use crate::diagnose::{self, ChecksumHint, Diagnosis, Source, Summary};
 use crate::error::{Error, Result};
@@ -106,10 +106,37 @@ struct Shared {
     write_error: Mutex<Option<(io::Error, u64)>>,
 }
 
+/// What one interface's packets showed, split by direction: what a doctor
+/// needs to tell a TX-side fault from corruption on the way in.
+#[derive(Debug, Clone, Default)]
+pub struct InterfaceTraffic {
+    /// The interface.
+    pub name: String,
+    /// Packets received on it.
+    pub received: Diagnosis,
+    /// Packets this host sent out of it.
+    pub sent: Diagnosis,
+    /// Received packets whose checksum the device or stack had already
+    /// verified (`TP_STATUS_CSUM_VALID`).
+    pub hardware_verified: u64,
+    /// Wire lengths of received packets with a really incorrect checksum, and
+    /// how many of each (segments longer than the MTU are GRO/LRO's doing).
+    pub incorrect_received_lengths: BTreeMap<u32, u64>,
+}
+
+impl InterfaceTraffic {
+    fn new(name: &str) -> InterfaceTraffic {
+        InterfaceTraffic {
+            name: name.to_string(),
+            ..InterfaceTraffic::default()
+        }
+    }
+}
+
 /// A running capture: threads, the shared counters, and the stop flag.
 pub struct Capture {
     shared: Arc<Shared>,
-    threads: Vec<JoinHandle<Diagnosis>>,
+    threads: Vec<JoinHandle<(Vec<InterfaceTraffic>, u64)>>,
     interfaces: Vec<String>,
     netns: Option<String>,
     started: Instant,
@@ -311,11 +338,22 @@ impl Capture {
 
     /// Stops, joins the threads, flushes `--write`, and returns the summary.
     pub fn finish(self) -> Result<Summary> {
+        self.finish_by_interface().map(|(summary, _)| summary)
+    }
+
+    /// [`Capture::finish`], with what each interface received and sent.
+    pub fn finish_by_interface(self) -> Result<(Summary, Vec<InterfaceTraffic>)> {
         self.stop();
         let mut total = Diagnosis::new();
+        let mut traffic = Vec::new();
         for t in self.threads {
-            let part = t.join().map_err(|_| Error::CaptureThreadPanicked)?;
-            total.merge(&part);
+            let (parts, drops) = t.join().map_err(|_| Error::CaptureThreadPanicked)?;
+            for part in &parts {
+                total.merge(&part.received);
+                total.merge(&part.sent);
+            }
+            total.add_drops(drops);
+            traffic.extend(parts);
         }
         let shared = Arc::try_unwrap(self.shared).map_err(|_| Error::CaptureThreadPanicked)?;
         let mut errors = Vec::new();
@@ -349,7 +387,7 @@ impl Capture {
             netns: self.netns,
         });
         summary.errors = errors;
-        Ok(summary)
+        Ok((summary, traffic))
     }
 }
 
@@ -358,8 +396,12 @@ fn capture_loop(
     shared: &Shared,
     deadline: Option<Instant>,
     count: Option<u64>,
-) -> Diagnosis {
-    let mut diagnosis = Diagnosis::new();
+) -> (Vec<InterfaceTraffic>, u64) {
+    let mut traffic: Vec<InterfaceTraffic> = opened
+        .interfaces
+        .iter()
+        .map(|i| InterfaceTraffic::new(&i.name))
+        .collect();
     // Each thread is the only writer of its own shard of the shared counters.
     let mut live = shared.counters.writer();
     let mut last_drops = 0u64;
@@ -399,16 +441,39 @@ fn capture_loop(
                 shared.packets.fetch_add(1, Ordering::Relaxed);
             }
             let hint = ChecksumHint::from_tp_status(packet.status);
+            let seen = &mut traffic[writer_interface as usize];
+            let diagnosis = if packet.outgoing {
+                &mut seen.sent
+            } else {
+                &mut seen.received
+            };
             match link_type {
                 Some(lt) => {
-                    diagnose::observe(
-                        &mut diagnosis,
+                    let observation = diagnose::observe(
+                        diagnosis,
                         live.as_mut(),
                         lt,
                         packet.data,
                         packet.wire_len,
                         hint,
                     );
+                    if !packet.outgoing {
+                        if hint == ChecksumHint::Valid {
+                            seen.hardware_verified += 1;
+                        }
+                        let incorrect = |v: &Verdict| matches!(v, Verdict::Incorrect { .. });
+                        if observation.ip_header.as_ref().is_some_and(incorrect)
+                            || observation
+                                .transport
+                                .as_ref()
+                                .is_some_and(|(_, v)| incorrect(v))
+                        {
+                            *seen
+                                .incorrect_received_lengths
+                                .entry(packet.wire_len)
+                                .or_default() += 1;
+                        }
+                    }
                 }
                 None => {
                     if let Some(w) = live.as_mut() {
@@ -462,6 +527,5 @@ fn capture_loop(
             last_drops += u64::from(drops);
         }
     }
-    diagnosis.add_drops(last_drops);
-    diagnosis
+    (traffic, last_drops)
 }

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use offload_core::counters::Snapshot;
 use offload_core::counters::Writer;
-use offload_core::verdict::{Checksum, NotVerifiedReason, Verdict};
+use offload_core::verdict::{Class, Counted, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -24,14 +25,8 @@ pub const TOP: usize = 10;
 /// (serialised as `ipv4_header`, `tcp4`, ...).
 pub use offload_core::verdict::Checksum as Protocol;
 
-/// Which IP layer a verdict belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// The packet as captured.
-    Outer,
-    /// The packet a tunnel (IPIP, 6in4, GRE, VXLAN, Geneve) carries.
-    Tunneled,
-}
+/// Which IP layer a verdict belongs to (offload-core's).
+pub use offload_core::verdict::Layer;
 
 /// Counts of not-verified checksums, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -51,22 +46,6 @@ impl NotVerifiedCounts {
     pub fn total(&self) -> u64 {
         self.fragment + self.truncated + self.udp_zero_checksum + self.other
     }
-
-    fn add(&mut self, reason: NotVerifiedReason) {
-        match reason {
-            NotVerifiedReason::Fragment => self.fragment += 1,
-            NotVerifiedReason::Truncated => self.truncated += 1,
-            NotVerifiedReason::UdpZeroChecksum => self.udp_zero_checksum += 1,
-            _ => self.other += 1,
-        }
-    }
-
-    fn merge(&mut self, other: &NotVerifiedCounts) {
-        self.fragment += other.fragment;
-        self.truncated += other.truncated;
-        self.udp_zero_checksum += other.udp_zero_checksum;
-        self.other += other.other;
-    }
 }
 
 /// Verdict counts for one protocol.
@@ -85,23 +64,6 @@ pub struct ProtocolCounts {
 }
 
 impl ProtocolCounts {
-    fn add(&mut self, verdict: Verdict) {
-        match verdict {
-            Verdict::Correct => self.correct += 1,
-            Verdict::Incorrect { .. } => self.incorrect += 1,
-            Verdict::OffloadPending { .. } => self.offload_pending += 1,
-            Verdict::NotVerified(reason) => self.not_verified.add(reason),
-            _ => self.not_verified.other += 1,
-        }
-    }
-
-    fn merge(&mut self, other: &ProtocolCounts) {
-        self.correct += other.correct;
-        self.incorrect += other.incorrect;
-        self.offload_pending += other.offload_pending;
-        self.not_verified.merge(&other.not_verified);
-    }
-
     fn seen(&self) -> u64 {
         self.correct + self.incorrect + self.offload_pending + self.not_verified.total()
     }
@@ -126,46 +88,25 @@ pub fn observe(
 ) -> Observation {
     let observation = decode::classify(link_type, frame, hint);
     diagnosis.add_packet(orig_len);
-    let endpoints = observation.endpoints.as_ref();
     if observation.ip_header.is_none() && observation.transport.is_none() {
         diagnosis.add_undecoded();
     }
-    if let Some(v) = observation.ip_header {
-        diagnosis.add_verdict(Protocol::Ipv4Header, v, endpoints);
-    }
-    if let Some((p, v)) = observation.transport {
-        diagnosis.add_verdict(p, v, endpoints);
-    }
-    if let Some(inner) = &observation.tunnel {
-        if let Some(v) = inner.ip_header {
-            diagnosis.add_verdict_in(
-                Layer::Tunneled,
-                Protocol::Ipv4Header,
-                v,
-                Some(&inner.endpoints),
-            );
-        }
-        if let Some((p, v)) = inner.transport {
-            diagnosis.add_verdict_in(Layer::Tunneled, p, v, Some(&inner.endpoints));
+    // One list of verdicts for both counts, so a capture's live counters and a
+    // file's diagnosis count the same things (tunnels' inner layer included).
+    let counted = observation.counted();
+    diagnosis.tally.count(counted.as_slice());
+    for c in counted.as_slice() {
+        if let Verdict::Incorrect { .. } = c.verdict {
+            diagnosis.add_incorrect(c.checksum, observation.endpoints_in(c.layer));
         }
     }
     if let Some(live) = live {
-        let mut verdicts = [(Checksum::Ipv4Header, Verdict::Correct); 2];
-        let mut n = 0;
-        if let Some(v) = observation.ip_header {
-            verdicts[n] = (Checksum::Ipv4Header, v);
-            n += 1;
-        }
-        if let Some((p, v)) = observation.transport {
-            verdicts[n] = (p, v);
-            n += 1;
-        }
-        live.record(&verdicts[..n]);
+        live.record(counted.as_slice());
     }
     observation
 }
 
-/// A batch of packets for a worker thread: a read buffer and where the packets are.
+/// A batch of packets: a read buffer and where the packets are in it.
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
@@ -186,72 +127,65 @@ fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
     }
 }
 
-/// Reads a whole capture file and diagnoses it on `threads` threads: the
-/// calling thread reads and cuts batches, `threads - 1` workers classify them,
-/// and when every worker is busy the reader classifies the batch itself (so
-/// no core waits, and no more threads run than cores were given).
+/// Reads a whole capture file and diagnoses it on `threads` threads, all
+/// alike: each in turn takes the reader, reads the next batch into its own
+/// buffer, lets the reader go, and classifies that batch while another thread
+/// reads. The kernel copies a batch into the cache of the core that then
+/// checksums it (no batch crosses cores), and reading and classifying overlap.
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
-    use std::sync::mpsc::TrySendError;
-    let mut reader = match crate::pcap::CaptureReader::open(path) {
+    let reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
-    let workers = threads.max(2) - 1;
-    // One batch queued per worker: enough to keep them busy, few enough buffers
-    // in flight that they stay in cache.
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Batch>(workers);
-    let (free_tx, free_rx) = std::sync::mpsc::channel::<Batch>();
-    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..workers)
-            .map(|_| {
-                let work_rx = std::sync::Arc::clone(&work_rx);
-                let free_tx = free_tx.clone();
-                scope.spawn(move || {
-                    let mut diagnosis = Diagnosis::new();
-                    loop {
-                        let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(batch)) = next else { break };
-                        observe_batch(&mut diagnosis, &batch);
-                        let _ = free_tx.send(batch);
-                    }
-                    diagnosis
-                })
-            })
-            .collect();
-        let mut total = Diagnosis::new();
-        let mut spare = None;
-        let error = loop {
-            let mut batch = spare
-                .take()
-                .or_else(|| free_rx.try_recv().ok())
-                .unwrap_or_default();
-            let result = reader.next_batch(&mut batch.bytes, &mut batch.entries);
-            if !batch.entries.is_empty() {
-                match work_tx.try_send(batch) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(batch)) => {
-                        observe_batch(&mut total, &batch);
-                        spare = Some(batch);
-                    }
-                    Err(TrySendError::Disconnected(_)) => break None,
+    let turn = std::sync::Mutex::new(ReaderTurn {
+        reader,
+        done: false,
+        error: None,
+    });
+    let work = || {
+        let mut diagnosis = Diagnosis::new();
+        let mut batch = Batch::default();
+        loop {
+            {
+                // A thread that panicked while reading leaves the rest unread.
+                let Ok(mut turn) = turn.lock() else { break };
+                if turn.done {
+                    break;
                 }
-            } else if result.is_ok() {
-                break None;
+                let result = turn.reader.next_batch(&mut batch.bytes, &mut batch.entries);
+                match result {
+                    Ok(()) => turn.done = batch.entries.is_empty(),
+                    Err(e) => {
+                        turn.done = true;
+                        turn.error = Some(e);
+                    }
+                }
             }
-            if let Err(e) = result {
-                break Some(e);
-            }
-        };
-        drop(work_tx);
-        for w in workers {
-            if let Ok(part) = w.join() {
+            // On damage, the packets before it are in the batch and count.
+            observe_batch(&mut diagnosis, &batch);
+        }
+        diagnosis
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
+        let mut total = work();
+        for helper in helpers {
+            if let Ok(part) = helper.join() {
                 total.merge(&part);
             }
         }
+        let error = turn.lock().map_or(None, |mut turn| turn.error.take());
         (total, error)
     })
+}
+
+/// The reader shared by [`diagnose_file`]'s threads, and how its reading ended.
+struct ReaderTurn {
+    reader: crate::pcap::CaptureReader<std::fs::File>,
+    /// The end of the file or damage was met: nothing more to read.
+    done: bool,
+    error: Option<crate::Error>,
 }
 
 /// Checks one capture file: the one "check a file" policy every front-end
@@ -289,8 +223,8 @@ pub struct Diagnosis {
     packets: u64,
     bytes: u64,
     undecoded: u64,
-    counts: [ProtocolCounts; 7],
-    tunneled: [ProtocolCounts; 7],
+    /// Verdicts by layer, checksum and class (offload-core's cells).
+    tally: Snapshot,
     incorrect_flows: HashMap<FlowKey, u64>,
     incorrect_hosts: HashMap<IpAddr, u64>,
     drops: u64,
@@ -338,12 +272,21 @@ impl Diagnosis {
         verdict: Verdict,
         endpoints: Option<&Endpoints>,
     ) {
-        let counts = match layer {
-            Layer::Outer => &mut self.counts,
-            Layer::Tunneled => &mut self.tunneled,
-        };
-        counts[protocol as usize].add(verdict);
-        if let (Verdict::Incorrect { .. }, Some(endpoints)) = (verdict, endpoints) {
+        self.tally.count(&[Counted {
+            layer,
+            checksum: protocol,
+            verdict,
+        }]);
+        if let Verdict::Incorrect { .. } = verdict {
+            self.add_incorrect(protocol, endpoints);
+        }
+    }
+
+    /// Names the flow and hosts of an incorrect checksum (rare: kept out of
+    /// the per-packet path).
+    #[cold]
+    fn add_incorrect(&mut self, protocol: Protocol, endpoints: Option<&Endpoints>) {
+        if let Some(endpoints) = endpoints {
             *self
                 .incorrect_flows
                 .entry(FlowKey {
@@ -369,12 +312,7 @@ impl Diagnosis {
         self.bytes += other.bytes;
         self.undecoded += other.undecoded;
         self.drops += other.drops;
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
-            mine.merge(theirs);
-        }
-        for (mine, theirs) in self.tunneled.iter_mut().zip(other.tunneled.iter()) {
-            mine.merge(theirs);
-        }
+        self.tally.merge(&other.tally);
         for (key, n) in &other.incorrect_flows {
             *self.incorrect_flows.entry(*key).or_insert(0) += n;
         }
@@ -395,18 +333,26 @@ impl Diagnosis {
 
     /// The counts for one protocol of `layer`.
     pub fn counts_in(&self, layer: Layer, protocol: Protocol) -> ProtocolCounts {
-        let table = match layer {
-            Layer::Outer => &self.counts,
-            Layer::Tunneled => &self.tunneled,
-        };
-        let mut c = table[protocol as usize];
-        c.protocol = Some(protocol);
-        c
+        let n = |class| self.tally.get(layer, protocol, class);
+        ProtocolCounts {
+            protocol: Some(protocol),
+            correct: n(Class::Correct),
+            incorrect: n(Class::Incorrect),
+            offload_pending: n(Class::OffloadPending),
+            not_verified: NotVerifiedCounts {
+                fragment: n(Class::NotVerifiedFragment),
+                truncated: n(Class::NotVerifiedTruncated),
+                udp_zero_checksum: n(Class::NotVerifiedUdpZero),
+                other: n(Class::NotVerifiedUnsupported),
+            },
+        }
     }
 
     /// Every layer's counts, outer first.
-    fn all_counts(&self) -> impl Iterator<Item = &ProtocolCounts> {
-        self.counts.iter().chain(self.tunneled.iter())
+    fn all_counts(&self) -> impl Iterator<Item = ProtocolCounts> + '_ {
+        Layer::ALL
+            .into_iter()
+            .flat_map(move |layer| Protocol::ALL.map(|p| self.counts_in(layer, p)))
     }
 
     /// Really incorrect checksums over all protocols and layers.
@@ -609,7 +555,7 @@ fn transports(d: &Diagnosis, pick: impl Fn(&ProtocolCounts) -> u64) -> String {
     let mut names: Vec<&str> = Vec::new();
     for p in Protocol::ALL {
         let name = p.transport();
-        let n = pick(&d.counts[p as usize]) + pick(&d.tunneled[p as usize]);
+        let n = pick(&d.counts_in(Layer::Outer, p)) + pick(&d.counts_in(Layer::Tunneled, p));
         if n > 0 && !names.contains(&name) {
             names.push(name);
         }
@@ -798,6 +744,7 @@ fn endpoint(addr: &str, port: Option<u16>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use offload_core::verdict::NotVerifiedReason;
 
     fn ends(a: [u8; 4], b: [u8; 4], sp: u16, dp: u16) -> Endpoints {
         Endpoints {

@@ -20,6 +20,7 @@
 
 pub mod capture;
 pub mod diagnose;
+pub mod doctor;
 pub mod error;
 pub mod pcap;
 

@@ -134,18 +134,6 @@ fn read(ethtool: &Ethtool, name: &IfName) -> Result<State> {
     }
 }
 
-/// The kernel features a request would move on `state` (the plan).
-fn plan_full(state: &FeatureState, request: &Request) -> Vec<String> {
-    (0..state.names.len())
-        .filter(|&i| {
-            request.names_bit(i)
-                && !state.is_fixed(i)
-                && state.is_active(i) != request.values.get(i)
-        })
-        .map(|i| state.names[i].clone())
-        .collect()
-}
-
 fn parse(state: &FeatureState, words: &[String]) -> Result<Request> {
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     Request::parse(state, &refs).map_err(|e| Error::InvalidRequest {
@@ -178,7 +166,7 @@ impl Prepared {
     /// What would move (None: this interface will fail, changing nothing).
     fn plan(&self) -> Option<Vec<String>> {
         match &self.state {
-            Ok(State::Full(state)) => parse(state, &self.words).ok().map(|r| plan_full(state, &r)),
+            Ok(State::Full(state)) => parse(state, &self.words).ok().map(|r| r.plan(state)),
             Ok(State::Legacy(state)) => Some(plan_legacy(state, &self.words)),
             Err(_) => None,
         }
@@ -208,7 +196,7 @@ impl Prepared {
                 State::Full(state) => {
                     let request = parse(&state, &words)?;
                     if dry_run {
-                        outcome.changed = plan_full(&state, &request);
+                        outcome.changed = request.plan(&state);
                         return Ok(outcome);
                     }
                     let report = ethtool.apply(state, request)?;

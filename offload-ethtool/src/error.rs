@@ -88,6 +88,23 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// Reading a kernel file (`/sys/class/net/...`, `/proc/net/...`) failed,
+    /// or mounting the namespace's own sysfs to read it.
+    KernelFile {
+        /// The file.
+        path: String,
+        /// The interface it belongs to, if any.
+        ifname: Option<String>,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A kernel file whose text this version cannot read.
+    KernelFormat {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A SIOCETHTOOL (or socket) call failed.
     Ethtool {
         /// The operation (`ETHTOOL_SFEATURES`, ...).
@@ -106,7 +123,8 @@ impl Error {
             Error::Ethtool { source, .. }
             | Error::Netns { source, .. }
             | Error::SnapshotWrite { source, .. }
-            | Error::Lock { source, .. } => source.raw_os_error(),
+            | Error::Lock { source, .. }
+            | Error::KernelFile { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -151,6 +169,13 @@ impl std::fmt::Display for Error {
                 f,
                 "the snapshot was taken on host {hostname}, this is {here} (machine-id differs); nothing changed"
             ),
+            Error::KernelFile {
+                path,
+                ifname: Some(ifname),
+                source,
+            } => write!(f, "{ifname}: {path}: {source}"),
+            Error::KernelFile { path, source, .. } => write!(f, "{path}: {source}"),
+            Error::KernelFormat { path, reason } => write!(f, "{path}: {reason}"),
             Error::Ethtool { op, ifname, source } => match source.raw_os_error() {
                 Some(libc::ENODEV) => write!(f, "{ifname}: no such interface"),
                 Some(libc::EPERM) => write!(
@@ -169,7 +194,8 @@ impl std::error::Error for Error {
             Error::Netns { source, .. }
             | Error::Ethtool { source, .. }
             | Error::SnapshotWrite { source, .. }
-            | Error::Lock { source, .. } => Some(source),
+            | Error::Lock { source, .. }
+            | Error::KernelFile { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -10,14 +10,14 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use offload_core::features::{
-    legacy_group_of, parse_set_args, FeatureBits, FeatureMasks, LegacyFeatures, ParseError,
-    SetTarget, LEGACY,
+    legacy_group_active, legacy_group_of, parse_set_args, FeatureBits, FeatureMasks,
+    LegacyFeature, LegacyFeatures, ParseError, SetTarget, LEGACY,
 };
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ifname::IfName;
-use crate::outcome::Status;
+use crate::outcome::{Outcome, Status};
 
 /// Every offload feature of one interface: names by bit, and the four masks
 /// (offload-core's fixed-capacity [`FeatureMasks`]).
@@ -88,7 +88,9 @@ impl Ethtool {
 
     /// The kind of `ifname` from its driver (see [`crate::iface::classify`]).
     pub(crate) fn driver_info(&self, ifname: &IfName) -> (String, String) {
-        sys::driver_info(&self.0, ifname).unwrap_or_default()
+        sys::driver_info(&self.0, ifname)
+            .map(|info| (info.driver, info.bus_info))
+            .unwrap_or_default()
     }
 
     pub(crate) fn fd(&self) -> &OwnedFd {
@@ -149,6 +151,26 @@ impl FeatureState {
         self.masks.is_fixed(i)
     }
 
+    /// The bits of the kernel features that legacy group `legacy` covers.
+    fn members_of(&self, legacy: &LegacyFeature) -> Vec<usize> {
+        (0..self.names.len())
+            .filter(|&i| legacy_group_of(&self.names[i]).is_some_and(|g| g.flag == legacy.flag))
+            .collect()
+    }
+
+    /// Each legacy group as `ethtool -k` shows it: on when any of its
+    /// features is active; `None` when the interface has none of them.
+    pub fn legacy_groups(&self) -> Vec<(&'static LegacyFeature, Option<bool>)> {
+        LEGACY
+            .iter()
+            .map(|legacy| {
+                let members = self.members_of(legacy);
+                let on = (!members.is_empty()).then(|| members.iter().any(|&i| self.is_active(i)));
+                (legacy, on)
+            })
+            .collect()
+    }
+
     /// The bit of a kernel feature name.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         (!name.is_empty())
@@ -178,14 +200,18 @@ impl FeatureState {
     pub fn render_ethtool_k(&self) -> String {
         let mut out = format!("Features for {}:\n", self.ifname);
         for legacy in LEGACY.iter().filter(|l| l.short_name != "ufo") {
-            let members: Vec<usize> = (0..self.names.len())
-                .filter(|&i| legacy_group_of(&self.names[i]).is_some_and(|g| g.flag == legacy.flag))
-                .collect();
+            let members = self.members_of(legacy);
             if let [only] = members[..] {
                 self.line(&mut out, "", legacy.long_name, only);
                 continue;
             }
-            let any = members.iter().any(|&i| self.is_active(i));
+            let any = legacy_group_active(
+                legacy,
+                members
+                    .iter()
+                    .map(|&i| (self.names[i].as_str(), self.is_active(i))),
+            )
+            .unwrap_or(false);
             let _ = writeln!(
                 out,
                 "{}: {}",
@@ -245,6 +271,56 @@ impl FeatureState {
                     fixed: self.is_fixed(i),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// What one interface answers: the full feature set, or the legacy groups
+/// that old kernels without ETHTOOL_GFEATURES still answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readout {
+    /// ETHTOOL_GFEATURES worked.
+    Full(FeatureState),
+    /// The per-group legacy ioctls (forced, or the kernel lacks GFEATURES).
+    Legacy(legacy::LegacyState),
+}
+
+impl Readout {
+    /// Reads `name` with GFEATURES, or the legacy ioctls when forced
+    /// ([`legacy::forced`]) or when the kernel answers EOPNOTSUPP.
+    pub fn read(ethtool: &Ethtool, name: &IfName) -> Result<Readout> {
+        let legacy = || legacy::read_with(ethtool, name).map(Readout::Legacy);
+        if legacy::forced() {
+            return legacy();
+        }
+        match ethtool.read(name) {
+            Ok(state) => Ok(Readout::Full(state)),
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => legacy(),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The text of `ethtool -k`.
+    pub fn render_ethtool_k(&self) -> String {
+        match self {
+            Readout::Full(s) => s.render_ethtool_k(),
+            Readout::Legacy(s) => s.render_ethtool_k(),
+        }
+    }
+
+    /// The JSON view (schema `offload.features/1`).
+    pub fn json(&self) -> InterfaceJson<'_> {
+        match self {
+            Readout::Full(s) => s.json(),
+            Readout::Legacy(s) => s.json(),
+        }
+    }
+
+    /// Each legacy group's state (`None`: the interface lacks the group).
+    pub fn legacy_groups(&self) -> Vec<(&'static LegacyFeature, Option<bool>)> {
+        match self {
+            Readout::Full(s) => s.legacy_groups(),
+            Readout::Legacy(s) => s.values.clone(),
         }
     }
 }
@@ -310,6 +386,18 @@ impl Request {
     pub fn names_bit(&self, i: usize) -> bool {
         self.mask.get(i)
     }
+
+    /// The kernel features this request would move on `state`, without
+    /// changing anything (a dry run's plan): named, not fixed, and not
+    /// already at the wanted value.
+    pub fn plan(&self, state: &FeatureState) -> Vec<String> {
+        (0..state.names.len())
+            .filter(|&i| {
+                self.names_bit(i) && !state.is_fixed(i) && state.is_active(i) != self.values.get(i)
+            })
+            .map(|i| state.names[i].clone())
+            .collect()
+    }
 }
 
 /// What a change did, in ethtool's terms.
@@ -360,6 +448,15 @@ impl ChangeReport {
             }
         }
         (moved, refused)
+    }
+
+    /// This change in the vocabulary of every report (`offloadctl set --json`).
+    pub fn outcome(&self) -> Outcome {
+        let (changed, refused) = self.requested_outcome();
+        let mut outcome = Outcome::new(self.after.ifname, None, self.status());
+        outcome.changed = changed;
+        outcome.refused = refused;
+        outcome
     }
 
     /// The outcome of this change: changed, unchanged, partial or refused.

@@ -7,7 +7,13 @@
 //! It must not read captures or judge checksums (that is `offload-diagnose`)
 //! and must not talk to XAPI (`offload-xapi`); front-ends only translate.
 //!
-//! Reading needs no privileges; changing needs CAP_NET_ADMIN.
+//! It also reads the evidence a diagnosis or an exporter needs, read-only:
+//! device statistics ([`stats`], `ethtool -S`), driver identity and PCI ids
+//! ([`driver`], `ethtool -i`), `/sys/class/net/*/statistics` of any namespace
+//! ([`sysfs`]) and the kernel's protocol counters ([`mib`], `nstat`).
+//!
+//! Reading needs no privileges (sysfs of another namespace needs
+//! CAP_SYS_ADMIN); changing needs CAP_NET_ADMIN.
 //!
 //! ```
 //! use offload_ethtool::features::FeatureState;
@@ -24,14 +30,19 @@
 //! ```
 
 pub mod disable;
+pub mod driver;
 pub mod error;
 pub mod features;
 pub mod iface;
 pub mod ifname;
 pub mod lock;
+pub mod mib;
 pub mod netns;
 pub mod outcome;
+pub mod save_file;
 pub mod snapshot;
+pub mod stats;
+pub mod sysfs;
 
 pub use error::{Error, Result};
 pub use ifname::IfName;

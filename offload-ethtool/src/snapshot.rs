@@ -5,14 +5,11 @@
 //! the host's identity so that a snapshot is never applied to another machine
 //! by mistake.
 //!
-//! A snapshot file is never replaced by default, and written atomically: a new
-//! file beside it (no symlink followed, never an existing one), fsync, link or
-//! rename into place, fsync of the directory.
+//! A snapshot file is never replaced by default, a damaged one is refused, and
+//! it is written atomically: the rule of [`save_file`], which XAPI undo files
+//! follow too.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -24,6 +21,7 @@ use crate::features::{legacy, Ethtool, FeatureState, Request};
 use crate::iface::Selection;
 use crate::ifname::IfName;
 use crate::outcome::{Outcome, Report, Status};
+use crate::save_file::{self, SavedState};
 use crate::{lock, netns};
 
 /// The schema tag written into every snapshot.
@@ -33,7 +31,7 @@ pub const SCHEMA_V1: &str = "offload.snapshot/1";
 /// The schema tag of a restore report.
 pub const REPORT_SCHEMA: &str = "offload.restore/2";
 /// Snapshots larger than this are refused before being read whole.
-pub const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
+pub const MAX_SNAPSHOT_BYTES: u64 = save_file::MAX_SAVED_BYTES;
 
 /// Which machine a snapshot belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +216,16 @@ impl Snapshot {
             interfaces,
         }
     }
+}
+
+impl SavedState for Snapshot {
+    fn reads_schema(schema: &str) -> bool {
+        schema == SCHEMA || schema == SCHEMA_V1
+    }
+
+    fn schema(&self) -> &str {
+        &self.schema
+    }
 
     /// `self` added to an `older` snapshot: interfaces `older` holds keep
     /// its entry (the state from before the first run), others are added.
@@ -233,112 +241,22 @@ impl Snapshot {
     }
 }
 
-/// Reads a snapshot file (at most [`MAX_SNAPSHOT_BYTES`]).
+/// Reads a snapshot file (at most [`MAX_SNAPSHOT_BYTES`]; the rule is
+/// [`save_file`]'s).
 pub fn load(path: &Path) -> Result<Snapshot> {
-    let bad = |reason: String| Error::BadSnapshot {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut text = String::new();
-    file.take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| bad(e.to_string()))?;
-    if text.len() as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(bad(format!(
-            "larger than {} MiB, not a snapshot",
-            MAX_SNAPSHOT_BYTES >> 20
-        )));
-    }
-    let snapshot: Snapshot =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not an offload snapshot ({e})")))?;
-    if snapshot.schema != SCHEMA && snapshot.schema != SCHEMA_V1 {
-        return Err(bad(format!(
-            "schema '{}', expected '{SCHEMA}'",
-            snapshot.schema.escape_debug()
-        )));
-    }
-    Ok(snapshot)
+    save_file::load(path)
 }
 
 /// Whether [`save`] would be allowed (a dry run checks, writes nothing).
 pub fn check_writable(path: &Path, force: bool) -> Result<()> {
-    if !force && path.symlink_metadata().is_ok() {
-        return Err(Error::SnapshotExists {
-            path: path.display().to_string(),
-        });
-    }
-    Ok(())
+    save_file::check_writable::<Snapshot>(path, force)
 }
 
 /// Writes `snapshot` to `path` atomically. An existing file is refused
 /// unless `force`, which adds to it instead of replacing it (its entries
-/// win). Nothing is left behind on error.
+/// win); a damaged one is refused. Nothing is left behind on error.
 pub fn save(path: &Path, snapshot: Snapshot, force: bool) -> Result<()> {
-    check_writable(path, force)?;
-    let existing = force && path.symlink_metadata().is_ok();
-    let snapshot = if existing {
-        snapshot.merged_into(load(path)?)
-    } else {
-        snapshot
-    };
-    let text =
-        serde_json::to_string_pretty(&snapshot).expect("a snapshot always serialises") + "\n";
-    write_atomically(path, text.as_bytes(), existing)
-}
-
-fn write_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::SnapshotWrite {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-/// Temp file beside `path` (O_EXCL | O_NOFOLLOW, mode 0600), fsync, then
-/// rename over (`replace`) or hard-link into place (fails if `path` appeared
-/// meanwhile), fsync the directory; the temp file is removed on every path.
-fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let error = write_error(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| error(std::io::Error::from_raw_os_error(libc::EISDIR)))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp.{}", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        if replace {
-            std::fs::rename(&temp, path)?;
-        } else {
-            std::fs::hard_link(&temp, path)?;
-            std::fs::remove_file(&temp)?;
-        }
-        File::open(&dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists && !replace {
-            Error::SnapshotExists {
-                path: path.display().to_string(),
-            }
-        } else {
-            error(e)
-        }
-    })
+    save_file::save(path, snapshot, force)
 }
 
 /// Takes a snapshot of every feature of the selected interfaces (no
@@ -382,6 +300,17 @@ pub struct Restore {
 /// snapshot's namespace reads each interface once, writes its saved
 /// requested bits, and reports what moved. `Err` means nothing was changed.
 pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
+    run_restore(snapshot, options, false)
+}
+
+/// What [`restore`] would put back, changing nothing (a dry run): the same
+/// host check and reads, no lock, each interface `planned` with the
+/// features that would move in `changed`.
+pub fn plan_restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
+    run_restore(snapshot, options, true)
+}
+
+fn run_restore(snapshot: &Snapshot, options: &Restore, dry_run: bool) -> Result<Report> {
     if !options.allow_other_host && !snapshot.host.is_this_machine(&snapshot.schema) {
         return Err(Error::OtherHost {
             hostname: snapshot.host.hostname.clone(),
@@ -393,11 +322,16 @@ pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
     let netns = options.netns.clone().or_else(|| snapshot.netns.clone());
     let stop = options.stop.clone();
     netns::run_in(netns.as_deref(), move || {
-        let _lock = lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?;
+        // A dry run changes nothing and needs no lock.
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(lock::lock_here(lock::DEFAULT_WAIT, stop.as_ref())?)
+        };
         let ethtool = Ethtool::open()?;
         let mut report = Report {
             schema: REPORT_SCHEMA,
-            dry_run: false,
+            dry_run,
             interfaces: Vec::with_capacity(saved.len()),
             interrupted: false,
         };
@@ -406,24 +340,36 @@ pub fn restore(snapshot: &Snapshot, options: &Restore) -> Result<Report> {
                 report.interrupted = true;
                 break;
             }
-            report.interfaces.push(restore_interface(&ethtool, s, all));
+            report
+                .interfaces
+                .push(restore_interface(&ethtool, s, all, dry_run));
         }
         Ok(report)
     })
 }
 
 /// Puts one interface's saved features back.
-fn restore_interface(ethtool: &Ethtool, saved: &SavedInterface, all: bool) -> Outcome {
+fn restore_interface(
+    ethtool: &Ethtool,
+    saved: &SavedInterface,
+    all: bool,
+    dry_run: bool,
+) -> Outcome {
     let wanted = saved.wanted(all);
     let result = if saved.legacy || legacy::forced() {
-        restore_legacy(ethtool, saved.name, &wanted)
+        restore_legacy(ethtool, saved.name, &wanted, dry_run)
     } else {
-        restore_full(ethtool, saved.name, &wanted)
+        restore_full(ethtool, saved.name, &wanted, dry_run)
     };
     result.unwrap_or_else(|e| Outcome::failed(saved.name, None, e))
 }
 
-fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+fn restore_full(
+    ethtool: &Ethtool,
+    name: IfName,
+    wanted: &[(&str, bool)],
+    dry_run: bool,
+) -> Result<Outcome> {
     let state = ethtool.read(&name)?;
     let mut outcome = Outcome::new(name, None, Status::Unchanged);
     let (mut mask, mut values) = (FeatureBits::EMPTY, FeatureBits::EMPTY);
@@ -445,6 +391,16 @@ fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Res
         ));
     }
     let request = Request::requested(&state, mask, values);
+    if dry_run {
+        // What the write below would move: changeable, requested otherwise.
+        outcome.status = Status::Planned;
+        outcome.changed = named
+            .iter()
+            .filter(|&&(i, on)| request.names_bit(i) && state.is_requested(i) != on)
+            .map(|&(i, _)| state.names[i].clone())
+            .collect();
+        return Ok(outcome);
+    }
     let report = ethtool.apply(state, request)?;
     for (i, on) in named {
         let (before, after) = (&report.before, &report.after);
@@ -458,8 +414,25 @@ fn restore_full(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Res
     Ok(outcome)
 }
 
-fn restore_legacy(ethtool: &Ethtool, name: IfName, wanted: &[(&str, bool)]) -> Result<Outcome> {
+fn restore_legacy(
+    ethtool: &Ethtool,
+    name: IfName,
+    wanted: &[(&str, bool)],
+    dry_run: bool,
+) -> Result<Outcome> {
     let mut outcome = Outcome::new(name, None, Status::Unchanged);
+    if dry_run {
+        let state = legacy::read_with(ethtool, &name)?;
+        outcome.status = Status::Planned;
+        for &(feature, on) in wanted {
+            match state.get(feature) {
+                Some(now) if now != on => outcome.changed.push(feature.to_string()),
+                Some(_) => {}
+                None => outcome.refused.push(feature.to_string()),
+            }
+        }
+        return Ok(outcome);
+    }
     let words: Vec<&str> = wanted
         .iter()
         .filter(|(n, _)| legacy_by_name(n).is_some())

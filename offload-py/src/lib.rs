@@ -18,6 +18,7 @@
 use pyo3::prelude::*;
 
 pub mod diagnose;
+pub mod doctor;
 pub mod error;
 pub mod features;
 pub mod json;
@@ -90,6 +91,11 @@ fn offload_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(diagnose::check_file_json, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose::capture, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose::capture_json, m)?)?;
+
+    m.add_function(wrap_pyfunction!(doctor::doctor, m)?)?;
+    m.add_function(wrap_pyfunction!(doctor::doctor_json, m)?)?;
+    m.add_function(wrap_pyfunction!(doctor::doctor_evidence, m)?)?;
+    m.add_function(wrap_pyfunction!(doctor::doctor_compare, m)?)?;
 
     m.add_class::<xapi::PyXapiSession>()?;
     Ok(())

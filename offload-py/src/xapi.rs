@@ -36,6 +36,7 @@ fn vifs(vm_names: Vec<String>, vm_uuids: Vec<String>, networks: Vec<String>) -> 
         vm_names,
         vm_uuids,
         networks,
+        include_templates: false,
     })
 }
 

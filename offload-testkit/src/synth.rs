@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use offload_core::checksum;
 use offload_core::wire::{
-    ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
+    ah, ethernet, ethertype, geneve, gre, icmp, ip_protocol, ipv4, ipv6, ipv6_ext, ipv6_fragment,
     ipv6_routing, tcp, udp, vlan, vxlan,
 };
 
@@ -46,7 +46,14 @@ pub struct Spec {
     pub flow: u16,
     /// IPv6 only: a routing header before the transport.
     pub routing: Option<Routing>,
+    /// An IPsec Authentication Header ([`AH_LEN`] bytes) right before the
+    /// transport (after a routing or fragment header in IPv6).
+    pub ah: bool,
 }
+
+/// Bytes of the Authentication Header [`Spec::ah`] adds: the fixed part and a
+/// 12-byte ICV (HMAC-SHA1-96), a multiple of 8 as IPv6 requires.
+pub const AH_LEN: usize = 24;
 
 /// An IPv6 routing header to put in a packet. With segments left the IPv6
 /// destination is an intermediate node (`fd00::99`) and the list carries the
@@ -115,6 +122,7 @@ impl Default for Spec {
             fragment: None,
             flow: 0,
             routing: None,
+            ah: false,
         }
     }
 }
@@ -188,22 +196,39 @@ fn write_transport(spec: &Spec, seg: &mut [u8], pseudo: u16) {
     }
 }
 
+/// An Authentication Header in `bytes` ([`AH_LEN`] long) naming the
+/// transport; the ICV is a fixed pattern (nothing here verifies it).
+fn write_ah(bytes: &mut [u8], spec: &Spec) {
+    bytes[ah::FIXED_LEN..].fill(0xa5);
+    ah::Header::new_checked(bytes).expect("AH room").set_header(
+        spec.protocol,
+        AH_LEN,
+        0x1000 + u32::from(spec.flow),
+        1,
+    );
+}
+
 /// The IP packet (no link header).
 pub fn ip_packet(spec: &Spec) -> Vec<u8> {
     let f = spec.flow.to_be_bytes();
     let seg_len = transport_header_len(spec.protocol) + spec.payload;
+    let ah_len = if spec.ah { AH_LEN } else { 0 };
     if !spec.v6 {
         let src = Ipv4Addr::new(10, 0, f[0], f[1]);
         let dst = Ipv4Addr::new(10, 1, 0, 2);
-        let mut bytes = vec![0u8; ipv4::HEADER_LEN + seg_len];
+        let mut bytes = vec![0u8; ipv4::HEADER_LEN + ah_len + seg_len];
         let mut ip = ipv4::Packet::new_checked(&mut bytes[..]).expect("IPv4 header room");
         ip.set_header_len(ipv4::HEADER_LEN);
-        ip.set_total_len((ipv4::HEADER_LEN + seg_len) as u16);
+        ip.set_total_len((ipv4::HEADER_LEN + ah_len + seg_len) as u16);
         ip.set_ident(spec.flow);
         let (mf, offset) = spec.fragment.unwrap_or((false, 0));
         ip.set_fragment(spec.fragment.is_none(), mf, offset << 3);
         ip.set_ttl(64);
-        ip.set_protocol(spec.protocol);
+        ip.set_protocol(if spec.ah {
+            ip_protocol::AH
+        } else {
+            spec.protocol
+        });
         ip.set_src_addr(src);
         ip.set_dst_addr(dst);
         let pseudo = if spec.protocol == ip_protocol::ICMP {
@@ -211,7 +236,11 @@ pub fn ip_packet(spec: &Spec) -> Vec<u8> {
         } else {
             checksum::pseudo_header_v4(src.octets(), dst.octets(), spec.protocol, seg_len as u16)
         };
-        write_transport(spec, ip.payload_mut(), pseudo);
+        let payload = ip.payload_mut();
+        if spec.ah {
+            write_ah(&mut payload[..AH_LEN], spec);
+        }
+        write_transport(spec, &mut payload[ah_len..], pseudo);
         ip.fill_checksum();
         if spec.bad_ip_checksum {
             let broken = ip.checksum() ^ 0x0101;
@@ -227,7 +256,7 @@ pub fn ip_packet(spec: &Spec) -> Vec<u8> {
         } else {
             0
         };
-        let ext_len = routing_len + fragment_len;
+        let ext_len = routing_len + fragment_len + ah_len;
         let mut bytes = vec![0u8; ipv6::HEADER_LEN + ext_len + seg_len];
         let mut ip = ipv6::Packet::new_checked(&mut bytes[..]).expect("IPv6 header room");
         ip.set_version_class_flow(0, 0);
@@ -258,11 +287,17 @@ pub fn ip_packet(spec: &Spec) -> Vec<u8> {
             next_headers.push((ip_protocol::ROUTING, 0));
         }
         if let Some((mf, offset)) = spec.fragment {
-            let mut frag = ipv6_fragment::Header::new_checked(&mut payload[routing_len..ext_len])
+            let end = routing_len + fragment_len;
+            let mut frag = ipv6_fragment::Header::new_checked(&mut payload[routing_len..end])
                 .expect("fragment header room");
             frag.set_offset(offset << 3, mf);
             frag.set_ident(u32::from(spec.flow));
             next_headers.push((ip_protocol::FRAGMENT, routing_len));
+        }
+        if spec.ah {
+            let at = routing_len + fragment_len;
+            write_ah(&mut payload[at..ext_len], spec);
+            next_headers.push((ip_protocol::AH, at));
         }
         write_transport(spec, &mut payload[ext_len..], pseudo);
         // Each header names the next; the last one names the transport.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use offload_core::features::{xapi_flag_value, xapi_key_applied, XapiObject};
+use offload_core::features::{xapi_flag_value, xapi_key_applied, xapi_value_read, XapiObject};
 
 use super::rng::Rng;
 use offload_xapi::wire::Value;
@@ -172,6 +172,10 @@ impl Obj {
 pub struct Applied {
     /// Offload name (`tx`, `gso`, ...) → on.
     pub offloads: Option<BTreeMap<String, bool>>,
+    /// The device's whole offload state now (`ethtool -k`): what the last
+    /// `ethtool -K` left, which a bring-up changes only for the offloads it
+    /// names. `None` when no device exists (a VIF of a halted VM).
+    pub live: Option<BTreeMap<String, bool>>,
     /// How many times the device was brought up (plug, boot, reboot).
     pub bring_ups: u64,
 }
@@ -361,7 +365,9 @@ impl Db {
             return;
         };
         let (network, host) = (obj.str("network").to_string(), obj.str("host").to_string());
-        let own = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let own_config = obj.string_map("other_config");
+        let own_properties = obj.string_map("properties");
+        let own = read_offloads(XapiObject::Pif, &own_config);
         let own_device = if !obj.refs("tunnel_access_PIF_of").is_empty() {
             false
         } else if !obj.refs("bond_master_of").is_empty() || obj.str("VLAN_master_of") != NULL_REF {
@@ -369,7 +375,9 @@ impl Db {
         } else {
             true
         };
-        let mut configured: Vec<(String, BTreeMap<String, bool>)> = Vec::new();
+        // (device, its keys as read, what networkd runs ethtool -K with).
+        type Configured = (String, BTreeMap<String, bool>, BTreeMap<String, bool>);
+        let mut configured: Vec<Configured> = Vec::new();
         for bond in obj.refs("bond_master_of") {
             for slave in self
                 .get(&bond)
@@ -378,26 +386,38 @@ impl Db {
             {
                 if let Some(slave_obj) = self.get_of(Class::Pif, &slave) {
                     let config = slave_obj.string_map("other_config");
-                    configured.push((slave, read_offloads(XapiObject::Pif, &config)));
+                    // Nm.create_bond: each slave's own other_config with the
+                    // master's properties.
+                    let offload = ethtool_offload(&config, &own_properties);
+                    configured.push((slave, read_offloads(XapiObject::Pif, &config), offload));
                 }
             }
         }
         if let Some(tagged) = self.vlan_tagged_pif(obj.str("VLAN_master_of")) {
             if let Some(tagged_obj) = self.get_of(Class::Pif, &tagged) {
                 let config = tagged_obj.string_map("other_config");
-                configured.push((tagged, read_offloads(XapiObject::Pif, &config)));
+                let offload = ethtool_offload(&config, &tagged_obj.string_map("properties"));
+                configured.push((tagged, read_offloads(XapiObject::Pif, &config), offload));
             }
         }
-        self.apply_bridge(&network, &host);
-        for (device, offloads) in configured {
+        self.apply_bridge(&network, &host, &own_properties);
+        for (device, offloads, offload) in configured {
             let entry = self.applied.entry(device).or_default();
             entry.offloads = Some(offloads);
             entry.bring_ups += 1;
+            run_ethtool_k(&mut entry.live, NIC_DEFAULTS, &offload);
         }
         let entry = self.applied.entry(pif.to_string()).or_default();
         // A PIF without a device of its own runs nothing; `bring_ups` still counts.
         entry.offloads = own_device.then_some(own);
         entry.bring_ups += 1;
+        if own_device {
+            run_ethtool_k(
+                &mut entry.live,
+                NIC_DEFAULTS,
+                &ethtool_offload(&own_config, &own_properties),
+            );
+        }
     }
 
     /// The tagged (physical) PIF of a VLAN ref (`Db.VLAN.get_tagged_PIF`).
@@ -415,34 +435,168 @@ impl Db {
     }
 
     /// The bridge of a network on one host (`xenbrN`) is brought up with its
-    /// PIF; it reads the network's `other_config` ethtool keys (research §4.1).
-    pub fn apply_bridge(&mut self, network: &str, host: &str) {
+    /// PIF; it reads the network's `other_config` ethtool keys with the PIF's
+    /// properties (`Nm.bring_pif_up`: `determine_ethtool_settings
+    /// rc.pIF_properties net_rc.network_other_config`).
+    pub fn apply_bridge(
+        &mut self,
+        network: &str,
+        host: &str,
+        properties: &BTreeMap<String, String>,
+    ) {
         let Some(obj) = self.get_of(Class::Network, network) else {
             return;
         };
-        let offloads = read_offloads(XapiObject::Pif, &obj.string_map("other_config"));
+        let config = obj.string_map("other_config");
+        let offloads = read_offloads(XapiObject::Pif, &config);
         let entry = self.applied.entry(bridge_key(network, host)).or_default();
         entry.offloads = Some(offloads);
         entry.bring_ups += 1;
+        run_ethtool_k(
+            &mut entry.live,
+            BRIDGE_DEFAULTS,
+            &ethtool_offload(&config, properties),
+        );
     }
 
-    /// Brings a VIF's backend online (VM start/reboot, VIF.plug): the hotplug
-    /// script reads the six whitelisted keys.
+    /// Brings a VIF's backend online (VM start/reboot, VIF.plug): a fresh
+    /// `vifD.N` with netback's features, then xenopsd's `vif-real`
+    /// (`handle_ethtool`) runs `ethtool -K` for the six whitelisted keys
+    /// that are present, and nothing else.
     pub fn apply_vif(&mut self, vif: &str) {
         let Some(obj) = self.get_of(Class::Vif, vif) else {
             return;
         };
         let offloads = read_offloads(XapiObject::Vif, &obj.string_map("other_config"));
         let entry = self.applied.entry(vif.to_string()).or_default();
+        entry.live = None;
+        run_ethtool_k(&mut entry.live, NETBACK_DEFAULTS, &offloads);
         entry.offloads = Some(offloads);
         entry.bring_ups += 1;
     }
 
-    /// The backend device is gone (VIF.unplug, VM halted).
+    /// The backend device is gone (VIF.unplug, VM halted; a bridge torn down).
     pub fn remove_device(&mut self, reference: &str) {
         if let Some(entry) = self.applied.get_mut(reference) {
             entry.offloads = None;
+            entry.live = None;
         }
+    }
+
+    /// A PIF is unplugged: networkd stops configuring it, but the NIC stays
+    /// as the last `ethtool -K` left it.
+    pub fn unplug_pif(&mut self, reference: &str) {
+        if let Some(entry) = self.applied.get_mut(reference) {
+            entry.offloads = None;
+        }
+    }
+
+    /// The devices of a host by dom0 name (`eth0`, `xenbr0`, `vif3.0`) with
+    /// their live offloads, for the plugin model.
+    pub fn live_devices(
+        &self,
+        host: &str,
+    ) -> BTreeMap<String, (&'static str, BTreeMap<String, bool>)> {
+        let mut devices = BTreeMap::new();
+        for pif in self.all(Class::Pif) {
+            let Some(obj) = self.get(pif) else { continue };
+            if obj.str("host") != host {
+                continue;
+            }
+            if let Some(live) = self.applied.get(pif).and_then(|a| a.live.clone()) {
+                devices.insert(obj.str("device").to_string(), ("nic", live));
+            }
+        }
+        for network in self.all(Class::Network) {
+            let Some(obj) = self.get(network) else {
+                continue;
+            };
+            if let Some(live) = self
+                .applied
+                .get(&bridge_key(network, host))
+                .and_then(|a| a.live.clone())
+            {
+                devices.insert(obj.str("bridge").to_string(), ("nic", live));
+            }
+        }
+        for vif in self.all(Class::Vif) {
+            let Some(obj) = self.get(vif) else { continue };
+            let Some(vm) = self.get(obj.str("VM")) else {
+                continue;
+            };
+            if vm.str("resident_on") != host {
+                continue;
+            }
+            let domid = vm.fields.get("domid").and_then(Value::as_int).unwrap_or(-1);
+            if let Some(live) = self.applied.get(vif).and_then(|a| a.live.clone()) {
+                devices.insert(format!("vif{domid}.{}", obj.str("device")), ("vif", live));
+            }
+        }
+        devices
+    }
+}
+
+/// The eight offloads XAPI has keys for, as a NIC driver starts them
+/// (UFO is gone from current kernels; LRO is off on most drivers).
+const NIC_DEFAULTS: &[(&str, bool)] = &[
+    ("rx", true),
+    ("tx", true),
+    ("sg", true),
+    ("tso", true),
+    ("ufo", false),
+    ("gso", true),
+    ("gro", true),
+    ("lro", false),
+];
+
+/// A Linux or openvswitch bridge device: software offloads on.
+const BRIDGE_DEFAULTS: &[(&str, bool)] = NIC_DEFAULTS;
+
+/// A fresh netback `vifD.N` (xen-netback enables these by default).
+const NETBACK_DEFAULTS: &[(&str, bool)] = NIC_DEFAULTS;
+
+/// What networkd runs `ethtool -K` with for one device, as xapi and networkd
+/// compute it: `Nm.determine_ethtool_settings` (ocaml/xapi/nm.ml) takes each
+/// of the eight keys when present with an accepted value, drops it with a
+/// warning when the value is not accepted, and takes `properties` (only
+/// `gro` exists) when the key is absent; networkd's
+/// `Interface.set_ethtool_offload` (ocaml/networkd/bin/network_server.ml)
+/// adds its default `lro off` when lro is not named.
+pub fn ethtool_offload(
+    other_config: &BTreeMap<String, String>,
+    properties: &BTreeMap<String, String>,
+) -> BTreeMap<String, bool> {
+    let mut offload = BTreeMap::new();
+    for (name, _) in NIC_DEFAULTS {
+        let key = format!("ethtool-{name}");
+        let value = match (other_config.get(&key), properties.get(*name)) {
+            (Some(value), _) => xapi_flag_value(value),
+            (None, Some(property)) => xapi_flag_value(property),
+            (None, None) => None,
+        };
+        if let Some(on) = value {
+            offload.insert(name.to_string(), on);
+        }
+    }
+    offload.entry("lro".to_string()).or_insert(false);
+    offload
+}
+
+/// `ethtool -K dev k v ...` on a device's live state (created with
+/// `defaults` when it has none): only the offloads named change.
+fn run_ethtool_k(
+    live: &mut Option<BTreeMap<String, bool>>,
+    defaults: &[(&str, bool)],
+    offload: &BTreeMap<String, bool>,
+) {
+    let state = live.get_or_insert_with(|| {
+        defaults
+            .iter()
+            .map(|(name, on)| (name.to_string(), *on))
+            .collect()
+    });
+    for (name, on) in offload {
+        state.insert(name.clone(), *on);
     }
 }
 
@@ -463,7 +617,8 @@ pub fn read_offloads(
         .filter(|(key, _)| xapi_key_applied(object, key))
         .filter_map(|(key, value)| {
             let name = key.strip_prefix("ethtool-")?;
-            xapi_flag_value(value).map(|on| (name.to_string(), on))
+            // vif-real drops trailing newlines ($(xenstore-read)); xapi does not.
+            xapi_value_read(object, value).map(|on| (name.to_string(), on))
         })
         .collect()
 }
@@ -492,6 +647,51 @@ mod tests {
         let pif = read_offloads(XapiObject::Pif, &config);
         assert_eq!(pif.get("gro"), Some(&false));
         assert!(!pif.contains_key("sg"));
+    }
+
+    fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn networkd_runs_ethtool_k_only_for_what_is_named() {
+        let gro_off = strings(&[("gro", "off")]);
+        // Present keys with accepted values; gro from properties when its key
+        // is absent; lro off unless named.
+        let offload = ethtool_offload(&strings(&[("ethtool-tx", "false")]), &gro_off);
+        assert_eq!(
+            offload,
+            [
+                ("gro".to_string(), false),
+                ("lro".to_string(), false),
+                ("tx".to_string(), false)
+            ]
+            .into()
+        );
+        // An invalid value is dropped, and does not fall back to properties.
+        let offload = ethtool_offload(
+            &strings(&[("ethtool-gro", "Off"), ("ethtool-lro", "on")]),
+            &gro_off,
+        );
+        assert_eq!(offload, [("lro".to_string(), true)].into());
+        // A device keeps what it is not told.
+        let mut live = None;
+        run_ethtool_k(
+            &mut live,
+            NIC_DEFAULTS,
+            &ethtool_offload(&strings(&[("ethtool-tx", "off")]), &BTreeMap::new()),
+        );
+        run_ethtool_k(
+            &mut live,
+            NIC_DEFAULTS,
+            &ethtool_offload(&BTreeMap::new(), &BTreeMap::new()),
+        );
+        let live = live.unwrap();
+        assert!(!live["tx"], "a removed key switches nothing back on");
+        assert!(live["sg"] && !live["lro"]);
     }
 
     #[test]

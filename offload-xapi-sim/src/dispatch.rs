@@ -57,6 +57,8 @@ pub struct State {
     pub(super) password: String,
     pub(super) auth_failure_delay: Duration,
     pub(super) plugins: plugin::Runner,
+    /// Answer the offload plugin's `get_features` from the simulated devices.
+    pub(super) modelled_offload_plugin: bool,
     pub(super) invalidate_sessions_after: Option<u64>,
     /// How often the session GC runs (xapi: every 30 s), and when it last did.
     pub(super) session_gc_interval: Duration,
@@ -104,6 +106,9 @@ const SPECIFIC: &[(&str, usize)] = &[
     ("session.get_this_host", 1),
     ("VM.get_by_name_label", 1),
     ("VM.start", 3),
+    ("VM.clone", 2),
+    ("VM.set_is_a_template", 2),
+    ("VM.copy", 3),
     ("VM.clean_reboot", 1),
     ("VM.hard_reboot", 1),
     ("VM.clean_shutdown", 1),
@@ -161,6 +166,7 @@ impl State {
             password,
             auth_failure_delay: Duration::ZERO,
             plugins: plugin::Runner::default(),
+            modelled_offload_plugin: false,
             invalidate_sessions_after: None,
             session_gc_interval: session_gc::GC_INTERVAL,
             last_session_gc: Mutex::new(Instant::now()),
@@ -628,6 +634,18 @@ impl State {
             }
             _ => {
                 let reply = match (class, method) {
+                    (Class::Vm, "clone" | "copy") => {
+                        Some(super::clone::clone_vm(db, &target, &text(&args[1])))
+                    }
+                    // `xe vm-install`: clone the template, then make the
+                    // clone a VM (Xapi_vm.set_is_a_template, a plain setter).
+                    (Class::Vm, "set_is_a_template") => match &args[1] {
+                        Value::Bool(value) => {
+                            db.set_field(&target, "is_a_template", Value::Bool(*value));
+                            Some(ok())
+                        }
+                        other => Some(type_error("bool", other)),
+                    },
                     (Class::Vm, _) => vm_lifecycle(db, method, &target, args),
                     (Class::Vif, "plug" | "unplug") => vif_plug(db, method, &target),
                     (Class::Pif, "plug" | "unplug") => pif_plug(db, method, &target),
@@ -761,6 +779,14 @@ impl State {
         let Some(map) = args[3].as_struct() else {
             return type_error("map", &args[3]);
         };
+        let (plugin_name, function) = (text(&args[1]), text(&args[2]));
+        if self.modelled_offload_plugin && plugin_name == "offload" && function == "get_features" {
+            let strings = map.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            return match super::device_plugin::get_features(&self.db(), &host, &strings) {
+                Ok(answer) => Reply::Success(Value::String(answer)),
+                Err(d) => Reply::Failure(d),
+            };
+        }
         let map = map
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
@@ -1042,7 +1068,7 @@ fn pif_plug(db: &mut Db, method: &str, pif: &str) -> Option<Reply> {
         return Some(fail("VIF_IN_USE", &[&network, vif]));
     }
     db.set_field(pif, "currently_attached", Value::Bool(false));
-    db.remove_device(pif);
+    db.unplug_pif(pif);
     db.remove_device(&super::db::bridge_key(&network, &host));
     Some(ok())
 }

@@ -34,6 +34,7 @@
 //!   `get_record`, `get_by_uuid`, `get_<field>` for every modelled field,
 //!   `set/add_to/remove_from_other_config`, `VM.get_by_name_label`,
 //!   VM `start`/`clean_reboot`/`hard_reboot`/`clean_shutdown`/`hard_shutdown`,
+//!   `clone`/`copy` (VIF `other_config` copied, as `Xapi_vif_helpers.copy`),
 //!   `VIF.plug/unplug`, `PIF.plug/unplug`, `session.*` logins and logouts,
 //!   `event.from` (+ `event.inject`), `host.call_plugin`,
 //!   `system.listMethods`; every `Class_method` underscore alias.
@@ -45,6 +46,14 @@
 //!   comes online (VM start/reboot, `VIF.plug`); a network's keys reach its
 //!   bridge on a host when a PIF of that network is plugged there. [`SimHandle::state`] and
 //!   `GET /sim/state` (simulator-only, not XAPI) show this applied state.
+//! * Each device's live offloads as networkd and `vif-real` leave them
+//!   (`DeviceState::live`): a bring-up runs `ethtool -K` only for the keys
+//!   present (`Nm.determine_ethtool_settings`), gro from `PIF.properties`
+//!   when its key is absent (a bond slave gets its master's properties),
+//!   `lro off` unless named (networkd's `Interface.set_ethtool_offload`); a
+//!   NIC keeps its state while unplugged and after its keys are removed; a
+//!   VIF's backend starts fresh. With `SimConfig::modelled_offload_plugin`
+//!   the offload plugin's `get_features` answers from these devices.
 //! * Knobs: latency per request, dropped connections (Nth request or a
 //!   seeded probability), sessions invalidated after N calls, slow requests,
 //!   per-method call counters.
@@ -62,7 +71,9 @@
 //! PIFs and VMs point at nothing), task cancellation, RBAC.
 #![forbid(unsafe_code)]
 
+mod clone;
 mod db;
+mod device_plugin;
 mod dispatch;
 mod error;
 mod http;
@@ -134,6 +145,10 @@ pub struct SimConfig {
     /// `add_member`): an `other_config` key with `&` or `<` then makes every
     /// records answer that contains it invalid XML (default: escaped).
     pub unescaped_member_names: bool,
+    /// Answer `host.call_plugin(host, "offload", "get_features", ...)` from
+    /// the simulated host's devices (their live offloads) instead of running
+    /// a plugin, which would read the interfaces of this machine.
+    pub modelled_offload_plugin: bool,
 }
 
 impl Default for SimConfig {
@@ -153,6 +168,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             lifecycle_duration: Duration::ZERO,
             unescaped_member_names: false,
+            modelled_offload_plugin: false,
         }
     }
 }
@@ -172,6 +188,10 @@ pub struct DeviceState {
     /// Offloads (`tx`, `gso`, ...) the last bring-up applied; `None` when no
     /// device exists right now (VIF of a halted VM, unplugged).
     pub applied: Option<BTreeMap<String, bool>>,
+    /// The device's whole offload state now, as `ethtool -k` shows it: what
+    /// the last `ethtool -K` left (a bring-up changes only what it names).
+    /// A NIC keeps it while unplugged; `None` when no device exists.
+    pub live: Option<BTreeMap<String, bool>>,
     /// How many times the device was brought up.
     pub bring_ups: u64,
 }
@@ -221,6 +241,7 @@ impl Simulator {
             dir: config.plugin_dir.clone(),
             path: config.plugin_path.clone(),
         };
+        state.modelled_offload_plugin = config.modelled_offload_plugin;
         state.invalidate_sessions_after = config.faults.invalidate_sessions_after;
         state.session_gc_interval = config.session_gc_interval;
         state.lifecycle_duration = config.lifecycle_duration;
@@ -503,6 +524,7 @@ fn snapshot(state: &State) -> SimState {
             currently_attached: obj.bool("currently_attached"),
             other_config: obj.string_map("other_config"),
             applied: applied.offloads,
+            live: applied.live,
             bring_ups: applied.bring_ups,
         })
     };
@@ -524,6 +546,7 @@ fn snapshot(state: &State) -> SimState {
                     currently_attached: applied.offloads.is_some(),
                     other_config: obj.string_map("other_config"),
                     applied: applied.offloads.clone(),
+                    live: applied.live.clone(),
                     bring_ups: applied.bring_ups,
                 });
             }

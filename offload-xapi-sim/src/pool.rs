@@ -69,6 +69,13 @@ pub struct PifDesc {
     pub currently_attached: bool,
     #[serde(default)]
     pub other_config: BTreeMap<String, String>,
+    /// `PIF.properties` (xapi's default: `gro=on`, `Xapi_pif.default_properties`).
+    #[serde(default = "default_properties")]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn default_properties() -> BTreeMap<String, String> {
+    [("gro".to_string(), "on".to_string())].into()
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -101,6 +108,9 @@ pub struct VmDesc {
     pub host: Option<String>,
     #[serde(default)]
     pub is_a_template: bool,
+    /// A built-in template (`is_default_template`, as xapi's own templates).
+    #[serde(default)]
+    pub is_default_template: bool,
     /// Makes this VM a snapshot of the named VM (snapshots are templates in xapi).
     #[serde(default)]
     pub snapshot_of: Option<String>,
@@ -183,6 +193,7 @@ impl PoolDesc {
                         tunnel_over: None,
                         currently_attached: true,
                         other_config: BTreeMap::new(),
+                        properties: default_properties(),
                     })
                     .collect(),
             })
@@ -197,6 +208,7 @@ impl PoolDesc {
                 },
                 host: Some(hosts[i % hosts.len()].name_label.clone()),
                 is_a_template: false,
+                is_default_template: false,
                 snapshot_of: None,
                 hotplug: i % 5 != 4,
                 domain_type: if i % 5 == 4 {
@@ -377,7 +389,7 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
                     ("ipv6_gateway", s("")),
                     ("primary_address_type", s("IPv4")),
                     ("managed", Value::Bool(true)),
-                    ("properties", Value::string_map([("gro", "on")])),
+                    ("properties", map(&p.properties)),
                     ("capabilities", empty_set()),
                     ("igmp_snooping_status", s("unknown")),
                     ("sriov_physical_PIF_of", empty_set()),
@@ -491,6 +503,10 @@ pub fn seed(db: &mut Db, pool: &PoolDesc) -> Result<(), String> {
         let host = host.clone();
         let vm = insert_vm(db, &v.name_label, kind, &host);
         db.update(&vm, |f| {
+            f.insert(
+                "is_default_template".into(),
+                Value::Bool(v.is_default_template),
+            );
             f.insert("other_config".into(), map(&v.other_config));
             f.insert("blocked_operations".into(), map(&v.blocked_operations));
             f.insert("domain_type".into(), s(&v.domain_type));

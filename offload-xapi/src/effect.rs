@@ -10,6 +10,7 @@
 //! get a bridge and no interface configuration. xenopsd's `vif-real` runs
 //! ethtool for `vif` devices only, never for an HVM guest's emulated `tapD.N`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use offload_core::features::XapiObject;
@@ -30,6 +31,9 @@ pub enum NoEffect {
     Tunnel,
     /// A VIF of an HVM guest without PV drivers: traffic uses `tapD.N`.
     EmulatedNic,
+    /// A network without PIFs (internal): `Nm.bring_pif_up` is the only
+    /// place xapi applies network keys, to the bridge of the PIF it brings up.
+    NoPif,
 }
 
 impl fmt::Display for NoEffect {
@@ -48,6 +52,9 @@ impl fmt::Display for NoEffect {
             NoEffect::EmulatedNic => {
                 f.write_str("emulated NIC: no effect until PV drivers are installed")
             }
+            NoEffect::NoPif => f.write_str(
+                "no effect: an internal network (no PIF); xapi applies network keys only when it brings up a PIF of the network",
+            ),
         }
     }
 }
@@ -69,6 +76,9 @@ pub enum ClearLeaves {
     /// A VIF's keys are read when its backend comes online; a running VM
     /// keeps the old settings until then, after which netback's defaults apply.
     VifUntilBackendRestarts,
+    /// A network's keys reach its bridges like PIF keys reach NICs: only
+    /// present keys are applied, so the bridges keep what they run.
+    BridgesAsTheyAre,
 }
 
 impl ClearLeaves {
@@ -76,6 +86,7 @@ impl ClearLeaves {
         match object {
             XapiObject::Pif => ClearLeaves::PifFeaturesAsTheyAre,
             XapiObject::Vif => ClearLeaves::VifUntilBackendRestarts,
+            XapiObject::Network => ClearLeaves::BridgesAsTheyAre,
         }
     }
 }
@@ -87,8 +98,15 @@ impl fmt::Display for ClearLeaves {
                 "removing PIF keys switches nothing back on: the host runs ethtool -K only for keys \
                  that are present, so each NIC keeps rx, tx, sg, tso, ufo and gso as they are now \
                  until a host reboot or a driver reload (gro comes back from PIF.properties at the \
-                 next PIF.plug; lro stays off). To switch them on now, apply them as on \
+                 next PIF.plug; lro stays off). A real undo is `xapi restore FILE` after \
+                 `pif apply --save FILE`; without a saved file, apply them as on \
                  (e.g. pif apply --set tx=on,sg=on --replug), then clear."
+            }
+            ClearLeaves::BridgesAsTheyAre => {
+                "removing network keys switches nothing back on: each host's bridge keeps its \
+                 offloads as they are now until a host reboot (gro comes back from the PIF's \
+                 properties at the next PIF.plug; lro stays off). To switch them on, apply them \
+                 as on (network apply --set tx=on,... --replug), then clear."
             }
             ClearLeaves::VifUntilBackendRestarts => {
                 "running VMs keep the removed settings until their VIF is plugged again or the VM \
@@ -163,6 +181,50 @@ pub fn no_effect(view: &PoolView, target: &Target) -> Option<NoEffect> {
             let vm = view.vms.get(&vif.vm)?;
             vm.nics_emulated().then_some(NoEffect::EmulatedNic)
         }
+        XapiObject::Network => network_pifs(view, &target.reference)
+            .is_empty()
+            .then_some(NoEffect::NoPif),
+    }
+}
+
+/// The PIFs of a network (refs), in a stable order.
+pub fn network_pifs<'v>(view: &'v PoolView, network: &str) -> Vec<(&'v String, &'v Pif)> {
+    view.pifs
+        .iter()
+        .filter(|(_, p)| p.network == network)
+        .collect()
+}
+
+/// The properties networkd reads with a target's keys (only `gro` exists):
+/// a PIF's own, a bond slave's master's (`Nm.create_bond` passes the
+/// master's properties for each slave), a network's when all its PIFs agree
+/// (the bridge is configured with the properties of the PIF brought up).
+pub fn properties_of(view: &PoolView, target: &Target) -> BTreeMap<String, String> {
+    match target.class {
+        XapiObject::Pif => {
+            let Some(pif) = view.pifs.get(&target.reference) else {
+                return BTreeMap::new();
+            };
+            bond_master_of(view, pif)
+                .and_then(|m| view.pifs.get(m))
+                .unwrap_or(pif)
+                .properties
+                .clone()
+        }
+        XapiObject::Network => {
+            let mut all = network_pifs(view, &target.reference)
+                .into_iter()
+                .map(|(_, p)| &p.properties);
+            let Some(first) = all.next() else {
+                return BTreeMap::new();
+            };
+            let mut common = first.clone();
+            for other in all {
+                common.retain(|k, v| other.get(k) == Some(v));
+            }
+            common
+        }
+        XapiObject::Vif => BTreeMap::new(),
     }
 }
 
@@ -304,6 +366,26 @@ mod tests {
             ["eth1", "bond0"],
             "master once, never a slave, no VLAN or tunnel"
         );
+    }
+
+    #[test]
+    fn a_bond_slave_reads_gro_from_its_masters_properties() {
+        let mut view = pool("openvswitch");
+        view.pifs.get_mut("bond0").unwrap().properties = [("gro".into(), "off".into())].into();
+        view.pifs.get_mut("eth2").unwrap().properties = [("gro".into(), "on".into())].into();
+        let gro = |r: &str| properties_of(&view, &target(&view, r)).get("gro").cloned();
+        assert_eq!(
+            gro("eth2").as_deref(),
+            Some("off"),
+            "Nm.create_bond: master_rc's properties"
+        );
+        assert_eq!(gro("eth1"), None);
+        view.networks
+            .insert("N".into(), crate::records::Network::default());
+        let network = Target::unlabelled(XapiObject::Network, "N");
+        assert_eq!(no_effect(&view, &network), Some(NoEffect::NoPif));
+        view.pifs.get_mut("eth1").unwrap().network = "N".into();
+        assert_eq!(no_effect(&view, &network), None);
     }
 
     #[test]

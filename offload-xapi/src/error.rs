@@ -51,6 +51,16 @@ pub enum Error {
     NoMatch { what: String, message: String },
     /// The run was interrupted (Ctrl-C) before it finished.
     Interrupted,
+    /// An undo file (`--save`, `restore`) names a file that exists; it is
+    /// never replaced without `force`. Nothing was written to the pool.
+    SaveExists { path: String },
+    /// An undo file that cannot be used (unreadable, damaged, another
+    /// schema) or written; nothing was written to the pool.
+    SaveFile {
+        path: String,
+        reason: String,
+        source: Option<io::Error>,
+    },
 }
 
 /// Why a [`crate::spec::PolicySpec`] or [`crate::spec::TrustSpec`] was refused.
@@ -86,6 +96,10 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Transport { source, .. } => source.raw_os_error(),
+            Error::SaveFile {
+                source: Some(source),
+                ..
+            } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -171,6 +185,11 @@ impl fmt::Display for Error {
             }
             Error::Spec(problem) => problem.fmt(f),
             Error::Interrupted => f.write_str("interrupted"),
+            Error::SaveExists { path } => write!(
+                f,
+                "{path}: exists; an undo file is never replaced (--force adds to it and keeps what it holds)"
+            ),
+            Error::SaveFile { path, reason, .. } => write!(f, "{path}: {reason}"),
         }
     }
 }
@@ -179,7 +198,36 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Transport { source, .. } => Some(source),
+            Error::SaveFile {
+                source: Some(source),
+                ..
+            } => Some(source),
             _ => None,
+        }
+    }
+}
+
+impl From<offload_ethtool::Error> for Error {
+    /// The save-file rule's errors (the only part of offload-ethtool used here).
+    fn from(e: offload_ethtool::Error) -> Error {
+        use offload_ethtool::Error as E;
+        match e {
+            E::SnapshotExists { path } => Error::SaveExists { path },
+            E::SnapshotWrite { path, source } => Error::SaveFile {
+                path,
+                reason: format!("cannot write: {source}"),
+                source: Some(source),
+            },
+            E::BadSnapshot { path, reason } => Error::SaveFile {
+                path,
+                reason,
+                source: None,
+            },
+            other => Error::SaveFile {
+                path: String::new(),
+                reason: other.to_string(),
+                source: None,
+            },
         }
     }
 }

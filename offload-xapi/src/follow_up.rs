@@ -11,10 +11,10 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::effect::plug_targets;
+use crate::effect::{network_pifs, plug_targets};
 use crate::error::{Error, Result};
 use crate::ops::{BulkReport, ErrorInfo, ObjectOutcome, Status};
-use crate::policy::{running_vm_of, Target};
+use crate::policy::{pif_target, running_vm_of, Target};
 use crate::records::PoolView;
 use crate::task::{self, Poll, Task};
 use crate::wire::Value;
@@ -107,12 +107,26 @@ pub fn take_effect(
         return Ok(Vec::new());
     }
     let mut actions = Vec::new();
-    if report.class == XapiObject::Pif {
+    if matches!(report.class, XapiObject::Pif | XapiObject::Network) {
         if replug {
             // A bond slave's keys are applied by plugging its master, once;
             // PIF.plug on a slave is CANNOT_PLUG_BOND_SLAVE (Xapi_pif.plug).
+            // A network's bridges by plugging the network's attached PIFs
+            // (Nm.bring_pif_up configures the bridge with the network's keys).
             let view = PoolView::fetch_classes(client, true, false)?;
-            let targets: Vec<&Target> = pending.iter().map(|o| &o.target).collect();
+            let bridges: Vec<Target> = pending
+                .iter()
+                .filter(|o| o.target.class == XapiObject::Network)
+                .flat_map(|o| network_pifs(&view, &o.target.reference))
+                .filter(|(_, p)| p.currently_attached)
+                .map(|(r, p)| pif_target(&view, r, p))
+                .collect();
+            let targets: Vec<&Target> = pending
+                .iter()
+                .map(|o| &o.target)
+                .filter(|t| t.class == XapiObject::Pif)
+                .chain(&bridges)
+                .collect();
             for target in plug_targets(&view, &targets) {
                 let r = client
                     .call("PIF.plug", &[Value::str(target.reference.as_str())])

@@ -4,7 +4,8 @@
 //! It owns every decision about a pool: how policy and trust options resolve
 //! ([`spec`]), which PIFs and VIFs a selection means, which keys to write,
 //! what a key does on the host and where it does nothing ([`effect`]), and
-//! how replugs and reboots run as polled tasks ([`follow_up`], [`task`]).
+//! how replugs and reboots run as polled tasks ([`follow_up`], [`task`]), and
+//! what an undo file records and a restore writes back ([`undo`]).
 //! Front-ends (CLI, C, Python) only translate. It must not carry server code (the simulator is the separate
 //! `offload-xapi-sim`) nor touch local interfaces (`offload-ethtool`).
 //!
@@ -46,6 +47,7 @@ pub mod credentials;
 pub mod effect;
 pub mod error;
 pub mod follow_up;
+pub mod local;
 pub mod object;
 pub mod ops;
 pub mod policy;
@@ -55,6 +57,7 @@ pub mod spec;
 pub mod task;
 pub mod tls;
 pub mod transport;
+pub mod undo;
 pub mod watch;
 pub mod wire;
 

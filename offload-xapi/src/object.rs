@@ -1,14 +1,16 @@
 //! XAPI class names of the objects a policy touches ([`XapiObject`]), for
-//! method names (`PIF.plug`) and reports (`"class": "PIF"`).
+//! method names (`PIF.plug`, `network.add_to_other_config`) and reports
+//! (`"class": "PIF"`).
 
 use offload_core::features::XapiObject;
 use serde::Serializer;
 
-/// The XAPI class: `PIF` or `VIF`.
+/// The XAPI class: `PIF`, `VIF` or `network`.
 pub fn class_name(object: XapiObject) -> &'static str {
     match object {
         XapiObject::Pif => "PIF",
         XapiObject::Vif => "VIF",
+        XapiObject::Network => "network",
     }
 }
 

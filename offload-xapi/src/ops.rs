@@ -15,13 +15,14 @@ use offload_core::features::XapiObject;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::effect::{no_effect, with_bond_slaves, ClearLeaves, NoEffect};
+use crate::effect::{no_effect, properties_of, with_bond_slaves, ClearLeaves, NoEffect};
 use crate::error::{Error, Result};
 pub use crate::follow_up::{take_effect, ActionOutcome, FollowUp};
 use crate::object::class_name;
 use crate::policy::{
-    audit_key, other_config_of, pending_reason, plan_apply, plan_clear, select_pifs, select_vifs,
-    verify_keys, KeyChange, KeyCheck, KeyVerdict, Pending, PifFilter, Policy, Target, VifFilter,
+    audit_key, other_config_of, pending_reason, plan_apply, plan_apply_keeping_explicit,
+    plan_clear, select_networks, select_pifs, select_vifs, verify_keys, ExplicitKey, KeyChange,
+    KeyCheck, KeyVerdict, NetworkFilter, Pending, PifFilter, Policy, Target, VifFilter,
 };
 use crate::records::PoolView;
 use crate::wire::Value;
@@ -31,6 +32,8 @@ use crate::wire::Value;
 pub enum Selection {
     Pifs(PifFilter),
     Vifs(VifFilter),
+    /// Networks: their keys reach each host's bridge (the PIF settings of a policy).
+    Networks(NetworkFilter),
 }
 
 impl Selection {
@@ -38,6 +41,7 @@ impl Selection {
         match self {
             Selection::Pifs(_) => XapiObject::Pif,
             Selection::Vifs(_) => XapiObject::Vif,
+            Selection::Networks(_) => XapiObject::Network,
         }
     }
 
@@ -55,6 +59,12 @@ impl Selection {
                 let targets = select_vifs(&view, filter)?;
                 Ok((view, targets))
             }
+            Selection::Networks(filter) => {
+                // PIFs too: which hosts have the bridge, and their properties.
+                let view = PoolView::fetch_classes(client, true, false)?;
+                let targets = select_networks(&view, filter)?;
+                Ok((view, targets))
+            }
         }
     }
 }
@@ -70,6 +80,28 @@ pub struct RunOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Called after each object with (done, total).
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+    /// `apply`: leave a key whose value the host applies and the policy
+    /// contradicts (written by another tool, e.g. Xen Orchestra's
+    /// `ethtool-tx=true`) as it is, and report it in `kept`
+    /// ([`crate::policy::plan_apply_keeping_explicit`]). `watch` does this
+    /// unless told to override.
+    pub keep_explicit: bool,
+}
+
+/// What one object's plan writes, and what it leaves.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub changes: Vec<KeyChange>,
+    pub kept: Vec<ExplicitKey>,
+}
+
+impl From<Vec<KeyChange>> for Plan {
+    fn from(changes: Vec<KeyChange>) -> Plan {
+        Plan {
+            changes,
+            kept: Vec::new(),
+        }
+    }
 }
 
 impl RunOptions {
@@ -143,6 +175,10 @@ pub struct ObjectOutcome {
     pub status: Status,
     /// The planned changes.
     pub changes: Vec<KeyChange>,
+    /// Keys left as another writer set them although the policy says
+    /// otherwise (`RunOptions::keep_explicit`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<ExplicitKey>,
     /// Keys fully written (for a failed object, those written before the failure).
     pub written: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,8 +232,14 @@ pub fn apply(
 ) -> Result<BulkReport> {
     policy.check_for(selection.object())?;
     let settings = policy.settings_for(selection.object());
+    let object = selection.object();
     run(client, &policy.name, selection, options, |current| {
-        plan_apply(current, settings)
+        if options.keep_explicit {
+            let (changes, kept) = plan_apply_keeping_explicit(object, current, settings);
+            Plan { changes, kept }
+        } else {
+            plan_apply(object, current, settings).into()
+        }
     })
 }
 
@@ -214,7 +256,7 @@ pub fn clear(
         .unwrap_or_default();
     let name = policy.map_or("all ethtool offload keys".to_string(), |p| p.name.clone());
     let mut report = run(client, &name, selection, options, |current| {
-        plan_clear(current, &settings, policy.is_none())
+        plan_clear(current, &settings, policy.is_none()).into()
     })?;
     report.clear_leaves = Some(ClearLeaves::of(selection.object()));
     Ok(report)
@@ -225,24 +267,64 @@ fn run(
     policy_name: &str,
     selection: &Selection,
     options: &RunOptions,
-    plan: impl Fn(&BTreeMap<String, String>) -> Vec<KeyChange>,
+    plan: impl Fn(&BTreeMap<String, String>) -> Plan,
 ) -> Result<BulkReport> {
     let started = Instant::now();
     let calls_before = client.calls_made();
     let (view, targets) = selection.resolve(client)?;
+    let mut report = run_on(
+        client,
+        &Planned {
+            policy_name,
+            object: selection.object(),
+            view: &view,
+            targets,
+        },
+        options,
+        |_, current| plan(current),
+        |_| Ok(()),
+    )?;
+    report.calls = client.calls_made() - calls_before;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Targets of one class, read from `view`, about to be written.
+pub(crate) struct Planned<'v> {
+    pub policy_name: &'v str,
+    pub object: XapiObject,
+    pub view: &'v PoolView,
+    pub targets: Vec<Target>,
+}
+
+/// Plans each target (`plan` gets the target and its other_config), calls
+/// `before_write` with the view and the planned outcomes (an error there
+/// stops the run before anything is written), writes, and reports.
+pub(crate) fn run_on(
+    client: &Client,
+    planned: &Planned<'_>,
+    options: &RunOptions,
+    plan: impl Fn(&Target, &BTreeMap<String, String>) -> Plan,
+    before_write: impl FnOnce(&[ObjectOutcome]) -> Result<()>,
+) -> Result<BulkReport> {
+    let started = Instant::now();
+    let calls_before = client.calls_made();
+    let view = planned.view;
     let empty = BTreeMap::new();
-    let mut outcomes: Vec<ObjectOutcome> = targets
-        .into_iter()
+    let mut outcomes: Vec<ObjectOutcome> = planned
+        .targets
+        .iter()
+        .cloned()
         .map(|target| {
-            let effect = no_effect(&view, &target);
+            let effect = no_effect(view, &target);
             // PIF keys without a device are not written (the slaves of a
             // selected bond are selected instead); VIF keys are, for the day
             // the guest gets PV drivers.
             let skip = effect.is_some() && target.class == XapiObject::Pif;
-            let changes = if skip {
-                Vec::new()
+            let Plan { changes, kept } = if skip {
+                Plan::default()
             } else {
-                plan(other_config_of(&view, &target).unwrap_or(&empty))
+                plan(&target, other_config_of(view, &target).unwrap_or(&empty))
             };
             let status = match (skip, changes.is_empty(), options.dry_run) {
                 (true, _, _) => Status::NoEffect,
@@ -254,6 +336,7 @@ fn run(
                 target,
                 status,
                 changes,
+                kept,
                 written: Vec::new(),
                 error: None,
                 pending: None,
@@ -263,18 +346,19 @@ fn run(
         })
         .collect();
     if !options.dry_run {
-        write_all(client, selection.object(), &mut outcomes, options);
+        before_write(&outcomes)?;
+        write_all(client, planned.object, &mut outcomes, options);
     }
     for outcome in &mut outcomes {
-        let reason = pending_reason(&view, &outcome.target);
+        let reason = pending_reason(view, &outcome.target);
         outcome.live = reason.is_some_and(Pending::actionable);
         if matches!(outcome.status, Status::Changed | Status::WouldChange) {
             outcome.pending = reason;
         }
     }
     Ok(BulkReport {
-        class: selection.object(),
-        policy: policy_name.to_string(),
+        class: planned.object,
+        policy: planned.policy_name.to_string(),
         dry_run: options.dry_run,
         objects: outcomes,
         clear_leaves: None,
@@ -367,6 +451,11 @@ pub struct ListedObject {
     #[serde(flatten)]
     pub target: Target,
     pub keys: Vec<ListedKey>,
+    /// `PIF.properties` networkd reads with the keys (only `gro`): it
+    /// applies when `ethtool-gro` is absent, at every plug (a bond slave's
+    /// come from its master; a network's when all its PIFs agree).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
     /// Why keys on this object change nothing on the host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<NoEffect>,
@@ -415,6 +504,7 @@ pub fn list(client: &Client, selection: &Selection) -> Result<Vec<ListedObject>>
                 .collect();
             let effect = no_effect(&view, &target);
             ListedObject {
+                properties: properties_of(&view, &target),
                 target,
                 keys,
                 effect,
@@ -452,6 +542,7 @@ pub fn verify(
             let keys = verify_keys(
                 selection.object(),
                 other_config_of(&view, &target).unwrap_or(&empty),
+                &properties_of(&view, &target),
                 settings,
             );
             let effect = no_effect(&view, &target);

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use offload_core::features::{
-    legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, XapiObject, LEGACY,
+    legacy_by_name, legacy_by_xapi_key, xapi_flag_value, xapi_key_applied, xapi_value_read,
+    XapiObject, LEGACY,
 };
 use offload_core::{glob, presets};
 use serde::Serialize;
@@ -118,6 +119,8 @@ impl Policy {
         match object {
             XapiObject::Pif => &self.pif,
             XapiObject::Vif => &self.vif,
+            // A bridge is a host device like a NIC: the PIF settings.
+            XapiObject::Network => &self.pif,
         }
     }
 
@@ -200,8 +203,11 @@ pub fn audit_key(object: XapiObject, key: &str, value: &str) -> KeyVerdict {
             reason: "xenopsd passes only rx, tx, sg, tso, ufo, gso to VIFs".to_string(),
         };
     }
-    match xapi_flag_value(value) {
+    match xapi_value_read(object, value) {
         Some(on) => KeyVerdict::Applied { on },
+        None if value.is_empty() && object == XapiObject::Vif => KeyVerdict::IgnoredValue {
+            reason: "empty: the host treats it as unset".to_string(),
+        },
         None => {
             let trimmed = value.trim_matches(|c| {
                 matches!(
@@ -242,6 +248,41 @@ pub struct VifFilter {
     pub vm_uuids: Vec<String>,
     /// Network name-labels, bridges or uuids (globs).
     pub networks: Vec<String>,
+    /// Also the VIFs of custom templates (never built-in ones): VMs cloned
+    /// or copied from them get the keys at creation.
+    pub include_templates: bool,
+}
+
+/// A selection of networks (their bridges on every host). Empty selects all.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFilter {
+    /// Network name-labels, bridges or uuids (globs), as `--network` of PIFs and VIFs.
+    pub networks: Vec<String>,
+}
+
+/// The networks a filter selects, labelled `name (bridge)`, in label order.
+pub fn select_networks(view: &PoolView, filter: &NetworkFilter) -> Result<Vec<Target>> {
+    let mut selected: Vec<Target> = view
+        .networks
+        .iter()
+        .filter(|(_, n)| {
+            any_glob(
+                &filter.networks,
+                &[n.name_label.as_str(), n.bridge.as_str(), n.uuid.as_str()],
+            )
+        })
+        .map(|(r, n)| Target {
+            class: XapiObject::Network,
+            reference: r.clone(),
+            uuid: n.uuid.clone(),
+            label: format!("{} ({})", n.name_label, n.bridge),
+        })
+        .collect();
+    if selected.is_empty() && !filter.networks.is_empty() {
+        return Err(Error::no_match("--network", "matches no network"));
+    }
+    selected.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(selected)
 }
 
 fn any_glob(patterns: &[String], candidates: &[&str]) -> bool {
@@ -332,8 +373,11 @@ fn pif_device_label(p: &crate::records::Pif) -> String {
 
 /// The VIFs a filter selects, in a stable order (VM name, device).
 pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
+    let chosen = |vm: &crate::records::Vm| {
+        vm.is_guest() || (filter.include_templates && vm.is_custom_template())
+    };
     let vm_selected = |vm: &crate::records::Vm| {
-        vm.is_guest()
+        chosen(vm)
             && any_glob(&filter.vm_names, &[vm.name_label.as_str()])
             && (filter.vm_uuids.is_empty()
                 || filter
@@ -345,7 +389,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
         if !view
             .vms
             .values()
-            .any(|vm| vm.is_guest() && glob::matches(pattern, &vm.name_label))
+            .any(|vm| chosen(vm) && glob::matches(pattern, &vm.name_label))
         {
             return Err(Error::no_match(
                 format!("--vm {pattern:?}"),
@@ -357,7 +401,7 @@ pub fn select_vifs(view: &PoolView, filter: &VifFilter) -> Result<Vec<Target>> {
         if !view
             .vms
             .values()
-            .any(|vm| vm.is_guest() && vm.uuid.eq_ignore_ascii_case(uuid))
+            .any(|vm| chosen(vm) && vm.uuid.eq_ignore_ascii_case(uuid))
         {
             return Err(Error::no_match(
                 format!("--vm-uuid {uuid:?}"),
@@ -419,20 +463,88 @@ pub fn other_config_of<'v>(
     match target.class {
         XapiObject::Pif => view.pifs.get(&target.reference).map(|p| &p.other_config),
         XapiObject::Vif => view.vifs.get(&target.reference).map(|v| &v.other_config),
+        XapiObject::Network => view
+            .networks
+            .get(&target.reference)
+            .map(|n| &n.other_config),
     }
 }
 
-/// The keys to write so `target` carries `settings` (nothing if it already does).
-pub fn plan_apply(current: &BTreeMap<String, String>, settings: &[Setting]) -> Vec<KeyChange> {
+/// The keys to write so `target` carries `settings`: nothing where the host
+/// already reads the wanted setting (`false` for `off`, as another writer
+/// may have spelled it).
+pub fn plan_apply(
+    object: XapiObject,
+    current: &BTreeMap<String, String>,
+    settings: &[Setting],
+) -> Vec<KeyChange> {
+    let read = |value: &str| xapi_value_read(object, value);
     settings
         .iter()
-        .filter(|s| current.get(&s.key) != Some(&s.value))
+        .filter(|s| match current.get(&s.key) {
+            None => true,
+            Some(found) => {
+                found != &s.value && (read(found).is_none() || read(found) != read(&s.value))
+            }
+        })
         .map(|s| KeyChange {
             key: s.key.clone(),
             from: current.get(&s.key).cloned(),
             to: Some(s.value.clone()),
         })
         .collect()
+}
+
+/// A key another writer set to a value the host applies and the policy
+/// contradicts (Xen Orchestra 6 writes `ethtool-tx=true` on every VIF it
+/// creates): left as it is unless the caller overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExplicitKey {
+    pub key: String,
+    /// The value found (the host reads it as `on`).
+    pub found: String,
+    pub on: bool,
+    /// The policy's value.
+    pub wanted: String,
+}
+
+/// The rule for explicit values that contradict the policy (`watch`'s
+/// default): [`plan_apply`] without the keys whose current value the host
+/// applies as the opposite of the policy; those are returned apart. A value
+/// the host ignores (`"off"` in quotes, `Off`) is not explicit: it is
+/// replaced like a missing key.
+pub fn plan_apply_keeping_explicit(
+    object: XapiObject,
+    current: &BTreeMap<String, String>,
+    settings: &[Setting],
+) -> (Vec<KeyChange>, Vec<ExplicitKey>) {
+    let mut kept = Vec::new();
+    let changes = plan_apply(object, current, settings)
+        .into_iter()
+        .filter(|change| {
+            let wanted = change
+                .to
+                .as_deref()
+                .and_then(|v| xapi_value_read(object, v));
+            match change
+                .from
+                .as_deref()
+                .map(|v| (v, xapi_value_read(object, v)))
+            {
+                Some((found, Some(on))) if Some(on) != wanted => {
+                    kept.push(ExplicitKey {
+                        key: change.key.clone(),
+                        found: found.to_string(),
+                        on,
+                        wanted: change.to.clone().unwrap_or_default(),
+                    });
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
+    (changes, kept)
 }
 
 /// The keys to remove: the policy's keys, or with `all_offload_keys` every
@@ -486,6 +598,8 @@ pub enum KeyProblem {
     Ignored(String),
     /// A link setting, not an offload.
     LinkSetting,
+    /// The key is absent and `PIF.properties` gives the opposite value.
+    FromProperties { on: bool },
 }
 
 impl fmt::Display for KeyProblem {
@@ -495,6 +609,11 @@ impl fmt::Display for KeyProblem {
             KeyProblem::Is { on } => write!(f, "is {}", if *on { "on" } else { "off" }),
             KeyProblem::Ignored(reason) => f.write_str(reason),
             KeyProblem::LinkSetting => f.write_str("link setting"),
+            KeyProblem::FromProperties { on } => write!(
+                f,
+                "missing: the host applies PIF.properties gro={}",
+                if *on { "on" } else { "off" }
+            ),
         }
     }
 }
@@ -506,10 +625,13 @@ impl Serialize for KeyProblem {
 }
 
 /// Checks `current` against `settings` as the host reads it: `true` counts
-/// as `on`, a curly-quoted `"off"` does not count at all.
+/// as `on`, a curly-quoted `"off"` does not count at all, and an absent key
+/// with a value in `properties` (PIF gro) counts as that value, as
+/// `Nm.determine_ethtool_settings` passes it to networkd.
 pub fn verify_keys(
     object: XapiObject,
     current: &BTreeMap<String, String>,
+    properties: &BTreeMap<String, String>,
     settings: &[Setting],
 ) -> Vec<KeyCheck> {
     settings
@@ -517,8 +639,17 @@ pub fn verify_keys(
         .map(|s| {
             let wanted = xapi_flag_value(&s.value);
             let found = current.get(&s.key).cloned();
+            let property = s
+                .key
+                .strip_prefix("ethtool-")
+                .and_then(|name| properties.get(name))
+                .filter(|_| object != XapiObject::Vif);
             let (ok, problem) = match &found {
-                None => (false, Some(KeyProblem::Missing)),
+                None => match property.map(|p| xapi_flag_value(p)) {
+                    Some(Some(on)) if Some(on) == wanted => (true, None),
+                    Some(Some(on)) => (false, Some(KeyProblem::FromProperties { on })),
+                    _ => (false, Some(KeyProblem::Missing)),
+                },
                 Some(v) => match audit_key(object, &s.key, v) {
                     KeyVerdict::Applied { on } if Some(on) == wanted => (true, None),
                     KeyVerdict::Applied { on } => (false, Some(KeyProblem::Is { on })),
@@ -553,6 +684,9 @@ pub enum Pending {
     /// A VIF of a paused VM: its backend exists and keeps the old settings;
     /// nothing can be replugged or rebooted until the VM is unpaused.
     VifOfPausedVm,
+    /// A network with attached PIFs: each host's bridge applies the keys at
+    /// the next `PIF.plug` of the network's PIF there, or xapi start.
+    NetworkBridges,
 }
 
 impl Pending {
@@ -577,6 +711,9 @@ impl fmt::Display for Pending {
             }
             Pending::VifOfPausedVm => f.write_str(
                 "VM is paused: applies at the next VIF plug or API reboot once it is unpaused",
+            ),
+            Pending::NetworkBridges => f.write_str(
+                "bridges apply it at the next PIF.plug of the network's PIFs, xapi start or host boot",
             ),
         }
     }
@@ -610,6 +747,11 @@ pub fn pending_reason(view: &PoolView, target: &Target) -> Option<Pending> {
                 None
             }
         }
+        XapiObject::Network => view
+            .pifs
+            .values()
+            .any(|p| p.network == target.reference && p.currently_attached)
+            .then_some(Pending::NetworkBridges),
     }
 }
 
@@ -716,9 +858,14 @@ mod tests {
     #[test]
     fn plans_write_only_differences() {
         let policy = Policy::preset("seed").unwrap();
-        let current = map(&[("ethtool-tx", "off"), ("ethtool-sg", "on"), ("mtu", "9000")]);
-        let plan = plan_apply(&current, &policy.pif);
-        assert_eq!(plan.len(), 5);
+        let current = map(&[
+            ("ethtool-tx", "off"),
+            ("ethtool-sg", "on"),
+            ("ethtool-rx", "false"),
+            ("mtu", "9000"),
+        ]);
+        let plan = plan_apply(XapiObject::Pif, &current, &policy.pif);
+        assert_eq!(plan.len(), 4, "rx=false already reads as off: {plan:?}");
         assert!(plan
             .iter()
             .any(|c| c.key == "ethtool-sg" && c.from.as_deref() == Some("on")));
@@ -737,11 +884,54 @@ mod tests {
     }
 
     #[test]
+    fn other_writers_values_read_as_the_host_reads_them() {
+        // Xen Orchestra: true/false; XO 6 sets ethtool-tx=true on new VIFs.
+        let settings = Policy::preset("seed").unwrap().vif;
+        let xo = map(&[
+            ("ethtool-tx", "true"),
+            ("ethtool-sg", "false"),
+            ("ethtool-tso", "Off"),
+        ]);
+        let checks = verify_keys(XapiObject::Vif, &xo, &BTreeMap::new(), &settings);
+        let tx = checks.iter().find(|c| c.key == "ethtool-tx").unwrap();
+        assert_eq!(tx.problem, Some(KeyProblem::Is { on: true }));
+        assert!(checks.iter().find(|c| c.key == "ethtool-sg").unwrap().ok);
+        // vif-real reads a value through $(xenstore-read): trailing newlines go.
+        assert_eq!(
+            audit_key(XapiObject::Vif, "ethtool-tx", "off\n"),
+            KeyVerdict::Applied { on: false }
+        );
+        assert!(matches!(
+            audit_key(XapiObject::Pif, "ethtool-tx", "off\n"),
+            KeyVerdict::IgnoredValue { .. }
+        ));
+        assert!(matches!(
+            audit_key(XapiObject::Vif, "ethtool-tx", ""),
+            KeyVerdict::IgnoredValue { reason } if reason.contains("unset")
+        ));
+
+        let (changes, kept) = plan_apply_keeping_explicit(XapiObject::Vif, &xo, &settings);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].key.as_str(), kept[0].found.as_str()),
+            ("ethtool-tx", "true")
+        );
+        let written: Vec<_> = changes.iter().map(|c| c.key.as_str()).collect();
+        assert!(
+            written.contains(&"ethtool-tso"),
+            "an ignored value is replaced"
+        );
+        assert!(written.contains(&"ethtool-gso"), "a missing key is written");
+        assert!(!written.contains(&"ethtool-tx") && !written.contains(&"ethtool-sg"));
+    }
+
+    #[test]
     fn verify_counts_true_as_on_and_quotes_as_missing() {
         let settings = Policy::from_settings("tx=off,sg=off,tso=off").unwrap().vif;
         let checks = verify_keys(
             XapiObject::Vif,
             &map(&[("ethtool-tx", "false"), ("ethtool-sg", "\"off\"")]),
+            &BTreeMap::new(),
             &settings,
         );
         assert!(checks[0].ok);

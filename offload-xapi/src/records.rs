@@ -114,6 +114,9 @@ pub struct Pif {
     #[serde(rename = "tunnel_access_PIF_of")]
     pub tunnel_access_pif_of: Vec<String>,
     pub other_config: BTreeMap<String, String>,
+    /// `gro=on|off` (`PIF.set_property`): networkd's gro when `ethtool-gro`
+    /// is absent (`Nm.determine_ethtool_settings`).
+    pub properties: BTreeMap<String, String>,
 }
 
 /// What kind of device a PIF is.
@@ -153,6 +156,8 @@ pub struct Vm {
     pub name_label: String,
     pub power_state: String,
     pub is_a_template: bool,
+    /// A built-in template (xapi's own; also `other_config:default_template=true`).
+    pub is_default_template: bool,
     pub is_a_snapshot: bool,
     pub is_control_domain: bool,
     pub resident_on: String,
@@ -178,6 +183,21 @@ impl Vm {
     /// The seed's selection: real guests, not dom0, templates or snapshots.
     pub fn is_guest(&self) -> bool {
         !self.is_control_domain && !self.is_a_template && !self.is_a_snapshot
+    }
+
+    /// A template of the admin's own: not built-in, not a snapshot. xapi
+    /// copies VIF `other_config` to every VM cloned or copied from it
+    /// (`Xapi_vm_clone.clone` → `Xapi_vif_helpers.copy`). Built-in templates
+    /// are recognised as xapi's export does (`is_default_template`, or
+    /// `other_config:default_template=true`).
+    pub fn is_custom_template(&self) -> bool {
+        let builtin = self.is_default_template
+            || self
+                .other_config
+                .get("default_template")
+                .map(String::as_str)
+                == Some("true");
+        self.is_a_template && !self.is_a_snapshot && !self.is_control_domain && !builtin
     }
 
     pub fn is_running(&self) -> bool {

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::client::{Client, ConnectOptions};
 use crate::error::{Error, Result};
+use crate::ops::Status;
 use crate::ops::{self, BulkReport, RunOptions, Selection};
-use crate::policy::Policy;
+use crate::policy::{ExplicitKey, Pending, Policy, Target};
 use crate::wire::Value;
 
 /// What the watcher reports as it goes.
@@ -28,6 +29,32 @@ pub enum WatchEvent {
         error: Error,
         retry_in: Duration,
     },
+    /// A VIF got its keys while its VM was already running (created and
+    /// started before the watcher could write, or running when it started):
+    /// the backend read its keys at start, so the VM runs without them
+    /// until a VIF plug or an API reboot (`pending` says which).
+    RunningWithout {
+        target: Target,
+        pending: Pending,
+    },
+    /// An object carries a value, set by someone else, that the host applies
+    /// and the policy contradicts; it is left as it is
+    /// ([`Explicit::Keep`]). Reported once per object, key and value.
+    LeftAsSet {
+        target: Target,
+        keys: Vec<ExplicitKey>,
+    },
+}
+
+/// What `watch` does with an explicit value that contradicts the policy
+/// (e.g. Xen Orchestra 6's `ethtool-tx=true` on every VIF it creates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Explicit {
+    /// Report it and leave it: someone chose it (the default).
+    #[default]
+    Keep,
+    /// Enforce the policy: overwrite it.
+    Override,
 }
 
 /// How long one `event.from` waits on the host before returning empty. Short,
@@ -40,13 +67,20 @@ const EVENT_TIMEOUT_SECS: f64 = 2.0;
 /// changed (one apply per batch of events: it reads the pool and writes only
 /// what differs, so bursts of new VMs cost one pass, and a key someone
 /// removed comes back).
+///
+/// A key whose value the host applies and the policy contradicts is left as
+/// it is and reported once ([`WatchEvent::LeftAsSet`]) unless `explicit` is
+/// [`Explicit::Override`]; a key missing or with a value the host ignores is
+/// written.
 pub fn watch(
     connect: &ConnectOptions,
     policy: &Policy,
     selections: &[Selection],
+    explicit: Explicit,
     stop: Arc<AtomicBool>,
     mut report: impl FnMut(WatchEvent),
 ) -> Result<()> {
+    let mut reported: std::collections::BTreeSet<(String, String, String)> = Default::default();
     for selection in selections {
         policy.check_for(selection.object())?;
     }
@@ -56,6 +90,7 @@ pub fn watch(
             Value::str(match s {
                 Selection::Pifs(_) => "pif",
                 Selection::Vifs(_) => "vif",
+                Selection::Networks(_) => "network",
             })
         })
         .collect();
@@ -68,11 +103,42 @@ pub fn watch(
             });
             let run = RunOptions {
                 cancel: Some(stop.clone()),
+                keep_explicit: explicit == Explicit::Keep,
                 ..RunOptions::default()
             };
-            let apply_all = |reason: &str, report: &mut dyn FnMut(WatchEvent)| -> Result<()> {
+            let mut apply_all = |reason: &str, report: &mut dyn FnMut(WatchEvent)| -> Result<()> {
                 for selection in selections {
                     let r = ops::apply(&client, policy, selection, &run)?;
+                    for object in &r.objects {
+                        if let (
+                            Status::Changed,
+                            Some(pending @ (Pending::VifOfRunningVm | Pending::VifOfPausedVm)),
+                        ) = (object.status, object.pending)
+                        {
+                            report(WatchEvent::RunningWithout {
+                                target: object.target.clone(),
+                                pending,
+                            });
+                        }
+                        let new: Vec<ExplicitKey> = object
+                            .kept
+                            .iter()
+                            .filter(|k| {
+                                reported.insert((
+                                    object.target.uuid.clone(),
+                                    k.key.clone(),
+                                    k.found.clone(),
+                                ))
+                            })
+                            .cloned()
+                            .collect();
+                        if !new.is_empty() {
+                            report(WatchEvent::LeftAsSet {
+                                target: object.target.clone(),
+                                keys: new,
+                            });
+                        }
+                    }
                     report(WatchEvent::Applied {
                         reason: reason.to_string(),
                         report: r,

@@ -307,14 +307,7 @@ fn capture_with_traffic(bins: &Binaries, lab: &Lab) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("capture: {e}"))?;
     std::thread::sleep(Duration::from_millis(500));
-    for (addr, port) in [("10.77.0.1", SINK_PORT), ("10.77.1.1", SINK_PORT)] {
-        let mut tcp = in_netns(&lab.guest, &bins.xtask);
-        tcp.args(["__traffic", "send", addr, &port.to_string(), "0.3"]);
-        let _ = tcp.output();
-        let mut udp = in_netns(&lab.guest, &bins.xtask);
-        udp.args(["__traffic", "udp", addr, "9", "200"]);
-        let _ = udp.output();
-    }
+    guest_traffic(bins, lab);
     let out = child
         .wait_with_output()
         .map_err(|e| format!("capture: {e}"))?;
@@ -323,6 +316,50 @@ fn capture_with_traffic(bins: &Binaries, lab: &Lab) -> Result<String, String> {
         println!("    {line}");
     }
     Ok(stdout)
+}
+
+/// Guest -> dom0 traffic over both veths: a short TCP stream and UDP datagrams.
+fn guest_traffic(bins: &Binaries, lab: &Lab) {
+    for addr in ["10.77.0.1", "10.77.1.1"] {
+        let mut tcp = in_netns(&lab.guest, &bins.xtask);
+        tcp.args(["__traffic", "send", addr, &SINK_PORT.to_string(), "0.3"]);
+        let _ = tcp.output();
+        let mut udp = in_netns(&lab.guest, &bins.xtask);
+        udp.args(["__traffic", "udp", addr, "9", "200"]);
+        let _ = udp.output();
+    }
+}
+
+/// `offloadctl doctor --netns DOM0 --seconds 2 --json` with guest traffic in
+/// its window, saved to `saved`; then the saved report read back as text
+/// (`--evidence`). Returns (exit code, JSON).
+fn doctor(bins: &Binaries, lab: &Lab, saved: &Path) -> Result<(i32, String), String> {
+    use std::io::BufRead;
+    println!(
+        "$ offloadctl doctor --netns {} --seconds 2 --json > {}",
+        lab.dom0,
+        saved.display()
+    );
+    let mut child = Command::new(&bins.offloadctl)
+        .args(["doctor", "--netns", &lab.dom0, "--seconds", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("doctor: {e}"))?;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().ok_or("doctor: no stderr")?);
+    let mut line = String::new();
+    let _ = stderr.read_line(&mut line);
+    println!("    {}", line.trim_end());
+    guest_traffic(bins, lab);
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("doctor: {e}"))?;
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::write(saved, &json).map_err(|e| format!("{}: {e}", saved.display()))?;
+    let mut text = Command::new(&bins.offloadctl);
+    text.args(["doctor", "--evidence"]).arg(saved);
+    show(text)?;
+    Ok((out.status.code().unwrap_or(-1), json))
 }
 
 fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(), String> {
@@ -353,6 +390,18 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
         "with TX checksum offload on, the capture shows offload-pending checksums",
     );
     findings.expect(incorrect == 0, "none of them is corruption");
+    println!("    is any fix needed at all? ask the doctor before changing anything:");
+    let doctor_before = work.join("doctor-before.json");
+    let (code, report) = doctor(bins, &lab, &doctor_before)?;
+    findings.expect(
+        code == 0 && report.contains("\"summary\": \"offload artefacts only, nothing to fix\""),
+        "doctor before the change: offload artefacts only, nothing to fix (exit 0)",
+    );
+    findings.expect(
+        report.contains("\"cause\": \"offload_pending_only\"")
+            && !report.contains("\"severity\": \"problem\""),
+        "doctor names the offload-pending checksums as artefacts and proposes no switch",
+    );
 
     step(
         "3",
@@ -409,6 +458,24 @@ fn lab_demo(bins: &Binaries, work: &Path, findings: &mut Findings) -> Result<(),
     findings.expect(
         packets > 0 && pending == 0 && incorrect == 0,
         "after disable, every checksum is correct (no offload-pending, no incorrect)",
+    );
+    let doctor_after = work.join("doctor-after.json");
+    let (code, report) = doctor(bins, &lab, &doctor_after)?;
+    findings.expect(
+        code == 0
+            && report.contains("\"verdict\": \"nothing_wrong\"")
+            && !report.contains("offload_pending_only"),
+        "doctor after the change: no bad checksum at all (exit 0)",
+    );
+    let mut compare = Command::new(&bins.offloadctl);
+    compare
+        .args(["doctor", "--compare"])
+        .arg(&doctor_before)
+        .arg(&doctor_after);
+    let (ok, text) = show(compare)?;
+    findings.expect(
+        ok && text.contains("no change: nothing wrong before or after"),
+        "doctor --compare: the change fixed nothing, because nothing was wrong (here, on veth)",
     );
     let after_gbps = throughput(bins, &lab)?;
     println!(
@@ -638,6 +705,12 @@ fn xapi_steps(
             findings.expect(
                 text.contains("tx-checksumming: off") && text.contains("generic-segmentation-offload: off"),
                 "after the plugin, dom0's vif1.0 runs with TX checksum and GSO off",
+            );
+            // The same doctor in every dom0 of the pool, through the plugin.
+            let (ok, out) = xapi(bins, &sim, &["host", "doctor", "--all-hosts", "--seconds", "1"])?;
+            findings.expect(
+                ok && out.contains("== lab-dom0") && out.contains("doctor: nothing wrong"),
+                "xapi host doctor --all-hosts ran doctor in dom0 through the plugin: nothing wrong",
             );
         }
     }

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+mod ansible;
 mod c_tests;
 mod codegen;
 mod compare;

@@ -31,6 +31,7 @@ pub const STAGES: &[(&str, StageFn)] = &[
     ("plugin", plugin),
     ("c_tests", crate::c_tests::stage),
     ("pytest_xapi", crate::xapi_sim::pytest_stage),
+    ("ansible", crate::ansible::stage),
     ("no_std", no_std_build),
     ("loom", loom_models),
     ("doc", rustdoc),

@@ -15,6 +15,14 @@ pub const PYTHON_PACKAGES: &[&str] = &[
     // as a prebuilt wheel (seconds, where `cargo install` compiles for minutes).
     "ziglang==0.17.0",
     "cargo-zigbuild==0.24.0",
+    // The `ansible` stage: ansible-core 2.16, the last release whose modules
+    // still run on dom0's Python 2.7 and 3.6 (2.17 needs 3.7 on the managed
+    // node), and what its offline sanity tests import (ansible-test's own pins).
+    "ansible-core==2.16.19",
+    "voluptuous==0.13.1",
+    "antsibull-docs-parser==1.0.0",
+    "yamllint==1.32.0",
+    "pycodestyle==2.11.0",
 ];
 
 /// Debian packages the tests use as oracles or tools: (binary to look for, package).
@@ -25,6 +33,9 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("setpriv", "util-linux"),
     ("capsh", "libcap2-bin"),
     ("rpmbuild", "rpm"),
+    // The exporter's tests scrape it with a real Prometheus server and lint
+    // its output and the README's alert rule with promtool (same package).
+    ("prometheus", "prometheus"),
 ];
 
 /// The cargo-deny release the `deny` stage runs, built from crates.io into

@@ -33,6 +33,9 @@ server:
   --slave-listen ADDR     also run a pool member answering HOST_IS_SLAVE [master address];
                           port 0 = the master's port, as in a pool (e.g. 127.0.0.2:0)
   --plugin-dir DIR        host.call_plugin executables
+  --modelled-offload-plugin
+                          answer the offload plugin's get_features from the
+                          simulated devices (their live offloads)
   --plugin-path PATH      the PATH plugins run with, their whole environment
                           (default xapi's /sbin:/usr/sbin:/bin:/usr/bin)
   --latency-ms N          sleep per request
@@ -83,6 +86,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--socket" => config.socket = Some(value()?.into()),
             "--slave-listen" => config.slave_listen = Some(address(flag, &value()?)?),
             "--plugin-dir" => config.plugin_dir = Some(value()?.into()),
+            "--modelled-offload-plugin" => config.modelled_offload_plugin = true,
             "--plugin-path" => config.plugin_path = Some(value()?),
             "--latency-ms" => config.latency = Duration::from_millis(number(flag, &value()?)?),
             "--auth-delay-ms" => {

@@ -396,6 +396,70 @@ static void test_use_after_free_is_caught_in_debug(void) {
 #endif
 }
 
+/* Recorded evidence: 8 damaged frames received on eth0 and the kernel's
+ * checksum drops; the doctor must call it corruption on the path (exit 1)
+ * with no offload switch as the fix. */
+static const char *CORRUPT_EVIDENCE =
+    "{\"schema\": \"offload.doctor.evidence/1\", \"kernel\": \"6.1.0\", \"seconds\": 5.0,"
+    " \"namespaces\": [{\"captured\": true, \"counters\": {\"UdpInCsumErrors\": 8},"
+    " \"devices\": [{\"name\": \"eth0\", \"kind\": \"physical\", \"driver\": \"ixgbe\", \"mtu\": 1500,"
+    " \"offloads_on\": [\"tx\"], \"traffic\": {\"received\": {\"packets\": 20, \"correct\": 12,"
+    " \"incorrect\": 8, \"offload_pending\": 0}, \"sent\": {\"packets\": 0, \"correct\": 0,"
+    " \"incorrect\": 0, \"offload_pending\": 0}}}]}]}";
+
+static char *doctor_json(const offload_doctor_report *report) {
+    size_t n = 0;
+    CHECK_RESULT(offload_doctor_report_json(report, NULL, 0, &n), OFFLOAD_RESULT_INSUFFICIENT_SIZE);
+    char *text = malloc(n + 1);
+    CHECK(text != NULL);
+    CHECK_RESULT(offload_doctor_report_json(report, text, n + 1, &n), OFFLOAD_RESULT_OK);
+    return text;
+}
+
+static void test_doctor(void) {
+    offload_doctor_report *report = NULL;
+    CHECK_RESULT(offload_doctor_evidence(CORRUPT_EVIDENCE, NULL, &report), OFFLOAD_RESULT_OK);
+    CHECK(offload_doctor_report_exit_code(report) == 1);
+    char *text = doctor_json(report);
+    CHECK(strstr(text, "\"schema\": \"offload.doctor/1\"") != NULL);
+    CHECK(strstr(text, "\"cause\": \"corruption_on_path\"") != NULL);
+    CHECK(strstr(text, "\"fix\": []") != NULL);
+
+    /* The same report twice: nothing changed, the problem remains (exit 1). */
+    char cmp[4096];
+    size_t n = 0;
+    int exit_code = -1;
+    CHECK_RESULT(offload_doctor_compare_json(text, text, cmp, sizeof cmp, &n, &exit_code),
+                 OFFLOAD_RESULT_OK);
+    CHECK(exit_code == 1);
+    CHECK(strstr(cmp, "\"change\": \"no_change\"") != NULL);
+    CHECK_RESULT(offload_doctor_compare_json("{}", text, cmp, sizeof cmp, &n, &exit_code),
+                 OFFLOAD_RESULT_DOCTOR_INPUT);
+    free(text);
+    offload_doctor_report_free(report);
+    offload_doctor_report_free(NULL);
+    CHECK(offload_doctor_report_exit_code(NULL) == -1);
+
+    /* Unusable inputs have their own code; nothing is returned. */
+    report = NULL;
+    CHECK_RESULT(offload_doctor_evidence("{\"schema\": \"other/1\"}", NULL, &report),
+                 OFFLOAD_RESULT_DOCTOR_INPUT);
+    CHECK_RESULT(offload_doctor_evidence(CORRUPT_EVIDENCE, "/nonexistent/knowledge.json", &report),
+                 OFFLOAD_RESULT_DOCTOR_INPUT);
+    CHECK(report == NULL);
+    CHECK(OFFLOAD_RESULT_DOCTOR_INPUT == 1213);
+
+    /* A live run in a namespace that does not exist cannot diagnose (exit 2). */
+    const char *missing[] = {"offload-no-such-netns"};
+    CHECK_RESULT(offload_doctor_run(missing, 1, 0.1, NULL, &report), OFFLOAD_RESULT_OK);
+    CHECK(offload_doctor_report_exit_code(report) == 2);
+    text = doctor_json(report);
+    CHECK(strstr(text, "\"verdict\": \"could_not_diagnose\"") != NULL);
+    free(text);
+    offload_doctor_report_free(report);
+    CHECK_RESULT(offload_doctor_run(NULL, 0, -1.0, NULL, &report), OFFLOAD_RESULT_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s TMPDIR\n", argv[0]);
@@ -408,6 +472,7 @@ int main(int argc, char **argv) {
     test_interface_bad_input();
     test_threads();
     test_use_after_free_is_caught_in_debug();
+    test_doctor();
     printf("test_core: ok\n");
     return 0;
 }

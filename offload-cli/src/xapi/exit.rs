@@ -28,6 +28,10 @@ pub mod code {
     pub const API: u8 = 75;
     /// The password could not be read.
     pub const CREDENTIALS: u8 = 76;
+    /// `--save` names an existing file (never replaced without --force).
+    pub const SAVE_EXISTS: u8 = 77;
+    /// An undo file that is unreadable, damaged or cannot be written.
+    pub const SAVE_FILE: u8 = 78;
     /// Interrupted (Ctrl-C); the report says what was done.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -44,6 +48,8 @@ pub fn for_error(error: &Error) -> u8 {
         Error::Api { code: c, .. } if c == "SESSION_AUTHENTICATION_FAILED" => code::AUTH,
         Error::Api { code: c, .. } if c == "HOST_IS_SLAVE" => code::NOT_MASTER,
         Error::Interrupted => code::INTERRUPTED,
+        Error::SaveExists { .. } => code::SAVE_EXISTS,
+        Error::SaveFile { .. } => code::SAVE_FILE,
         _ => code::API,
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use offload_diagnose::doctor::Report;
 use offload_xapi::ops::{self, HostOutcome};
 use offload_xapi::{Client, Error};
 use serde_json::json;
@@ -17,6 +18,19 @@ pub(super) enum HostAction {
     Apply(HostApply),
     /// Report each host's offload state (the plugin's `report`).
     Report(HostSelect),
+    /// Run `offloadctl doctor` in each dom0 (the plugin's `doctor`): one
+    /// report per host; exit 0 nothing wrong anywhere, 1 a problem on a host,
+    /// 2 a host could not be diagnosed.
+    Doctor(HostDoctor),
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct HostDoctor {
+    #[command(flatten)]
+    select: HostSelect,
+    /// How long each dom0 watches (1 to 60 seconds; all hosts at once).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]
+    seconds: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +103,10 @@ impl HostJob {
                 (a.select, "apply", args)
             }
             HostAction::Report(s) => (s, "report", BTreeMap::new()),
+            HostAction::Doctor(d) => {
+                let args = BTreeMap::from([("seconds".to_string(), d.seconds.to_string())]);
+                (d.select, "doctor", args)
+            }
         };
         if !select.all_hosts && select.hosts.is_empty() {
             return Err(Error::InvalidArgument {
@@ -111,6 +129,9 @@ impl HostJob {
             self.function,
             &self.args,
         )?;
+        if self.function == "doctor" {
+            return Ok(self.doctor_output(&outcomes));
+        }
         if self.select.json {
             let hosts: Vec<_> = outcomes.iter().map(host_json).collect();
             print_json(
@@ -122,6 +143,44 @@ impl HostJob {
         }
         let failed = outcomes.iter().filter(|o| !o.ok).count();
         Ok(exit::for_failures(failed, outcomes.len()))
+    }
+}
+
+impl HostJob {
+    /// Each host's doctor report (text, or the hosts' JSON); the exit code is
+    /// the worst host's (a failed plugin call counts as "could not diagnose").
+    fn doctor_output(&self, outcomes: &[HostOutcome]) -> u8 {
+        let mut worst = 0;
+        let mut text = String::new();
+        for o in outcomes {
+            let report = o.output.as_deref().map(|t| Report::from_json(t, &o.host));
+            let code = match (&o.error, &report) {
+                (None, Some(Ok(r))) => {
+                    text.push_str(&format!("== {}\n{}", o.host, r.render_text()));
+                    r.exit_code()
+                }
+                (Some(e), _) => {
+                    text.push_str(&format!("== {}\nFAILED {}\n", o.host, e.message));
+                    2
+                }
+                (None, Some(Err(e))) => {
+                    text.push_str(&format!("== {}\nFAILED {e}\n", o.host));
+                    2
+                }
+                (None, None) => 2,
+            };
+            worst = worst.max(code);
+        }
+        if self.select.json {
+            let hosts: Vec<_> = outcomes.iter().map(host_json).collect();
+            print_json(
+                "offload.xapi.host/1",
+                json!({ "function": self.function, "hosts": hosts }),
+            );
+        } else {
+            print!("{text}");
+        }
+        worst as u8
     }
 }
 

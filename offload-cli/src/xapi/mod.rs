@@ -10,7 +10,8 @@ mod exit;
 mod host;
 mod objects;
 mod output;
-mod policy_args;
+pub(crate) mod policy_args;
+mod restore;
 mod watch;
 
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ use offload_xapi::{Client, Error};
 use connection::Connection;
 use exit::code;
 use host::HostAction;
-use objects::{Job, PifAction, VifAction};
+use objects::{Job, NetworkAction, PifAction, VifAction};
 use watch::WatchArgs;
 
 const EXIT_CODES_HELP: &str = "\
@@ -30,7 +31,8 @@ Exit codes: 0 done (verify: all match); 1 some objects failed or differ; 2 all f
 64 bad arguments; 67 selection matches nothing; 70 wrong user or password;
 71 host unreachable or timeout; 72 TLS or fingerprint mismatch; 73 not the pool
 master; 74 malformed answer or HTTP error; 75 other XAPI error; 76 password
-unreadable; 130 interrupted.
+unreadable; 77 --save file exists (never replaced without --force); 78 undo file
+unreadable, damaged or not writable; 130 interrupted.
 
 Credentials never come from the command line: the password is read from
 --password-file, the OFFLOAD_XAPI_PASSWORD environment variable, or a prompt.
@@ -65,6 +67,16 @@ offloadctl xapi vif apply --preset tx-only --vm 'pfsense*' --reboot\n  offloadct
     Vif {
         #[command(subcommand)]
         action: VifAction,
+    },
+    /// Undo `pif apply --save FILE` / `vif apply --save FILE`: put back what they changed.
+    Restore(restore::RestoreArgs),
+    /// Networks: other-config:ethtool-* keys, applied to each host's bridge when a PIF of the
+    /// network is plugged (a policy's PIF settings).
+    #[command(after_help = "Examples:\n  offloadctl xapi network list\n  \
+offloadctl xapi network apply --set gro=off --network xenbr1 --replug\n  offloadctl xapi network verify --preset seed --network 'Pool-wide*'")]
+    Network {
+        #[command(subcommand)]
+        action: NetworkAction,
     },
     /// Keep a policy applied to PIFs and VIFs created later (event.from), until Ctrl-C.
     Watch(WatchArgs),
@@ -108,8 +120,16 @@ fn run_inner(args: Args, cancel: Arc<AtomicBool>) -> Result<u8, Error> {
             let _ = client.logout();
             return result;
         }
+        XapiCommand::Restore(r) => {
+            let file = r.load()?;
+            let client = Client::connect(options)?;
+            let result = r.run(&client, &file, cancel);
+            let _ = client.logout();
+            return result;
+        }
         XapiCommand::Pif { action } => Job::from(action),
         XapiCommand::Vif { action } => Job::from(action),
+        XapiCommand::Network { action } => Job::from(action),
     };
     let policy = job.policy()?;
     let client = Client::connect(options)?;

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use offload_xapi::ops::{self, RunOptions, Selection};
-use offload_xapi::policy::{PifFilter, Policy, VifFilter};
+use offload_xapi::policy::{NetworkFilter, PifFilter, Policy, VifFilter};
 use offload_xapi::records::PifKind;
+use offload_xapi::undo::{self, SaveTo};
 use offload_xapi::{Client, Error};
 use serde_json::json;
 
@@ -33,10 +34,11 @@ pub(super) enum Action<S: Select, A: ApplyArgs> {
 
 pub(super) type PifAction = Action<PifSelect, PifApply>;
 pub(super) type VifAction = Action<VifSelect, VifApply>;
+pub(super) type NetworkAction = Action<NetworkSelect, NetworkApply>;
 
 /// A count that bounds parallel work: 0 would mean "no work" to one reader
 /// and "no limit" to another, so it is a usage error.
-fn at_least_one(text: &str) -> Result<usize, String> {
+pub(super) fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
@@ -45,7 +47,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub(super) struct RunArgs {
+pub struct RunArgs {
     /// Show what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -60,6 +62,27 @@ impl Default for RunArgs {
             dry_run: false,
             workers: 8,
         }
+    }
+}
+
+/// `--save FILE [--force]` of `apply`: what a later `xapi restore FILE` puts back.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(super) struct SaveArgs {
+    /// Before writing, save each object's previous keys and its device's live
+    /// offloads (read in dom0 through the offload plugin) for `xapi restore FILE`.
+    #[arg(long, value_name = "FILE")]
+    save: Option<std::path::PathBuf>,
+    /// With --save: add to an existing file (what it already holds is kept).
+    #[arg(long, requires = "save")]
+    force: bool,
+}
+
+impl SaveArgs {
+    fn save_to(&self) -> Option<SaveTo> {
+        self.save.as_ref().map(|path| SaveTo {
+            path: path.clone(),
+            force: self.force,
+        })
     }
 }
 
@@ -120,12 +143,28 @@ pub(super) struct VifSelect {
     networks: Vec<String>,
 }
 
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct NetworkSelect {
+    /// Only these networks (name, bridge or uuid; globs; repeatable).
+    #[arg(long = "network", value_name = "NETWORK")]
+    networks: Vec<String>,
+}
+
+impl Select for NetworkSelect {
+    fn selection(&self) -> Selection {
+        Selection::Networks(NetworkFilter {
+            networks: self.networks.clone(),
+        })
+    }
+}
+
 impl VifSelect {
     pub(super) fn selection(&self) -> Selection {
         Selection::Vifs(VifFilter {
             vm_names: self.vm_names.clone(),
             vm_uuids: self.vm_uuids.clone(),
             networks: self.networks.clone(),
+            include_templates: false,
         })
     }
 }
@@ -232,7 +271,41 @@ pub(super) struct PifApply {
     #[arg(long)]
     replug: bool,
     #[command(flatten)]
+    save: SaveArgs,
+    #[command(flatten)]
     output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct NetworkApply {
+    #[command(flatten)]
+    select: NetworkSelect,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Re-apply now with PIF.plug on the network's attached PIFs (may briefly interrupt the link).
+    #[arg(long)]
+    replug: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
+impl ApplyArgs for NetworkApply {
+    fn job(self) -> Job {
+        Job {
+            op: Op::Apply {
+                replug: self.replug,
+                reboot: false,
+                reboot_limit: 0,
+                save: None,
+            },
+            selection: self.select.selection(),
+            policy: Some(self.policy),
+            run: self.run,
+            output: self.output,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -253,6 +326,8 @@ pub(super) struct VifApply {
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = at_least_one)]
     reboot_limit: usize,
     #[command(flatten)]
+    save: SaveArgs,
+    #[command(flatten)]
     output: Output,
 }
 
@@ -271,6 +346,7 @@ pub(super) enum Op {
         replug: bool,
         reboot: bool,
         reboot_limit: usize,
+        save: Option<SaveTo>,
     },
     Verify,
     Clear,
@@ -288,6 +364,7 @@ impl ApplyArgs for PifApply {
                 replug: self.replug,
                 reboot: false,
                 reboot_limit: 0,
+                save: self.save.save_to(),
             },
             selection: self.select.selection(),
             policy: Some(self.policy),
@@ -304,6 +381,7 @@ impl ApplyArgs for VifApply {
                 replug: self.replug,
                 reboot: self.reboot,
                 reboot_limit: self.reboot_limit,
+                save: self.save.save_to(),
             },
             selection: self.select.selection(),
             policy: Some(self.policy),
@@ -366,6 +444,7 @@ impl Job {
                 replug,
                 reboot,
                 reboot_limit,
+                save,
             } => {
                 let policy = policy.ok_or_else(missing)?;
                 apply(
@@ -376,6 +455,7 @@ impl Job {
                     &self.output,
                     cancel,
                     (replug, reboot, reboot_limit),
+                    save.as_ref(),
                 )
             }
         }
@@ -396,7 +476,7 @@ fn list(client: &Client, selection: &Selection, output: &Output) -> Result<u8, E
     })
 }
 
-fn run_options(run: &RunArgs, cancel: Arc<AtomicBool>, json: bool) -> RunOptions {
+pub(super) fn run_options(run: &RunArgs, cancel: Arc<AtomicBool>, json: bool) -> RunOptions {
     let progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>> =
         (!json && std::io::stderr().is_terminal()).then(|| {
             Arc::new(|done: usize, total: usize| {
@@ -414,6 +494,7 @@ fn run_options(run: &RunArgs, cancel: Arc<AtomicBool>, json: bool) -> RunOptions
         });
     RunOptions {
         workers: run.workers,
+        keep_explicit: false,
         dry_run: run.dry_run,
         cancel: Some(cancel),
         progress,
@@ -423,6 +504,7 @@ fn run_options(run: &RunArgs, cancel: Arc<AtomicBool>, json: bool) -> RunOptions
 /// `(replug, reboot, reboot_limit)`.
 pub(super) type FollowUps = (bool, bool, usize);
 
+#[allow(clippy::too_many_arguments)]
 fn apply(
     client: &Client,
     policy: &Policy,
@@ -431,13 +513,13 @@ fn apply(
     output: &Output,
     cancel: Arc<AtomicBool>,
     (replug, reboot, reboot_limit): FollowUps,
+    save: Option<&SaveTo>,
 ) -> Result<u8, Error> {
-    let report = ops::apply(
-        client,
-        policy,
-        selection,
-        &run_options(run, cancel.clone(), output.json),
-    )?;
+    let options = run_options(run, cancel.clone(), output.json);
+    let report = match save {
+        Some(save) => undo::apply_saving(client, policy, selection, &options, save)?,
+        None => ops::apply(client, policy, selection, &options)?,
+    };
     let actions = if (replug || reboot) && !report.dry_run && !cancel.load(Ordering::SeqCst) {
         ops::take_effect(client, &report, replug, reboot, reboot_limit)?
     } else {

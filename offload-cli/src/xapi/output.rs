@@ -47,6 +47,21 @@ pub fn list_text(objects: &[ListedObject], verbose: bool) -> String {
         if let Some(effect) = &object.effect {
             let _ = writeln!(out, "    NO EFFECT: {effect}");
         }
+        for (name, value) in &object.properties {
+            let overridden = object
+                .keys
+                .iter()
+                .any(|k| k.key == format!("ethtool-{name}"));
+            let _ = writeln!(
+                out,
+                "    PIF.properties {name}={value:?}  {}",
+                if overridden {
+                    "(ethtool-".to_string() + name + " takes precedence)"
+                } else {
+                    "applied at every plug (no ethtool-".to_string() + name + " key)"
+                }
+            );
+        }
         for key in &object.keys {
             let verdict = match &key.verdict {
                 KeyVerdict::Applied { on } => {
@@ -225,6 +240,10 @@ pub fn report_text(report: &BulkReport, verbose: bool) -> String {
                 "their VMs run: applied at the next VIF plug, VM start or API reboot",
                 "--replug or --reboot",
             ),
+            XapiObject::Network => (
+                "their bridges apply them at the next PIF.plug of the network's PIFs, xapi start or host boot",
+                "--replug (PIF.plug of the network's PIFs)",
+            ),
         };
         let management = pending
             .iter()
@@ -288,6 +307,7 @@ mod tests {
                 from: None,
                 to: Some("off".into()),
             }],
+            kept: Vec::new(),
             written: Vec::new(),
             error: None,
             pending,

@@ -41,6 +41,7 @@ macro_rules! view {
     };
 }
 
+pub mod ah;
 pub mod ethernet;
 pub mod geneve;
 pub mod gre;
@@ -109,6 +110,8 @@ pub mod ip_protocol {
     pub const FRAGMENT: u8 = 44;
     /// GRE (RFC 2784).
     pub const GRE: u8 = 47;
+    /// IPsec Authentication Header (RFC 4302).
+    pub const AH: u8 = 51;
     /// ICMPv6.
     pub const ICMPV6: u8 = 58;
     /// IPv6 destination options (extension header).

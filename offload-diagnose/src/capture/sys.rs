@@ -43,6 +43,8 @@ pub struct RingPacket<'a> {
     pub ifindex: i32,
     /// That interface's `ARPHRD_*` type (`sll_hatype`).
     pub hardware_type: u16,
+    /// Sent by this host (`sll_pkttype` is `PACKET_OUTGOING`), not received.
+    pub outgoing: bool,
     /// The captured bytes, starting at the link-layer header.
     pub data: &'a [u8],
 }
@@ -317,14 +319,14 @@ impl Ring {
                 let data = std::slice::from_raw_parts(block_ptr.add(start), len);
                 // The kernel puts a sockaddr_ll right after the aligned header.
                 let link_at = offset + header_len.next_multiple_of(TPACKET_ALIGNMENT);
-                let (ifindex, hardware_type) =
+                let (ifindex, hardware_type, packet_type) =
                     if link_at + std::mem::size_of::<libc::sockaddr_ll>() <= BLOCK_SIZE as usize {
                         let link = std::ptr::read_unaligned(
                             block_ptr.add(link_at).cast::<libc::sockaddr_ll>(),
                         );
-                        (link.sll_ifindex, link.sll_hatype)
+                        (link.sll_ifindex, link.sll_hatype, link.sll_pkttype)
                     } else {
-                        (0, 0)
+                        (0, 0, 0)
                     };
                 visit(RingPacket {
                     status: hdr.tp_status,
@@ -333,6 +335,7 @@ impl Ring {
                     wire_len: hdr.tp_len,
                     ifindex,
                     hardware_type,
+                    outgoing: packet_type == libc::PACKET_OUTGOING,
                     data,
                 });
                 seen += 1;

@@ -166,9 +166,14 @@ mod tests {
     #[test]
     fn tunnels_are_counted_as_their_own_layer() {
         use crate::diagnose::{observe, Diagnosis, Layer, Source};
+        use offload_core::counters::Counters;
+        use offload_core::verdict::Class;
         use offload_testkit::synth::{tunneled_frame, Tunnel};
 
         let mut d = Diagnosis::new();
+        // A live capture's counters, fed by the same calls.
+        let counters: Counters<1> = Counters::new();
+        let mut live = counters.writer().unwrap();
         for fill in [Fill::Correct, Fill::OffloadPending, Fill::Corrupt] {
             let spec = Spec {
                 fill,
@@ -177,7 +182,7 @@ mod tests {
             let frame = tunneled_frame(&spec, Tunnel::Vxlan);
             let o = observe(
                 &mut d,
-                None,
+                Some(&mut live),
                 linktype::ETHERNET,
                 &frame,
                 0,
@@ -194,6 +199,25 @@ mod tests {
             (inner.correct, inner.offload_pending, inner.incorrect),
             (1, 1, 1)
         );
+        // The live counters count what the diagnosis counts, layer by layer.
+        let snapshot = counters.snapshot();
+        for layer in [Layer::Outer, Layer::Tunneled] {
+            for p in Protocol::ALL {
+                let c = d.counts_in(layer, p);
+                let live = |class| snapshot.get(layer, p, class);
+                assert_eq!(
+                    (c.correct, c.incorrect, c.offload_pending),
+                    (
+                        live(Class::Correct),
+                        live(Class::Incorrect),
+                        live(Class::OffloadPending)
+                    ),
+                    "{layer:?} {p:?}"
+                );
+            }
+        }
+        assert_eq!(snapshot.class_total(Class::Incorrect), d.incorrect());
+        assert_eq!(snapshot.class_total(Class::OffloadPending), 1);
         let summary = d.summary(Source::files::<&str>(&[]));
         assert!(summary.corruption);
         assert_eq!(summary.tunneled.len(), 2, "inner IPv4 header and TCP");

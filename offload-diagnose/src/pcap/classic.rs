@@ -29,61 +29,37 @@ impl<R: Read> CaptureReader<R> {
         walker.fill_buffer().map_err(io_error)?;
         let mut problem = None;
         loop {
-            let at = walker.start;
-            if walker.end < at + header_len {
-                if entries.is_empty() && !walker.fill(header_len).map_err(io_error)? {
-                    if walker.end > walker.start {
-                        problem = Some(Problem::Truncated);
-                    }
+            let (start, before) = (walker.start, entries.len());
+            let (cut, stop) = cut_records(
+                &walker.buf[start..walker.end],
+                start,
+                header_len,
+                walker.big_endian,
+                link_type,
+                entries,
+            );
+            walker.consume(cut);
+            self.records += (entries.len() - before) as u64;
+            match stop {
+                Stop::AbsurdLength(len) => {
+                    problem = Some(Problem::AbsurdLength {
+                        len,
+                        limit: MAX_RECORD_LEN,
+                    });
                     break;
                 }
-                if walker.end < walker.start + header_len {
-                    break;
-                }
-                continue;
-            }
-            let word = |off: usize| {
-                let b = [
-                    walker.buf[at + off],
-                    walker.buf[at + off + 1],
-                    walker.buf[at + off + 2],
-                    walker.buf[at + off + 3],
-                ];
-                if walker.big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                }
-            };
-            let (caplen, orig_len) = (word(8), word(12));
-            if caplen > MAX_RECORD_LEN {
-                problem = Some(Problem::AbsurdLength {
-                    len: caplen,
-                    limit: MAX_RECORD_LEN,
-                });
-                break;
-            }
-            let record_len = header_len + caplen as usize;
-            if walker.end < at + record_len {
-                // A record larger than what is left: only worth growing/refilling
-                // when this batch is still empty.
-                if entries.is_empty() {
-                    if !walker.fill(record_len).map_err(io_error)? {
-                        problem = Some(Problem::Truncated);
+                // The next record is not whole: hand over what was cut.
+                Stop::NeedMore(_) if !entries.is_empty() => break,
+                // Nothing cut yet: grow or refill the buffer for it.
+                Stop::NeedMore(need) => {
+                    if !walker.fill(need).map_err(io_error)? {
+                        if walker.end > walker.start {
+                            problem = Some(Problem::Truncated);
+                        }
                         break;
                     }
-                    continue;
                 }
-                break;
             }
-            entries.push(BatchEntry {
-                link_type,
-                orig_len,
-                start: at + header_len,
-                end: at + record_len,
-            });
-            walker.consume(record_len);
-            self.records += 1;
         }
         // Hand the filled buffer to the caller; keep the partial record that follows.
         let leftover = walker.end - walker.start;
@@ -153,6 +129,57 @@ impl<R: Read> CaptureReader<R> {
             data_start: walker.start + header_len,
             data_len: caplen as usize,
         }))
+    }
+}
+
+/// Why [`cut_records`] stopped.
+enum Stop {
+    /// The next record needs this many bytes from its start.
+    NeedMore(usize),
+    /// The next record claims a length no pcap record has.
+    AbsurdLength(u32),
+}
+
+/// Cuts the whole records at the front of `bytes` (which starts at `base` in
+/// the buffer) into `entries`; returns the bytes cut and why it stopped. One
+/// tight loop over the record headers, nothing else.
+fn cut_records(
+    bytes: &[u8],
+    base: usize,
+    header_len: usize,
+    big_endian: bool,
+    link_type: u16,
+    entries: &mut Vec<BatchEntry>,
+) -> (usize, Stop) {
+    let word = |at: usize| {
+        let b = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let mut at = 0;
+    loop {
+        if bytes.len() < at + header_len {
+            return (at, Stop::NeedMore(header_len));
+        }
+        // caplen and orig_len are at 8 and 12 in both header formats.
+        let (caplen, orig_len) = (word(at + 8), word(at + 12));
+        if caplen > MAX_RECORD_LEN {
+            return (at, Stop::AbsurdLength(caplen));
+        }
+        let record_len = header_len + caplen as usize;
+        if bytes.len() < at + record_len {
+            return (at, Stop::NeedMore(record_len));
+        }
+        entries.push(BatchEntry {
+            link_type,
+            orig_len,
+            start: base + at + header_len,
+            end: base + at + record_len,
+        });
+        at += record_len;
     }
 }
 

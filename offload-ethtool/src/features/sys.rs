@@ -1,5 +1,6 @@
-//! The SIOCETHTOOL ioctls for offload features: the only unsafe code of the
-//! feature backend. Each call fills a caller-owned, correctly sized buffer.
+//! The SIOCETHTOOL ioctls (offload features, device statistics, driver
+//! identity): the only unsafe code of the crate. Each call fills a
+//! caller-owned, correctly sized buffer.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -11,7 +12,11 @@ const ETHTOOL_GSTRINGS: u32 = 0x1b;
 const ETHTOOL_GSSET_INFO: u32 = 0x37;
 const ETHTOOL_GFEATURES: u32 = 0x3a;
 const ETHTOOL_SFEATURES: u32 = 0x3b;
-const ETH_SS_FEATURES: u32 = 4;
+const ETHTOOL_GSTATS: u32 = 0x1d;
+/// The string set of device statistics (`ethtool -S`).
+pub const ETH_SS_STATS: u32 = 1;
+/// The string set of offload feature names (`ethtool -k`).
+pub const ETH_SS_FEATURES: u32 = 4;
 const ETH_GSTRING_LEN: usize = 32;
 
 /// An AF_INET datagram socket: the handle SIOCETHTOOL needs. It stays in the
@@ -49,11 +54,18 @@ fn ethtool(fd: &OwnedFd, ifname: &IfName, data: &mut [u32]) -> io::Result<i32> {
 
 /// ETHTOOL_GSSET_INFO for ETH_SS_FEATURES: how many feature strings there are.
 pub fn feature_count(fd: &OwnedFd, ifname: &IfName) -> io::Result<usize> {
+    string_count(fd, ifname, ETH_SS_FEATURES)
+}
+
+/// ETHTOOL_GSSET_INFO for one string set: how many strings it has
+/// (EOPNOTSUPP when the driver has no such set).
+pub fn string_count(fd: &OwnedFd, ifname: &IfName, set: u32) -> io::Result<usize> {
     // cmd, reserved, sset_mask (u64 as two u32), data[1]
-    let mut buf = [ETHTOOL_GSSET_INFO, 0, 1 << ETH_SS_FEATURES, 0, 0];
+    let mask = 1u64 << set;
+    let mut buf = [ETHTOOL_GSSET_INFO, 0, mask as u32, (mask >> 32) as u32, 0];
     ethtool(fd, ifname, &mut buf)?;
-    let mask = u64::from(buf[2]) | (u64::from(buf[3]) << 32);
-    if mask & (1 << ETH_SS_FEATURES) == 0 {
+    let returned = u64::from(buf[2]) | (u64::from(buf[3]) << 32);
+    if returned & mask == 0 {
         return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
     }
     Ok(buf[4] as usize)
@@ -61,9 +73,15 @@ pub fn feature_count(fd: &OwnedFd, ifname: &IfName) -> io::Result<usize> {
 
 /// ETHTOOL_GSTRINGS(ETH_SS_FEATURES): the feature names, index = bit.
 pub fn feature_names(fd: &OwnedFd, ifname: &IfName, count: usize) -> io::Result<Vec<String>> {
+    strings(fd, ifname, ETH_SS_FEATURES, count)
+}
+
+/// ETHTOOL_GSTRINGS for one string set, `count` strings (from
+/// [`string_count`]); byte 31 of each is taken as NUL, as ethtool does.
+pub fn strings(fd: &OwnedFd, ifname: &IfName, set: u32, count: usize) -> io::Result<Vec<String>> {
     let mut buf = vec![0u32; 3 + count * ETH_GSTRING_LEN / 4];
     buf[0] = ETHTOOL_GSTRINGS;
-    buf[1] = ETH_SS_FEATURES;
+    buf[1] = set;
     buf[2] = count as u32;
     ethtool(fd, ifname, &mut buf)?;
     let returned = (buf[2] as usize).min(count);
@@ -122,8 +140,24 @@ pub fn set_features(fd: &OwnedFd, ifname: &IfName, blocks: &[(u32, u32)]) -> io:
 
 const ETHTOOL_GDRVINFO: u32 = 0x03;
 
-/// ETHTOOL_GDRVINFO: (driver name, bus info), e.g. ("veth", "") or ("ixgbe", "0000:03:00.0").
-pub fn driver_info(fd: &OwnedFd, ifname: &IfName) -> io::Result<(String, String)> {
+/// What ETHTOOL_GDRVINFO returns (`struct ethtool_drvinfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrvInfo {
+    pub driver: String,
+    pub version: String,
+    pub fw_version: String,
+    pub bus_info: String,
+    pub erom_version: String,
+    pub n_priv_flags: u32,
+    pub n_stats: u32,
+    pub testinfo_len: u32,
+    pub eedump_len: u32,
+    pub regdump_len: u32,
+}
+
+/// ETHTOOL_GDRVINFO: driver name, versions, bus and the sizes `ethtool -i`
+/// turns into its `supports-*` lines.
+pub fn driver_info(fd: &OwnedFd, ifname: &IfName) -> io::Result<DrvInfo> {
     // struct ethtool_drvinfo is 196 bytes: cmd, then 32-byte driver, version,
     // fw_version, bus_info, erom_version, 12 reserved bytes and five u32s.
     let mut buf = [0u32; 49];
@@ -135,7 +169,38 @@ pub fn driver_info(fd: &OwnedFd, ifname: &IfName) -> io::Result<(String, String)
         let end = raw.iter().position(|&b| b == 0).unwrap_or(32);
         String::from_utf8_lossy(&raw[..end]).into_owned()
     };
-    Ok((text(4), text(4 + 3 * 32)))
+    Ok(DrvInfo {
+        driver: text(4),
+        version: text(4 + 32),
+        fw_version: text(4 + 2 * 32),
+        bus_info: text(4 + 3 * 32),
+        erom_version: text(4 + 4 * 32),
+        n_priv_flags: buf[44],
+        n_stats: buf[45],
+        testinfo_len: buf[46],
+        eedump_len: buf[47],
+        regdump_len: buf[48],
+    })
+}
+
+/// ETHTOOL_GSTATS: `count` device statistics (`struct ethtool_stats`: cmd,
+/// n_stats, then u64 values), in the order of the ETH_SS_STATS strings.
+pub fn stats(fd: &OwnedFd, ifname: &IfName, count: usize) -> io::Result<Vec<u64>> {
+    let mut buf = vec![0u32; 2 + 2 * count];
+    buf[0] = ETHTOOL_GSTATS;
+    buf[1] = count as u32;
+    ethtool(fd, ifname, &mut buf)?;
+    let returned = (buf[1] as usize).min(count);
+    Ok(buf[2..]
+        .chunks_exact(2)
+        .take(returned)
+        .map(|pair| {
+            let mut bytes = [0u8; 8];
+            bytes[..4].copy_from_slice(&pair[0].to_ne_bytes());
+            bytes[4..].copy_from_slice(&pair[1].to_ne_bytes());
+            u64::from_ne_bytes(bytes)
+        })
+        .collect())
 }
 
 /// The `struct ethtool_value` commands: legacy per-feature get (returns data).

@@ -45,6 +45,10 @@ __all__ = [
     "classify",
     "classify_batch",
     "disable",
+    "doctor",
+    "doctor_compare",
+    "doctor_evidence",
+    "doctor_json",
     "features_json",
     "interfaces_json",
     "list_interfaces",
@@ -263,6 +267,20 @@ class Capture:
         _traceback: Optional[TracebackType],
     ) -> bool: ...
 
+def doctor(
+    netns: Optional[Sequence[str]] = None,
+    seconds: float = 5.0,
+    *,
+    knowledge: Optional[_Path] = None,
+) -> _Json: ...
+def doctor_json(
+    netns: Optional[Sequence[str]] = None,
+    seconds: float = 5.0,
+    *,
+    knowledge: Optional[_Path] = None,
+) -> str: ...
+def doctor_evidence(evidence_json: str, *, knowledge: Optional[_Path] = None) -> _Json: ...
+def doctor_compare(before_json: str, after_json: str) -> _Json: ...
 def check_file(path: _Path) -> _Json: ...
 def check_file_json(path: _Path) -> str: ...
 def capture(

@@ -89,6 +89,21 @@ def test_live_capture_with_pyo3(plugin, lab):
     assert summary["corruption"] is False
 
 
+def test_doctor_in_a_lab(plugin, backend, lab):
+    # The lab's veth pair, quiet: doctor reads both ends and finds nothing wrong.
+    response = plugin("doctor", {"seconds": "1"}, backend=backend, netns=lab.netns)
+    assert response.ok, response
+    report = json.loads(response.value)
+    assert report["schema"] == "offload.doctor/1"
+    assert report["verdict"] == "nothing_wrong", report["summary"]
+    (ns,) = report["evidence"]["namespaces"]
+    assert sorted(d["name"] for d in ns["devices"]) == sorted([lab.VIF, lab.PEER])
+    kinds = {d["name"]: d["kind"] for d in ns["devices"]}
+    assert kinds[lab.VIF] == "xenvif"
+    bad = plugin("doctor", {"seconds": "0"}, backend=backend, netns=lab.netns)
+    assert bad.error[0] == "OFFLOAD_INVALID_ARGUMENT"
+
+
 def test_library_next_to_the_plugin(liboffload, tmp_path):
     # Outside an install root, the plugin's own directory (no $OFFLOAD_LIB).
     shutil.copy(PLUGIN, str(tmp_path / "offload"))
