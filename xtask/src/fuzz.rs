@@ -5,7 +5,12 @@
 
 use crate::util;
 
-const TARGETS: &[&str] = &["classify_frame", "capture_reader"];
+const TARGETS: &[&str] = &[
+    "classify_frame",
+    "capture_reader",
+    "xmlrpc_response",
+    "jsonrpc_response",
+];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut secs: u64 = 60;
