@@ -151,8 +151,9 @@ fn cut_records(
     link_type: u16,
     entries: &mut Vec<BatchEntry>,
 ) -> (usize, Stop) {
+    // One 4-byte load per field (the header's length was checked first).
     let word = |at: usize| {
-        let b = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+        let b: [u8; 4] = bytes[at..at + 4].try_into().unwrap_or_default();
         if big_endian {
             u32::from_be_bytes(b)
         } else {
