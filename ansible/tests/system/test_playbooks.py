@@ -93,7 +93,9 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
 
     # Check mode with diff: every pool reports changes, each changed PIF and
     # VIF shows its keys before and after, and nothing is written.
-    check = Run(tmp_path, PLAYBOOK, inv, "--check", "--diff")
+    undo = tmp_path / "undo"
+    undo.mkdir()
+    check = Run(tmp_path, PLAYBOOK, inv, "--check", "--diff", offload_undo_dir=str(undo))
     assert check.rc == 0, check.stderr
     for pool in ("pool-a", "pool-b"):
         assert check.stats[pool]["changed"] == 2, check.stats
@@ -109,9 +111,10 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
         eth1 = next(d for d in result["diff"] if "lab-host-1/eth1 " in d["before_header"])
         assert "ethtool-tso" not in eth1["after"] and eth1["after"]["ethtool-rx"] == "off"
     assert [keys_of(a), keys_of(b)] == before, "check mode wrote to a pool"
+    assert not list(undo.iterdir()), "check mode wrote an undo file"
 
     # The real run writes the seed keys; the verify tasks in the play pass.
-    first = Run(tmp_path, PLAYBOOK, inv, "--diff")
+    first = Run(tmp_path, PLAYBOOK, inv, "--diff", offload_undo_dir=str(undo))
     assert first.rc == 0, first.stderr
     for pool, sim in (("pool-a", a), ("pool-b", b)):
         assert first.stats[pool]["changed"] == 2 and first.stats[pool]["failures"] == 0, first.stats
@@ -124,11 +127,16 @@ def test_check_mode_and_diff_write_nothing_then_apply_converges_and_is_idempoten
         verified = first.results("Verify PIFs and VIFs")[pool]
         assert all(r["rc"] == 0 and not r["differing"] for r in verified["results"]), verified
 
-    # A second run changes nothing.
-    second = Run(tmp_path, PLAYBOOK, inv)
+    saved = sorted(p.name for p in undo.iterdir())
+    assert saved == ["pool-a-pifs.json", "pool-a-vifs.json", "pool-b-pifs.json", "pool-b-vifs.json"], saved
+    kept = {p.name: p.read_bytes() for p in undo.iterdir()}
+
+    # A second run changes nothing, and the undo files keep the first state.
+    second = Run(tmp_path, PLAYBOOK, inv, offload_undo_dir=str(undo))
     assert second.rc == 0, second.stderr
     for pool in ("pool-a", "pool-b"):
         assert second.stats[pool]["changed"] == 0 and second.stats[pool]["failures"] == 0, second.stats
+    assert {p.name: p.read_bytes() for p in undo.iterdir()} == kept
     print("TIMING first=%.1fs second=%.1fs check=%.1fs changed(first)=%s changed(second)=%s" % (
         first.seconds, second.seconds, check.seconds,
         {p: first.stats[p]["changed"] for p in first.stats},
