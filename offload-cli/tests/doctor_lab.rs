@@ -13,58 +13,14 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use offload_testkit::guard::{ip, Netns};
-use offload_testkit::synth::{ethernet_frame, Fill, Spec};
-use offload_testkit::{inject_frame, require_program, require_root};
+use offload_testkit::guard::Netns;
+use offload_testkit::lab::PathLab;
+use offload_testkit::{require_program, require_root};
 use serde_json::Value;
 
-struct Lab {
-    a: Netns,
-    b: Netns,
-    va: String,
-    vb: String,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let (a, b) = (Netns::new("docA"), Netns::new("docB"));
-        let pid = std::process::id();
-        let (va, vb) = (format!("dca{pid}"), format!("dcb{pid}"));
-        ip(&[
-            "link",
-            "add",
-            &va,
-            "netns",
-            a.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &vb,
-            "netns",
-            b.name(),
-        ]);
-        b.ip(&["link", "set", &vb, "address", "02:00:00:00:00:02"]);
-        b.ip(&["addr", "add", "10.1.0.2/16", "dev", &vb]);
-        a.ip(&["addr", "add", "10.1.0.1/16", "dev", &va]);
-        a.ip(&["link", "set", &va, "up"]);
-        b.ip(&["link", "set", &vb, "up"]);
-        Lab { a, b, va, vb }
-    }
-
-    fn nstat(&self, ns: &Netns, name: &str) -> u64 {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns.name(), "nstat", "-asz", name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| {
-                let mut it = l.split_whitespace();
-                (it.next() == Some(name)).then(|| it.next()?.parse().ok())?
-            })
-            .unwrap_or(0)
-    }
+/// The kernel counter `name` in `ns`, as `nstat` reads it.
+fn nstat(ns: &Netns, name: &str) -> u64 {
+    ns.nstat().get(name).copied().unwrap_or(0)
 }
 
 /// Runs doctor with `args`; once its window opens, runs `during`; returns
@@ -104,31 +60,22 @@ fn doctor_tells_corruption_from_offload_artefacts() {
     for program in ["nstat", "python3"] {
         require_program!(program);
     }
-    let lab = Lab::new();
+    let lab = PathLab::new("dc");
     let dir = std::env::temp_dir().join(format!("doctor-lab-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
     // 1. Damaged frames into B: corruption on the path into vb.
     let before = (
-        lab.nstat(&lab.b, "UdpInCsumErrors"),
-        lab.nstat(&lab.b, "TcpInCsumErrors"),
+        nstat(&lab.b, "UdpInCsumErrors"),
+        nstat(&lab.b, "TcpInCsumErrors"),
     );
     let (code, corrupt, corrupt_text) =
         doctor(&["--netns", lab.b.name(), "--seconds", "1.5"], || {
-            for i in 0..10u16 {
-                let frame = ethernet_frame(&Spec {
-                    protocol: if i % 2 == 0 { 17 } else { 6 },
-                    payload: 48,
-                    fill: Fill::Corrupt,
-                    flow: 300 + i,
-                    ..Spec::default()
-                });
-                inject_frame(Some(lab.a.name()), &lab.va, &frame).unwrap();
-            }
+            lab.inject_damaged(5, 300);
         });
     let after = (
-        lab.nstat(&lab.b, "UdpInCsumErrors"),
-        lab.nstat(&lab.b, "TcpInCsumErrors"),
+        nstat(&lab.b, "UdpInCsumErrors"),
+        nstat(&lab.b, "TcpInCsumErrors"),
     );
     assert_eq!(code, 1, "{corrupt_text}");
     assert_eq!(corrupt["verdict"], "problem_found");
@@ -170,11 +117,7 @@ fn doctor_tells_corruption_from_offload_artefacts() {
             "1",
         ],
         || {
-            let out = Command::new("ip")
-                .args(["netns", "exec", lab.a.name(), "python3", "-c", send])
-                .output()
-                .unwrap();
-            assert!(out.status.success());
+            lab.a.stdout("python3", &["-c", send]);
         },
     );
     assert_eq!(code, 0, "{pending_text}");

@@ -235,26 +235,6 @@ fn ethtool(ns: &Netns, args: &[&str]) -> Output {
     out
 }
 
-/// `nstat -asz` in `ns`: the kernel's counters by name, as iproute2 reads them.
-fn nstat(ns: &Netns) -> BTreeMap<String, u64> {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns.name(), "nstat", "-asz"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nstat: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            Some((words.next()?.to_string(), words.next()?.parse().ok()?))
-        })
-        .collect()
-}
-
 /// Prometheus's view of one interface's groups.
 fn prometheus_groups(prometheus: &Prometheus, iface: &str) -> BTreeMap<String, bool> {
     prometheus
@@ -511,7 +491,7 @@ fn prometheus_shows_what_ethtool_shows_and_follows_changes() {
             "offload_kernel_checksum_errors_total{{counter=\"{counter}\"}}"
         ))
     };
-    let nstat = nstat(&ns);
+    let nstat = ns.nstat();
     assert_eq!(
         (nstat["UdpInCsumErrors"], nstat["TcpInCsumErrors"]),
         (udp_sent, tcp_sent),

@@ -16,11 +16,7 @@ fn offloadctl(args: &[&str]) -> Output {
 }
 
 fn ethtool_k(ns: &Netns, ifname: &str) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns.name(), "ethtool", "-k", ifname])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ns.stdout("ethtool", &["-k", ifname])
 }
 
 fn report(out: &Output) -> serde_json::Value {

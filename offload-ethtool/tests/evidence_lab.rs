@@ -7,7 +7,6 @@
 //! kernel count real checksum errors, so the compared counters are not all zero.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use offload_ethtool::features::Ethtool;
 use offload_ethtool::mib::MibSnapshot;
@@ -15,73 +14,8 @@ use offload_ethtool::netns::run_in;
 use offload_ethtool::sysfs::with_sysfs_in;
 use offload_ethtool::IfName;
 use offload_testkit::guard::Netns;
-use offload_testkit::synth::{ethernet_frame, Fill, Spec};
-use offload_testkit::{inject_frame, require_program, require_root};
-
-/// Namespace A holds `va`, B holds `vb` (MAC and address the synthetic
-/// frames are sent to).
-struct Lab {
-    a: Netns,
-    b: Netns,
-    va: String,
-    vb: String,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let (a, b) = (Netns::new("evA"), Netns::new("evB"));
-        let pid = std::process::id();
-        let (va, vb) = (format!("eva{pid}"), format!("evb{pid}"));
-        offload_testkit::guard::ip(&[
-            "link",
-            "add",
-            &va,
-            "netns",
-            a.name(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &vb,
-            "netns",
-            b.name(),
-        ]);
-        b.ip(&["link", "set", &vb, "address", "02:00:00:00:00:02"]);
-        b.ip(&["addr", "add", "10.1.0.2/16", "dev", &vb]);
-        a.ip(&["addr", "add", "10.1.0.1/16", "dev", &va]);
-        a.ip(&["link", "set", &va, "up"]);
-        b.ip(&["link", "set", &vb, "up"]);
-        Lab { a, b, va, vb }
-    }
-
-    /// `n` UDP and `n` TCP frames with damaged checksums, from A to B.
-    fn inject_damaged(&self, n: u16) {
-        for i in 0..2 * n {
-            let frame = ethernet_frame(&Spec {
-                protocol: if i % 2 == 0 { 17 } else { 6 },
-                payload: 32,
-                fill: Fill::Corrupt,
-                flow: 100 + i,
-                ..Spec::default()
-            });
-            inject_frame(Some(self.a.name()), &self.va, &frame).expect("injecting a frame");
-        }
-    }
-}
-
-fn exec(ns: &str, program: &str, args: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, program])
-        .args(args)
-        .output()
-        .expect("ip netns exec runs");
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+use offload_testkit::lab::PathLab;
+use offload_testkit::{require_program, require_root};
 
 /// Every counter theirs must lie between our two readings.
 fn assert_between(
@@ -106,8 +40,8 @@ fn assert_between(
 fn device_stats_and_driver_match_ethtool() {
     require_root!();
     require_program!("ethtool");
-    let lab = Lab::new();
-    lab.inject_damaged(3);
+    let lab = PathLab::new("ev");
+    lab.inject_damaged(3, 100);
     let ifname = IfName::new(lab.vb.as_str()).unwrap();
     let read = |ns: &Netns| {
         run_in(Some(ns.name()), move || {
@@ -117,11 +51,11 @@ fn device_stats_and_driver_match_ethtool() {
         .expect("reading in the namespace")
     };
     let (ours_before, driver) = read(&lab.b);
-    let theirs_s = exec(lab.b.name(), "ethtool", &["-S", &lab.vb]);
+    let theirs_s = lab.b.stdout("ethtool", &["-S", &lab.vb]);
     let (ours_after, _) = read(&lab.b);
     assert_eq!(
         driver.render_ethtool_i(),
-        exec(lab.b.name(), "ethtool", &["-i", &lab.vb])
+        lab.b.stdout("ethtool", &["-i", &lab.vb])
     );
     assert_eq!(driver.driver, "veth");
     assert!(driver.supports_statistics);
@@ -154,7 +88,7 @@ fn device_stats_and_driver_match_ethtool() {
 fn sysfs_statistics_and_kernel_counters_match_cat_and_nstat() {
     require_root!();
     require_program!("nstat");
-    let lab = Lab::new();
+    let lab = PathLab::new("ev");
     let ifname = IfName::new(lab.vb.as_str()).unwrap();
     let b = lab.b.name().to_string();
     let mib = || MibSnapshot::read_in(Some(&b)).expect("reading the counters");
@@ -170,13 +104,15 @@ fn sysfs_statistics_and_kernel_counters_match_cat_and_nstat() {
     };
     let mib_start = mib();
     let (link_start, _, _) = link();
-    lab.inject_damaged(4);
+    lab.inject_damaged(4, 100);
     let (link_before, mtu, pci) = link();
     let script = format!(
         "cd /sys/class/net/{}/statistics && for f in *; do echo \"$f $(cat $f)\"; done",
         lab.vb
     );
-    let theirs_link: BTreeMap<String, u64> = exec(&b, "sh", &["-c", &script])
+    let theirs_link: BTreeMap<String, u64> = lab
+        .b
+        .stdout("sh", &["-c", &script])
         .lines()
         .filter_map(|l| {
             let (n, v) = l.split_once(' ')?;
@@ -197,14 +133,7 @@ fn sysfs_statistics_and_kernel_counters_match_cat_and_nstat() {
     assert!(rx >= 8, "rx_packets went up by {rx}");
 
     let mib_before = mib();
-    let theirs_mib: BTreeMap<String, u64> = exec(&b, "nstat", &["-asz"])
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut it = l.split_whitespace();
-            Some((it.next()?.to_string(), it.next()?.parse().ok()?))
-        })
-        .collect();
+    let theirs_mib = lab.b.nstat();
     let mib_after = mib();
     assert_between(
         "nstat -az",

@@ -13,9 +13,10 @@
 //! it on drop, also when the test panics: tests never touch the root
 //! namespace's interfaces.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The variable that turns every skip into a failure.
@@ -168,6 +169,40 @@ impl Netns {
         let mut full = vec!["-n", self.name.as_str()];
         full.extend_from_slice(args);
         ip(&full);
+    }
+
+    /// Runs `program args...` inside this namespace (`ip netns exec`).
+    pub fn exec(&self, program: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, program])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec {} {program}: {e}", self.name))
+    }
+
+    /// [`Netns::exec`]'s standard output; panics with its stderr when it fails.
+    pub fn stdout(&self, program: &str, args: &[&str]) -> String {
+        let out = self.exec(program, args);
+        assert!(
+            out.status.success(),
+            "{program} {args:?} in {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `nstat -asz` here: every kernel protocol counter by name, as iproute2
+    /// reads it (absolute values, zeros included, history untouched).
+    pub fn nstat(&self) -> BTreeMap<String, u64> {
+        self.stdout("nstat", &["-asz"])
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                Some((words.next()?.to_string(), words.next()?.parse().ok()?))
+            })
+            .collect()
     }
 
     /// Adds a veth pair `a`/`b`, both inside this namespace and up.
