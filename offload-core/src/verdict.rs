@@ -889,6 +889,19 @@ pub fn classify(
     walk(link_type, frame, hint)
 }
 
+/// [`classify`] for a count of a capture: a frame that cannot be decoded
+/// gives an empty observation. Returning the observation itself (not a
+/// `Result`) lets the fast path write it in place, without a copy per packet.
+#[inline]
+pub fn classify_or_empty(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
+    if link_type == linktype::ETHERNET {
+        if let Some(observation) = fast_path::ethernet_ipv4(frame, hint) {
+            return observation;
+        }
+    }
+    walk(link_type, frame, hint).unwrap_or_default()
+}
+
 /// The general walker: every link type, tag, extension header and tunnel.
 fn walk(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Result<Observation, DecodeError> {
     let (ethertype, ip) = network_layer(link_type, frame)?;
