@@ -486,7 +486,9 @@ fn is_pseudo_sum(found: u16, pseudo: u16) -> bool {
 }
 
 /// The verdict on a transport checksum whose field holds `found`, over the
-/// whole `segment` plus the pseudo-header sum.
+/// whole `segment` plus the pseudo-header sum. Inlined so the fast path
+/// pays no call per packet.
+#[inline(always)]
 fn transport_verdict(
     segment: &[u8],
     found: u16,
