@@ -486,7 +486,9 @@ fn is_pseudo_sum(found: u16, pseudo: u16) -> bool {
 }
 
 /// The verdict on a transport checksum whose field holds `found`, over the
-/// whole `segment` plus the pseudo-header sum.
+/// whole `segment` plus the pseudo-header sum. Inlined so the fast path
+/// pays no call per packet.
+#[inline(always)]
 fn transport_verdict(
     segment: &[u8],
     found: u16,
@@ -887,6 +889,19 @@ pub fn classify(
         }
     }
     walk(link_type, frame, hint)
+}
+
+/// [`classify`] for a count of a capture: a frame that cannot be decoded
+/// gives an empty observation. Returning the observation itself (not a
+/// `Result`) lets the fast path write it in place, without a copy per packet.
+#[inline]
+pub fn classify_or_empty(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
+    if link_type == linktype::ETHERNET {
+        if let Some(observation) = fast_path::ethernet_ipv4(frame, hint) {
+            return observation;
+        }
+    }
+    walk(link_type, frame, hint).unwrap_or_default()
 }
 
 /// The general walker: every link type, tag, extension header and tunnel.

@@ -27,13 +27,13 @@ impl<T: AsRef<[u8]>> Datagram<T> {
     }
 
     /// The source port.
-    #[inline]
+    #[inline(always)]
     pub fn src_port(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::SRC_PORT)
     }
 
     /// The destination port.
-    #[inline]
+    #[inline(always)]
     pub fn dst_port(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::DST_PORT)
     }
@@ -49,7 +49,7 @@ impl<T: AsRef<[u8]>> Datagram<T> {
     }
 
     /// The checksum field (0 over IPv4: none computed).
-    #[inline]
+    #[inline(always)]
     pub fn checksum(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::CHECKSUM)
     }

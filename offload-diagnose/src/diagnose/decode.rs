@@ -10,7 +10,7 @@ use super::{ChecksumHint, Observation};
 /// Classifies one frame: the IPv4 header checksum and the transport checksum;
 /// a frame core cannot decode gives an empty observation.
 pub fn classify(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
-    verdict::classify(link_type, frame, hint).unwrap_or_default()
+    verdict::classify_or_empty(link_type, frame, hint)
 }
 
 #[cfg(test)]
