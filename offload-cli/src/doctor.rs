@@ -66,11 +66,11 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 fn print(json: bool, value: &impl serde::Serialize, text: String) {
     if json {
         match serde_json::to_string_pretty(value) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => eprintln!("offloadctl doctor: {e}"),
         }
     } else {
-        print!("{text}");
+        out!("{text}");
     }
 }
 

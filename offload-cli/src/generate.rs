@@ -25,7 +25,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(written) => {
             for path in written {
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
             ExitCode::SUCCESS
         }

@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// First: its out!/outln! macros are used by the modules below.
+#[macro_use]
+mod stdout;
+
 mod capture;
 mod check;
 mod disable;

@@ -2017,3 +2017,45 @@ fn restore_plugs_a_bond_master_once_and_keeps_keys_of_a_pif_not_attached() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// `offloadctl xapi vif list | head -1` or `> /dev/full`: a reader that went
+/// away is not a crash (print!'s panic was exit 101), a full disk is said once.
+#[test]
+fn a_closed_or_full_stdout_is_no_crash() {
+    let pool = Pool::lab();
+    let mut child = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .args(["vif", "list"])
+        .env_remove("OFFLOAD_XAPI_PASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(offloadctl())
+        .args(["xapi", "--url", &pool.sim.url(), "--password-file"])
+        .arg(pool.password_file.path())
+        .args(["vif", "list"])
+        .env_remove("OFFLOAD_XAPI_PASSWORD")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out)
+            .matches("writing to standard output: No space left on device")
+            .count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}

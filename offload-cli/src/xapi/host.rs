@@ -142,7 +142,7 @@ impl HostJob {
                 json!({ "function": self.function, "hosts": hosts }),
             );
         } else {
-            print!("{}", hosts_text(&outcomes));
+            out!("{}", hosts_text(&outcomes));
         }
         let failed = outcomes.iter().filter(|o| !o.ok).count();
         Ok(exit::for_failures(failed, outcomes.len()))
@@ -204,7 +204,7 @@ impl HostJob {
                 json!({ "function": self.function, "hosts": hosts }),
             );
         } else {
-            print!("{text}");
+            out!("{text}");
         }
         worst as u8
     }

@@ -467,7 +467,7 @@ fn list(client: &Client, selection: &Selection, output: &Output) -> Result<u8, E
     if output.json {
         print_json("offload.xapi.list/1", json!({ "objects": objects }));
     } else {
-        print!("{}", list_text(&objects, output.verbose));
+        out!("{}", list_text(&objects, output.verbose));
     }
     Ok(if objects.iter().any(|o| o.problems() > 0) {
         code::SOME
@@ -531,8 +531,8 @@ fn apply(
             json!({ "report": report, "actions": actions }),
         );
     } else {
-        print!("{}", report_text(&report, output.verbose));
-        print!("{}", actions_text(&actions));
+        out!("{}", report_text(&report, output.verbose));
+        out!("{}", actions_text(&actions));
     }
     let code = exit::for_report(&report);
     Ok(if code == code::OK && actions.iter().any(|a| !a.ok) {
@@ -559,7 +559,7 @@ fn clear(
     if output.json {
         print_json("offload.xapi.clear/1", json!({ "report": report }));
     } else {
-        print!("{}", report_text(&report, output.verbose));
+        out!("{}", report_text(&report, output.verbose));
     }
     Ok(exit::for_report(&report))
 }
@@ -577,7 +577,7 @@ fn verify(
             json!({ "policy": policy, "objects": objects }),
         );
     } else {
-        print!("{}", verify_text(&objects, &policy.name, output.verbose));
+        out!("{}", verify_text(&objects, &policy.name, output.verbose));
     }
     Ok(if differing(&objects) == 0 {
         code::OK

@@ -24,7 +24,7 @@ pub fn print_json(schema: &str, body: serde_json::Value) {
     if let (Some(out), serde_json::Value::Object(fields)) = (envelope.as_object_mut(), body) {
         out.extend(fields);
     }
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&envelope).unwrap_or_default()
     );

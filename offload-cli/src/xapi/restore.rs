@@ -66,7 +66,7 @@ impl RestoreArgs {
         if self.output.json {
             print_json("offload.xapi.restore/1", json!({ "report": report }));
         } else {
-            print!("{}", restore_text(&report, self.output.verbose));
+            out!("{}", restore_text(&report, self.output.verbose));
         }
         let attempted = report
             .written

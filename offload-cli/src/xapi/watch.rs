@@ -79,7 +79,7 @@ pub(super) fn run(
         |event| match event {
             WatchEvent::Connected { target } => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"event": "connected", "target": target})
                     );
@@ -89,12 +89,12 @@ pub(super) fn run(
             }
             WatchEvent::Applied { reason, report } => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"event": "applied", "reason": reason, "report": report})
                     );
                 } else {
-                    println!(
+                    outln!(
                         "{}: {} {}: {} changed, {} unchanged, {} failed",
                         reason,
                         offload_xapi::object::class_name(report.class),
@@ -107,12 +107,12 @@ pub(super) fn run(
             }
             WatchEvent::RunningWithout { target, pending } => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"event": "running-without", "object": target, "pending": pending})
                     );
                 } else {
-                    println!(
+                    outln!(
                     "started before the keys were written: {} {} runs without them ({pending}); \
                      offloadctl xapi vif apply ... --replug applies them now",
                     target.uuid, target.label
@@ -121,7 +121,7 @@ pub(super) fn run(
             }
             WatchEvent::LeftAsSet { target, keys } => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"event": "left-as-set", "object": target, "keys": keys})
                     );
@@ -131,7 +131,7 @@ pub(super) fn run(
                         .map(|k| format!("{}={} (policy: {})", k.key, k.found, k.wanted))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    println!(
+                    outln!(
                     "left as set by someone else: {} {} {keys} (--override enforces the policy)",
                     target.uuid, target.label
                 );
@@ -139,7 +139,7 @@ pub(super) fn run(
             }
             WatchEvent::Failed { error, retry_in } => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"event": "failed", "error": error.to_string(), "retry_in_s": retry_in.as_secs()})
                     );

@@ -376,6 +376,10 @@ fn finish(s: Started) -> NamespaceEvidence {
             ev
         })
         .collect();
+    // A namespace that cannot be entered fails every reader the same way:
+    // say it once.
+    let mut seen = std::collections::BTreeSet::new();
+    errors.retain(|e| seen.insert(e.clone()));
     NamespaceEvidence {
         netns: s.netns,
         counters,
