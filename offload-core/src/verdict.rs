@@ -883,12 +883,10 @@ pub fn classify(
     frame: &[u8],
     hint: ChecksumHint,
 ) -> Result<Observation, DecodeError> {
-    if link_type == linktype::ETHERNET {
-        if let Some(observation) = fast_path::ethernet_ipv4(frame, hint) {
-            return Ok(observation);
-        }
+    match fast(link_type, frame, hint) {
+        Some(observation) => Ok(observation),
+        None => walk(link_type, frame, hint),
     }
-    walk(link_type, frame, hint)
 }
 
 /// [`classify`] for a count of a capture: a frame that cannot be decoded
@@ -896,12 +894,21 @@ pub fn classify(
 /// `Result`) lets the fast path write it in place, without a copy per packet.
 #[inline]
 pub fn classify_or_empty(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
-    if link_type == linktype::ETHERNET {
-        if let Some(observation) = fast_path::ethernet_ipv4(frame, hint) {
-            return observation;
-        }
+    match fast(link_type, frame, hint) {
+        Some(observation) => observation,
+        None => walk(link_type, frame, hint).unwrap_or_default(),
     }
-    walk(link_type, frame, hint).unwrap_or_default()
+}
+
+/// The one rule for which frames take the one-pass fast path (untagged
+/// Ethernet/IPv4 is decided there); `None` sends a frame to [`walk`].
+#[inline(always)]
+fn fast(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Option<Observation> {
+    if link_type == linktype::ETHERNET {
+        fast_path::ethernet_ipv4(frame, hint)
+    } else {
+        None
+    }
 }
 
 /// The general walker: every link type, tag, extension header and tunnel.

@@ -259,7 +259,6 @@ impl<S: Select> ClearArgs<S> {
 }
 
 #[derive(Debug, clap::Args)]
-
 pub(super) struct PifApply {
     #[command(flatten)]
     select: PifSelect,
