@@ -206,14 +206,11 @@ pub extern "C" fn offload_checksum(
     len: usize,
     checksum_out: *mut u16,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(checksum_out)?;
-            let bytes = ffi::slice_arg(data, len)?;
-            out.write(checksum::finish(checksum::data(bytes)));
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(checksum_out)?;
+        let bytes = ffi::slice_arg(data, len)?;
+        out.write(checksum::finish(checksum::data(bytes)));
+        Ok(())
     })
 }
 
@@ -227,13 +224,10 @@ pub extern "C" fn offload_checksum_sum(
     len: usize,
     sum_out: *mut u16,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(sum_out)?;
-            out.write(checksum::data(ffi::slice_arg(data, len)?));
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(sum_out)?;
+        out.write(checksum::data(ffi::slice_arg(data, len)?));
+        Ok(())
     })
 }
 
@@ -246,13 +240,10 @@ pub extern "C" fn offload_checksum_verify(
     len: usize,
     valid_out: *mut bool,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(valid_out)?;
-            out.write(checksum::data(ffi::slice_arg(data, len)?) == 0xffff);
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(valid_out)?;
+        out.write(checksum::data(ffi::slice_arg(data, len)?) == 0xffff);
+        Ok(())
     })
 }
 
@@ -270,17 +261,14 @@ pub extern "C" fn offload_packet_verdict(
     len: usize,
     out: *mut offload_verdict,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let v = verdict_of(linktype, ffi::slice_arg(frame, len)?);
-            if v.result != offload_result::Ok {
-                return Err(v.result);
-            }
-            out.write(v);
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let v = verdict_of(linktype, ffi::slice_arg(frame, len)?);
+        if v.result != offload_result::Ok {
+            return Err(v.result);
+        }
+        out.write(v);
+        Ok(())
     })
 }
 
@@ -296,20 +284,17 @@ pub extern "C" fn offload_packet_verdicts(
     count: usize,
     verdicts_out: *mut offload_verdict,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let mut out = OutArray::new(verdicts_out, count)?;
-            let frames = ffi::slice_arg(frames, count)?;
-            // Check every frame first: outputs are written only on success.
-            for f in frames {
-                ffi::slice_arg(f.data, f.len)?;
-            }
-            for (i, f) in frames.iter().enumerate() {
-                out.write(i, verdict_of(linktype, ffi::slice_arg(f.data, f.len)?));
-            }
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let mut out = OutArray::new(verdicts_out, count)?;
+        let frames = ffi::slice_arg(frames, count)?;
+        // Check every frame first: outputs are written only on success.
+        for f in frames {
+            ffi::slice_arg(f.data, f.len)?;
+        }
+        for (i, f) in frames.iter().enumerate() {
+            out.write(i, verdict_of(linktype, ffi::slice_arg(f.data, f.len)?));
+        }
+        Ok(())
     })
 }
 

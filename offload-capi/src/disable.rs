@@ -171,36 +171,33 @@ pub extern "C" fn offload_disable_report_get(
     index: usize,
     out: *mut offload_disable_outcome,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let r = ffi::handle_ref(report)?;
-            let o = r
-                .report
-                .interfaces
-                .get(index)
-                .ok_or(offload_result::InvalidArgument)?;
-            let [ifname, status, message] = &r.strings[index];
-            let failure = o.cause.as_ref().map(of_ethtool).unwrap_or(Failure {
-                result: if o.error.is_some() {
-                    offload_result::OsError
-                } else {
-                    offload_result::Ok
-                },
-                errno: 0,
-            });
-            out.write(offload_disable_outcome {
-                ifname: ifname.as_ptr(),
-                status: status.as_ptr(),
-                result: failure.result,
-                os_errno: failure.errno,
-                changed: o.changed.len(),
-                refused: o.refused.len(),
-                message: message.as_ptr(),
-            });
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let r = ffi::handle_ref(report)?;
+        let o = r
+            .report
+            .interfaces
+            .get(index)
+            .ok_or(offload_result::InvalidArgument)?;
+        let [ifname, status, message] = &r.strings[index];
+        let failure = o.cause.as_ref().map(of_ethtool).unwrap_or(Failure {
+            result: if o.error.is_some() {
+                offload_result::OsError
+            } else {
+                offload_result::Ok
+            },
+            errno: 0,
+        });
+        out.write(offload_disable_outcome {
+            ifname: ifname.as_ptr(),
+            status: status.as_ptr(),
+            result: failure.result,
+            os_errno: failure.errno,
+            changed: o.changed.len(),
+            refused: o.refused.len(),
+            message: message.as_ptr(),
+        });
+        Ok(())
     })
 }
 
@@ -214,13 +211,10 @@ pub extern "C" fn offload_disable_report_json(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let r = ffi::handle_ref(report)?;
-            let text = serde_json::to_string(&r.report).unwrap_or_default();
-            ffi::write_text(&text, buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let r = ffi::handle_ref(report)?;
+        let text = serde_json::to_string(&r.report).unwrap_or_default();
+        ffi::write_text(&text, buf, len, len_out)
     })
 }
 

@@ -115,13 +115,10 @@ pub extern "C" fn offload_doctor_report_json(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let r = ffi::handle_ref(report)?;
-            let text = serde_json::to_string_pretty(r).unwrap_or_default();
-            ffi::write_text(&text, buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let r = ffi::handle_ref(report)?;
+        let text = serde_json::to_string_pretty(r).unwrap_or_default();
+        ffi::write_text(&text, buf, len, len_out)
     })
 }
 

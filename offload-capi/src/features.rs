@@ -158,17 +158,14 @@ pub extern "C" fn offload_features_get(
     index: usize,
     out: *mut offload_feature,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let f = ffi::handle_ref(features)?;
-            if index >= f.named.len() {
-                return Err(offload_result::InvalidArgument);
-            }
-            out.write(f.feature(index));
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let f = ffi::handle_ref(features)?;
+        if index >= f.named.len() {
+            return Err(offload_result::InvalidArgument);
+        }
+        out.write(f.feature(index));
+        Ok(())
     })
 }
 
@@ -180,20 +177,17 @@ pub extern "C" fn offload_features_find(
     name: *const c_char,
     out: *mut offload_feature,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let f = ffi::handle_ref(features)?;
-            let name = ffi::str_arg(name)?;
-            let k = f
-                .named
-                .iter()
-                .position(|(bit, _)| f.state.names[*bit] == name)
-                .ok_or(offload_result::UnknownFeature)?;
-            out.write(f.feature(k));
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let f = ffi::handle_ref(features)?;
+        let name = ffi::str_arg(name)?;
+        let k = f
+            .named
+            .iter()
+            .position(|(bit, _)| f.state.names[*bit] == name)
+            .ok_or(offload_result::UnknownFeature)?;
+        out.write(f.feature(k));
+        Ok(())
     })
 }
 
@@ -206,34 +200,30 @@ pub extern "C" fn offload_features_legacy(
     name: *const c_char,
     out: *mut offload_legacy_feature,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let f = ffi::handle_ref(features)?;
-            let group =
-                legacy_by_name(ffi::str_arg(name)?).ok_or(offload_result::UnknownFeature)?;
-            let at = LEGACY
-                .iter()
-                .position(|l| l.flag == group.flag)
-                .ok_or(offload_result::UnknownFeature)?;
-            let members: Vec<usize> = f
-                .named
-                .iter()
-                .map(|(bit, _)| *bit)
-                .filter(|&bit| {
-                    legacy_group_of(&f.state.names[bit]).is_some_and(|g| g.flag == group.flag)
-                })
-                .collect();
-            out.write(offload_legacy_feature {
-                short_name: f.legacy[at].0.as_ptr(),
-                long_name: f.legacy[at].1.as_ptr(),
-                members: members.len(),
-                active: members.iter().any(|&bit| f.state.is_active(bit)),
-                fixed: members.iter().all(|&bit| f.state.is_fixed(bit)),
-            });
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let f = ffi::handle_ref(features)?;
+        let group = legacy_by_name(ffi::str_arg(name)?).ok_or(offload_result::UnknownFeature)?;
+        let at = LEGACY
+            .iter()
+            .position(|l| l.flag == group.flag)
+            .ok_or(offload_result::UnknownFeature)?;
+        let members: Vec<usize> = f
+            .named
+            .iter()
+            .map(|(bit, _)| *bit)
+            .filter(|&bit| {
+                legacy_group_of(&f.state.names[bit]).is_some_and(|g| g.flag == group.flag)
+            })
+            .collect();
+        out.write(offload_legacy_feature {
+            short_name: f.legacy[at].0.as_ptr(),
+            long_name: f.legacy[at].1.as_ptr(),
+            members: members.len(),
+            active: members.iter().any(|&bit| f.state.is_active(bit)),
+            fixed: members.iter().all(|&bit| f.state.is_fixed(bit)),
+        });
+        Ok(())
     })
 }
 
@@ -247,12 +237,9 @@ pub extern "C" fn offload_features_render(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let f = ffi::handle_ref(features)?;
-            ffi::write_text(&f.state.render_ethtool_k(), buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let f = ffi::handle_ref(features)?;
+        ffi::write_text(&f.state.render_ethtool_k(), buf, len, len_out)
     })
 }
 
@@ -265,12 +252,9 @@ pub extern "C" fn offload_features_to_json(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let f = ffi::handle_ref(features)?;
-            ffi::write_text(&features_json_text(&f.state), buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let f = ffi::handle_ref(features)?;
+        ffi::write_text(&features_json_text(&f.state), buf, len, len_out)
     })
 }
 
@@ -438,23 +422,20 @@ pub extern "C" fn offload_changes_get(
     index: usize,
     out: *mut offload_change,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let c = ffi::handle_ref(changes)?;
-            let (name, change) = c
-                .changes
-                .get(index)
-                .ok_or(offload_result::InvalidArgument)?;
-            out.write(offload_change {
-                feature: name.as_ptr(),
-                active: change.active,
-                requested: change.requested,
-                refused: change.refused,
-            });
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let c = ffi::handle_ref(changes)?;
+        let (name, change) = c
+            .changes
+            .get(index)
+            .ok_or(offload_result::InvalidArgument)?;
+        out.write(offload_change {
+            feature: name.as_ptr(),
+            active: change.active,
+            requested: change.requested,
+            refused: change.refused,
+        });
+        Ok(())
     })
 }
 
@@ -474,12 +455,9 @@ pub extern "C" fn offload_changes_render(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let c = ffi::handle_ref(changes)?;
-            ffi::write_text(&c.report.render_ethtool(), buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let c = ffi::handle_ref(changes)?;
+        ffi::write_text(&c.report.render_ethtool(), buf, len, len_out)
     })
 }
 

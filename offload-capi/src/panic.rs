@@ -53,6 +53,12 @@ pub(crate) fn guard<T: OnPanic>(body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| T::on_panic())
 }
 
+/// [`guard`] for exports whose body gives `Result<(), offload_result>`: `Ok`
+/// is `OFFLOAD_RESULT_OK`, an error its own code, a panic `PANIC`.
+pub(crate) fn guard_result(body: impl FnOnce() -> Result<(), offload_result>) -> offload_result {
+    guard(|| body().err().unwrap_or(offload_result::Ok))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,25 +137,22 @@ pub extern "C" fn offload_restore_report_get(
     index: usize,
     out: *mut offload_restored,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let out = Out::new(out)?;
-            let r = ffi::handle_ref(report)?;
-            let o = r
-                .report
-                .interfaces
-                .get(index)
-                .ok_or(offload_result::InvalidArgument)?;
-            let [name, status, problems] = &r.strings[index];
-            out.write(offload_restored {
-                ifname: name.as_ptr(),
-                restored: o.status.is_success(),
-                status: status.as_ptr(),
-                problems: problems.as_ptr(),
-            });
-            Ok(())
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let out = Out::new(out)?;
+        let r = ffi::handle_ref(report)?;
+        let o = r
+            .report
+            .interfaces
+            .get(index)
+            .ok_or(offload_result::InvalidArgument)?;
+        let [name, status, problems] = &r.strings[index];
+        out.write(offload_restored {
+            ifname: name.as_ptr(),
+            restored: o.status.is_success(),
+            status: status.as_ptr(),
+            problems: problems.as_ptr(),
+        });
+        Ok(())
     })
 }
 
@@ -168,13 +165,10 @@ pub extern "C" fn offload_restore_report_json(
     len: usize,
     len_out: *mut usize,
 ) -> offload_result {
-    panic::guard(|| {
-        let run = || -> Result<(), offload_result> {
-            let r = ffi::handle_ref(report)?;
-            let text = serde_json::to_string(&r.report).unwrap_or_default();
-            ffi::write_text(&text, buf, len, len_out)
-        };
-        run().err().unwrap_or(offload_result::Ok)
+    panic::guard_result(|| {
+        let r = ffi::handle_ref(report)?;
+        let text = serde_json::to_string(&r.report).unwrap_or_default();
+        ffi::write_text(&text, buf, len, len_out)
     })
 }
 
