@@ -126,8 +126,7 @@ impl Writer<'_> {
         fence(Ordering::Release);
         shard.packets.fetch_add(1, Ordering::Relaxed);
         for c in verdicts {
-            shard.cells[cell(c.layer, c.checksum, c.verdict.class())]
-                .fetch_add(1, Ordering::Relaxed);
+            shard.cells[cell(c.layer, c.checksum, c.class)].fetch_add(1, Ordering::Relaxed);
         }
         shard.sequence.store(sequence + 2, Ordering::Release);
     }
@@ -163,7 +162,7 @@ impl Snapshot {
     #[inline]
     pub fn count(&mut self, verdicts: &[Counted]) {
         for c in verdicts {
-            self.cells[cell(c.layer, c.checksum, c.verdict.class())] += 1;
+            self.cells[cell(c.layer, c.checksum, c.class)] += 1;
         }
     }
 
@@ -211,7 +210,7 @@ mod tests {
         Counted {
             layer,
             checksum,
-            verdict,
+            class: verdict.class(),
         }
     }
 

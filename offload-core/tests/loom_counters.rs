@@ -23,15 +23,16 @@ fn snapshots_never_split_a_packet() {
                         Counted {
                             layer: Layer::Outer,
                             checksum: Checksum::Ipv4Header,
-                            verdict: Verdict::Correct,
+                            class: Verdict::Correct.class(),
                         },
                         Counted {
                             layer: Layer::Outer,
                             checksum: Checksum::Tcp4,
-                            verdict: Verdict::OffloadPending {
+                            class: Verdict::OffloadPending {
                                 found: 1,
                                 expected: 2,
-                            },
+                            }
+                            .class(),
                         },
                     ]);
                 })

@@ -4,6 +4,8 @@
 //! module all produce it; its JSON form ([`Summary`]) is a stable schema
 //! (`"schema": "offload.diagnosis/1"`; fields are only ever added).
 
+#[cfg(test)]
+mod chunked_tests;
 mod decode;
 
 use std::collections::HashMap;
@@ -86,8 +88,24 @@ pub fn observe(
     orig_len: u32,
     hint: ChecksumHint,
 ) -> Observation {
-    let observation = decode::classify(link_type, frame, hint);
     diagnosis.add_packet(orig_len);
+    // Counted in each branch: the common case's observation stays in registers.
+    match decode::classify_common(link_type, frame, hint) {
+        Some(observation) => {
+            count(diagnosis, live, &observation);
+            observation
+        }
+        None => {
+            let observation = decode::classify_uncommon(link_type, frame, hint);
+            count(diagnosis, live, &observation);
+            observation
+        }
+    }
+}
+
+/// Counts one packet's verdicts into `diagnosis` (and `live`).
+#[inline(always)]
+fn count(diagnosis: &mut Diagnosis, live: Option<&mut Writer<'_>>, observation: &Observation) {
     if observation.ip_header.is_none() && observation.transport.is_none() {
         diagnosis.add_undecoded();
     }
@@ -96,14 +114,13 @@ pub fn observe(
     let counted = observation.counted();
     diagnosis.tally.count(counted.as_slice());
     for c in counted.as_slice() {
-        if let Verdict::Incorrect { .. } = c.verdict {
+        if c.class == Class::Incorrect {
             diagnosis.add_incorrect(c.checksum, observation.endpoints_in(c.layer));
         }
     }
     if let Some(live) = live {
         live.record(counted.as_slice());
     }
-    observation
 }
 
 /// A batch of packets: a read buffer and where the packets are in it.
@@ -127,17 +144,54 @@ fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
     }
 }
 
-/// Reads a whole capture file and diagnoses it on `threads` threads, all
-/// alike: each in turn takes the reader, reads the next batch into its own
-/// buffer, lets the reader go, and classifies that batch while another thread
-/// reads. The kernel copies a batch into the cache of the core that then
-/// checksums it (no batch crosses cores), and reading and classifying overlap.
+/// Reads a whole capture file and diagnoses it on `threads` threads, each
+/// with its own [`Diagnosis`], merged at the end. An uncompressed classic pcap
+/// file is read by all threads at once ([`ClassicChunks`](crate::pcap::ClassicChunks));
+/// anything else (pcapng, gzip, standard input) through [`diagnose_in_turn`].
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
     let reader = match crate::pcap::CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
+    let chunks = match reader.into_chunks() {
+        Ok(chunks) => chunks,
+        Err(reader) => return diagnose_in_turn(*reader, threads),
+    };
+    let work = || {
+        let mut diagnosis = Diagnosis::new();
+        let mut batch = Batch::default();
+        while chunks.next_batch(&mut batch.bytes, &mut batch.entries) {
+            observe_batch(&mut diagnosis, &batch);
+        }
+        diagnosis
+    };
+    let total = on_threads(threads, work);
+    (total, chunks.take_error())
+}
+
+/// Runs `work` on `threads` threads (this one among them) and merges their diagnoses.
+fn on_threads(threads: usize, work: impl Fn() -> Diagnosis + Sync) -> Diagnosis {
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(&work)).collect();
+        let mut total = work();
+        for helper in helpers {
+            if let Ok(part) = helper.join() {
+                total.merge(&part);
+            }
+        }
+        total
+    })
+}
+
+/// Diagnoses a capture that can only be read from front to back, on `threads`
+/// threads, all alike: each in turn takes the reader, reads the next batch
+/// into its own buffer, lets the reader go, and classifies that batch while
+/// another thread reads.
+fn diagnose_in_turn(
+    reader: crate::pcap::CaptureReader<std::fs::File>,
+    threads: usize,
+) -> (Diagnosis, Option<crate::Error>) {
     let turn = std::sync::Mutex::new(ReaderTurn {
         reader,
         done: false,
@@ -167,17 +221,9 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
         }
         diagnosis
     };
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(work)).collect();
-        let mut total = work();
-        for helper in helpers {
-            if let Ok(part) = helper.join() {
-                total.merge(&part);
-            }
-        }
-        let error = turn.lock().map_or(None, |mut turn| turn.error.take());
-        (total, error)
-    })
+    let total = on_threads(threads, work);
+    let error = turn.lock().map_or(None, |mut turn| turn.error.take());
+    (total, error)
 }
 
 /// The reader shared by [`diagnose_file`]'s threads, and how its reading ended.
@@ -275,7 +321,7 @@ impl Diagnosis {
         self.tally.count(&[Counted {
             layer,
             checksum: protocol,
-            verdict,
+            class: verdict.class(),
         }]);
         if let Verdict::Incorrect { .. } = verdict {
             self.add_incorrect(protocol, endpoints);

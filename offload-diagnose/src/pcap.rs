@@ -12,9 +12,10 @@
 //! [`LegacyPcapWriter`] writes classic pcap (used to generate test and benchmark files).
 //!
 //! One subject per file: [`reader`] (formats, records, batches), `classic` (the
-//! classic pcap record walker), `pcapng` (pcapng blocks through `pcap-parser`),
+//! classic pcap record walker), `chunks` (classic pcap read by several threads at once), `pcapng` (pcapng blocks through `pcap-parser`),
 //! [`problem`] (what is wrong with a damaged file), and the two writers.
 
+pub(crate) mod chunks;
 mod classic;
 mod pcap_writer;
 mod pcapng;
@@ -28,6 +29,7 @@ mod tests;
 /// decode: offload-core's list, which its classifier walks.
 pub use offload_core::verdict::linktype;
 
+pub use chunks::ClassicChunks;
 pub use pcap_writer::LegacyPcapWriter;
 pub use pcapng_writer::PcapNgWriter;
 pub use problem::Problem;

@@ -133,7 +133,7 @@ impl<R: Read> CaptureReader<R> {
 }
 
 /// Why [`cut_records`] stopped.
-enum Stop {
+pub(super) enum Stop {
     /// The next record needs this many bytes from its start.
     NeedMore(usize),
     /// The next record claims a length no pcap record has.
@@ -143,7 +143,7 @@ enum Stop {
 /// Cuts the whole records at the front of `bytes` (which starts at `base` in
 /// the buffer) into `entries`; returns the bytes cut and why it stopped. One
 /// tight loop over the record headers, nothing else.
-fn cut_records(
+pub(super) fn cut_records(
     bytes: &[u8],
     base: usize,
     header_len: usize,

@@ -10,8 +10,9 @@ use flate2::read::MultiGzDecoder;
 use std::path::{Path, PathBuf};
 
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{parse_pcap_header, PcapError, PcapNGReader};
+use pcap_parser::{PcapError, PcapNGReader};
 
+use super::chunks::ClassicChunks;
 use super::classic::Classic;
 use super::problem::{describe, Problem};
 use crate::error::{Error, Result};
@@ -131,6 +132,75 @@ impl CaptureReader<File> {
     }
 }
 
+impl CaptureReader<File> {
+    /// The same file read by several threads at once ([`ClassicChunks`]), when it
+    /// is an uncompressed classic pcap regular file not yet read past its header;
+    /// otherwise the reader back, for reading in turn.
+    pub fn into_chunks(self) -> std::result::Result<ClassicChunks, Box<Self>> {
+        let Inner::Classic(walker) = &self.inner else {
+            return Err(Box::new(self));
+        };
+        let regular = match walker.source.get_ref().1 {
+            Source::Plain(file) => file.metadata().is_ok_and(|m| m.is_file()),
+            Source::Gzip(_) => false,
+        };
+        if !regular || self.path == Path::new(STDIN_PATH) || self.records > 0 {
+            return Err(Box::new(self));
+        }
+        let link_type = self.interfaces[0].link_type;
+        let Inner::Classic(walker) = self.inner else {
+            unreachable!("checked above")
+        };
+        let Source::Plain(file) = walker.source.into_inner().1 else {
+            unreachable!("checked above")
+        };
+        Ok(ClassicChunks::new(
+            file,
+            self.path,
+            walker.consumed,
+            walker.header_len,
+            walker.big_endian,
+            link_type,
+        ))
+    }
+}
+
+/// The 24-byte file header of classic pcap, read in the byte order its magic
+/// number gave (all four magic numbers in both orders, as libpcap reads them:
+/// `pcap-parser` does not take a byte-swapped "modified" header).
+struct ClassicHeader {
+    nanosecond: bool,
+    /// Kuznetzov's "modified" format: 24-byte record headers.
+    modified: bool,
+    thiszone: i32,
+    snaplen: u32,
+    link_type: u16,
+}
+
+impl ClassicHeader {
+    /// `None`: shorter than a header.
+    fn parse(bytes: &[u8], big_endian: bool) -> Option<Self> {
+        let word = |at: usize| -> Option<u32> {
+            let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+            Some(if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let magic = word(0)?;
+        let network = word(20)?;
+        Some(ClassicHeader {
+            nanosecond: magic == 0xa1b2_3c4d,
+            modified: magic == 0xa1b2_cd34,
+            thiszone: word(8)? as i32,
+            snaplen: word(16)?,
+            // The upper 16 bits hold the FCS length and flags (LINKTYPE_* is 16 bits).
+            link_type: network as u16,
+        })
+    }
+}
+
 /// The path that names standard input.
 pub const STDIN_PATH: &str = "-";
 
@@ -229,33 +299,26 @@ impl<R: Read> CaptureReader<R> {
         let mut interfaces = Vec::new();
         let inner = match format {
             FileFormat::Pcap { big_endian, .. } => {
-                let header = match parse_pcap_header(&chained.get_ref().0.get_ref()[..]) {
-                    Ok((_, header)) => header,
-                    Err(pcap_parser::nom::Err::Incomplete(_)) => {
-                        return Err(damaged(0, Problem::TruncatedFileHeader))
-                    }
-                    Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
-                        return Err(header_error(e))
-                    }
+                let Some(header) =
+                    ClassicHeader::parse(&chained.get_ref().0.get_ref()[..], big_endian)
+                else {
+                    return Err(damaged(0, Problem::TruncatedFileHeader));
                 };
-                if !is_supported(header.network.0 as u16) {
-                    return Err(damaged(
-                        0,
-                        Problem::UnsupportedLinkType(header.network.0 as u16),
-                    ));
+                if !is_supported(header.link_type) {
+                    return Err(damaged(0, Problem::UnsupportedLinkType(header.link_type)));
                 }
                 interfaces.push(Interface {
-                    link_type: header.network.0 as u16,
+                    link_type: header.link_type,
                     snaplen: header.snaplen,
                     name: None,
-                    resolution: if header.is_nanosecond_precision() {
+                    resolution: if header.nanosecond {
                         1_000_000_000
                     } else {
                         1_000_000
                     },
                     offset_secs: i64::from(header.thiszone),
                 });
-                let mut walker = Classic::new(chained, big_endian, header.is_modified_format());
+                let mut walker = Classic::new(chained, big_endian, header.modified);
                 // The header was parsed from the prefix, so its 24 bytes are there.
                 walker.fill(24).map_err(io_error)?;
                 walker.consume(24);

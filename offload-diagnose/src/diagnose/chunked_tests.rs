@@ -1,0 +1,242 @@
+//! A classic pcap file read by several threads at once gives exactly what
+//! reading it front to back gives: the same counts and flows, and on damage
+//! the same error (offset, packets before it, problem). The files have records
+//! across every chunk boundary, records longer than a chunk, both byte orders
+//! and the 24-byte "modified" record header, and are cut or damaged around
+//! the chunk boundaries.
+
+use std::path::{Path, PathBuf};
+
+use offload_testkit::synth::{ethernet_frame, Fill, Spec};
+
+use super::{diagnose_file, diagnose_in_turn, Source};
+use crate::pcap::{CaptureReader, MAX_RECORD_LEN};
+
+/// Chunk boundaries fall at these file offsets (after the 24-byte file header).
+fn boundary(k: usize) -> usize {
+    24 + k * crate::pcap::chunks::CHUNK_LEN
+}
+
+/// The frames of the test file: mostly small packets of every verdict, and
+/// a few records as long as a classic pcap record may be, one of which starts
+/// just before the first chunk boundary.
+fn frames() -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..9_000u32 {
+        let fill = match i % 10 {
+            0..=6 => Fill::Correct,
+            7 | 8 => Fill::OffloadPending,
+            _ => Fill::Corrupt,
+        };
+        let spec = Spec {
+            protocol: if i % 3 == 0 { 17 } else { 6 },
+            payload: (random() % 200) as usize,
+            fill,
+            flow: (i % 7) as u16,
+            ..Spec::default()
+        };
+        frames.push(ethernet_frame(&spec));
+        if matches!(i, 1_100 | 4_000 | 4_001 | 7_000) {
+            // Longer than a chunk with its header: it reaches into the chunk after next.
+            let mut long = ethernet_frame(&Spec::default());
+            long.resize(MAX_RECORD_LEN as usize, 0);
+            frames.push(long);
+        }
+    }
+    frames
+}
+
+/// A classic pcap file of `frames`.
+fn pcap(frames: &[Vec<u8>], big_endian: bool, modified: bool) -> Vec<u8> {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = Vec::new();
+    out.extend(u32b(if modified { 0xa1b2_cd34 } else { 0xa1b2_c3d4 }));
+    out.extend(u16b(2));
+    out.extend(u16b(4));
+    out.extend([0; 8]);
+    out.extend(u32b(MAX_RECORD_LEN));
+    out.extend(u32b(1));
+    for (i, frame) in frames.iter().enumerate() {
+        out.extend(u32b(1_700_000_000 + i as u32));
+        out.extend(u32b(0));
+        out.extend(u32b(frame.len() as u32));
+        out.extend(u32b(frame.len() as u32));
+        if modified {
+            out.extend([0; 8]); // ifindex, protocol, packet type, padding
+        }
+        out.extend(frame);
+    }
+    out
+}
+
+/// The file offsets where records start.
+fn record_starts(file: &[u8], big_endian: bool, modified: bool) -> Vec<usize> {
+    let header_len = if modified { 24 } else { 16 };
+    let mut starts = Vec::new();
+    let mut at = 24;
+    while at + header_len <= file.len() {
+        starts.push(at);
+        let b: [u8; 4] = file[at + 8..at + 12].try_into().unwrap();
+        let caplen = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        at += header_len + caplen as usize;
+    }
+    starts
+}
+
+/// Both readings of the file at `path`, as JSON summary and error text.
+fn both(path: &Path, threads: usize) -> (String, String) {
+    let (diagnosis, error) = diagnose_file(path, threads);
+    let chunked = (
+        serde_json::to_string(&diagnosis.summary(Source::files(&[path]))).unwrap(),
+        format!("{error:?}"),
+    );
+    let reader = CaptureReader::open(path).unwrap();
+    let (diagnosis, error) = diagnose_in_turn(reader, 1);
+    let in_turn = (
+        serde_json::to_string(&diagnosis.summary(Source::files(&[path]))).unwrap(),
+        format!("{error:?}"),
+    );
+    assert_eq!(chunked, in_turn, "{} on {threads} threads", path.display());
+    chunked
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        Scratch(std::env::temp_dir().join(format!("chunks-{name}-{}.pcap", std::process::id())))
+    }
+
+    fn write(&self, bytes: &[u8]) -> &Path {
+        std::fs::write(&self.0, bytes).unwrap();
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn whole_files_read_alike_in_every_byte_order_and_header_format() {
+    let frames = frames();
+    let scratch = Scratch::new("whole");
+    for big_endian in [false, true] {
+        for modified in [false, true] {
+            let file = pcap(&frames, big_endian, modified);
+            assert!(file.len() > boundary(6), "the file spans several chunks");
+            let path = scratch.write(&file);
+            // It is read by all threads at once, not in turn.
+            assert!(CaptureReader::open(path).unwrap().into_chunks().is_ok());
+            for threads in [1, 2, 3] {
+                let (json, error) = both(path, threads);
+                assert_eq!(error, "None");
+                assert!(
+                    json.contains(&format!("\"packets\":{}", frames.len())),
+                    "{json}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_file_cut_anywhere_near_a_chunk_boundary_reads_alike() {
+    let frames = frames();
+    let file = pcap(&frames, false, false);
+    let scratch = Scratch::new("cut");
+    let mut cuts: Vec<usize> = Vec::new();
+    for k in [1, 2] {
+        cuts.extend(boundary(k) - 20..boundary(k) + 20);
+    }
+    // Inside the file header, the first record header, and a long record.
+    cuts.extend([10, 24, 30, 24 + 16, boundary(4) + 1_000, file.len() - 1]);
+    let starts = record_starts(&file, false, false);
+    for &start in starts.iter().filter(|&&s| s > boundary(3)).take(3) {
+        cuts.extend([start, start + 7, start + 16]);
+    }
+    for cut in cuts {
+        let path = scratch.write(&file[..cut]);
+        let opened = CaptureReader::open(path);
+        if cut < 24 {
+            assert!(opened.is_err(), "a {cut}-byte file has no whole header");
+            continue;
+        }
+        both(path, 2);
+    }
+}
+
+#[test]
+fn an_absurd_record_length_anywhere_reads_alike() {
+    for (big_endian, modified) in [(false, false), (true, true)] {
+        let frames = frames();
+        let file = pcap(&frames, big_endian, modified);
+        let starts = record_starts(&file, big_endian, modified);
+        let scratch = Scratch::new("absurd");
+        // The first record, the ones around each of the first boundaries, one inside a chunk.
+        let mut damaged_records = vec![0, 1, 2_000];
+        for k in [1, 2, 3] {
+            let after = starts.iter().position(|&s| s >= boundary(k)).unwrap();
+            damaged_records.extend([after - 1, after]);
+        }
+        for record in damaged_records {
+            let mut bad = file.clone();
+            let at = starts[record] + 8;
+            let absurd = MAX_RECORD_LEN + 1;
+            let bytes = if big_endian {
+                absurd.to_be_bytes()
+            } else {
+                absurd.to_le_bytes()
+            };
+            bad[at..at + 4].copy_from_slice(&bytes);
+            let path = scratch.write(&bad);
+            let (_, error) = both(path, 2);
+            assert!(
+                error.contains(&format!("offset: {}", starts[record]))
+                    && error.contains("AbsurdLength"),
+                "record {record}: {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_plain_regular_files_are_read_in_chunks() {
+    let frames = frames();
+    let file = pcap(&frames[..50], false, false);
+    let scratch = Scratch::new("kinds");
+    let path = scratch.write(&file);
+    assert!(CaptureReader::open(path).unwrap().into_chunks().is_ok());
+    // gzip: the bytes are not where the file says.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &file).unwrap();
+    let path = scratch.write(&gz.finish().unwrap());
+    let reader = CaptureReader::open(path).unwrap();
+    assert!(reader.into_chunks().is_err());
+}
