@@ -45,6 +45,10 @@ pub struct Args {
 
 /// Runs `offloadctl check`.
 pub fn run(args: Args) -> ExitCode {
+    // This program owns its signals: let files be mapped (no copy), with a file
+    // that shrinks while it is read reported as an error, not a crash. Without
+    // the guard, files are read with pread(2), as the libraries always do.
+    let _ = offload_diagnose::pcap::install_truncation_guard();
     let mut total = Diagnosis::new();
     let mut errors = Vec::new();
     let stdout = io::stdout();

@@ -138,40 +138,104 @@ mod sys {
         }
     }
 
-    /// 32 bytes per load; each 64-bit lane's 32-bit halves go to two 64-bit
-    /// accumulators (mask and shift, no carries), two loads per iteration so the
-    /// adds of the two chains overlap.
+    /// Bytes per run of the vector loop: its 32-bit lanes take at most 2^17 per
+    /// 64 bytes, so they cannot overflow within a run.
+    #[cfg(target_arch = "x86_64")]
+    const RUN: usize = 1 << 20;
+
+    /// Zeros then ones: 32 bytes loaded from `TAIL_MASK[k..]` keep the last `k`
+    /// bytes of a vector.
+    #[cfg(target_arch = "x86_64")]
+    static TAIL_MASK: [u8; 64] = {
+        let mut mask = [0u8; 64];
+        let mut i = 32;
+        while i < 64 {
+            mask[i] = 0xff;
+            i += 1;
+        }
+        mask
+    };
+
+    /// Each 16-bit word, biased by 0x8000 so that it reads as a signed word,
+    /// goes through `vpmaddwd` against ones (adjacent words summed into a
+    /// 32-bit lane): three operations per 32 bytes. The last partial vector is
+    /// the 32 bytes that end the buffer with its already summed bytes masked
+    /// out, so no scalar tail loop runs. The bias is given back at the end:
+    /// 0x8000 per word summed.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn sum_long_avx2(bytes: &[u8]) -> u64 {
         use core::arch::x86_64::*;
-        let low_half = _mm256_set1_epi64x(0xffff_ffff);
-        let mut lo_a = _mm256_setzero_si256();
-        let mut hi_a = _mm256_setzero_si256();
-        let mut lo_b = _mm256_setzero_si256();
-        let mut hi_b = _mm256_setzero_si256();
-        let mut blocks = bytes.chunks_exact(64);
-        for block in &mut blocks {
-            // SAFETY: `block` is exactly 64 readable bytes; loadu has no alignment
-            // requirement, and AVX2 is enabled for this function.
-            let (x, y) = unsafe {
-                (
-                    _mm256_loadu_si256(block.as_ptr().cast()),
-                    _mm256_loadu_si256(block.as_ptr().add(32).cast()),
-                )
-            };
-            lo_a = _mm256_add_epi64(lo_a, _mm256_and_si256(x, low_half));
-            hi_a = _mm256_add_epi64(hi_a, _mm256_srli_epi64::<32>(x));
-            lo_b = _mm256_add_epi64(lo_b, _mm256_and_si256(y, low_half));
-            hi_b = _mm256_add_epi64(hi_b, _mm256_srli_epi64::<32>(y));
+        if bytes.len() < 32 {
+            return super::sum_long_portable(bytes);
         }
-        // Each lane took at most 2^32 - 1 per 64 bytes: no overflow below 2^38 bytes.
-        let total = _mm256_add_epi64(_mm256_add_epi64(lo_a, hi_a), _mm256_add_epi64(lo_b, hi_b));
-        let mut lanes = [0u64; 4];
-        // SAFETY: `lanes` is 32 writable bytes; storeu has no alignment requirement.
-        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), total) };
-        let folded: u64 = lanes.iter().map(|&lane| super::fold_wide(lane)).sum();
-        folded + super::sum_short(blocks.remainder())
+        // An odd last byte is the high byte of a word padded with zero (RFC 1071).
+        let (words, odd) = match bytes.len() % 2 {
+            0 => (bytes, 0),
+            _ => (
+                &bytes[..bytes.len() - 1],
+                u64::from(u16::from_ne_bytes([bytes[bytes.len() - 1], 0])),
+            ),
+        };
+        let bias = _mm256_set1_epi16(i16::MIN);
+        let ones = _mm256_set1_epi16(1);
+        let lanes = |x: __m256i| _mm256_madd_epi16(_mm256_xor_si256(x, bias), ones);
+        let mut total: i64 = 0;
+        // Every run but the last is a multiple of 64 bytes: only the last has a rest.
+        for run in words.chunks(RUN) {
+            let mut a = _mm256_setzero_si256();
+            let mut b = _mm256_setzero_si256();
+            let mut blocks = run.chunks_exact(64);
+            for block in &mut blocks {
+                // SAFETY: `block` is exactly 64 readable bytes; loadu has no
+                // alignment requirement, and AVX2 is enabled for this function.
+                let (x, y) = unsafe {
+                    (
+                        _mm256_loadu_si256(block.as_ptr().cast()),
+                        _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+                    )
+                };
+                a = _mm256_add_epi32(a, lanes(x));
+                b = _mm256_add_epi32(b, lanes(y));
+            }
+            let mut rest = blocks.remainder();
+            if rest.len() >= 32 {
+                // SAFETY: `rest` has at least 32 readable bytes.
+                let x = unsafe { _mm256_loadu_si256(rest.as_ptr().cast()) };
+                a = _mm256_add_epi32(a, lanes(x));
+                rest = &rest[32..];
+            }
+            if !rest.is_empty() {
+                // The 32 bytes that end the buffer (it has at least 32), of which
+                // the last `rest.len()` are new. The buffer's length is even here,
+                // so the vector's words line up with the buffer's.
+                let k = rest.len();
+                // SAFETY: `rest` ends the buffer and the buffer has at least 32
+                // bytes, so the 32 bytes before `rest`'s end are readable;
+                // `TAIL_MASK[k..k + 32]` is in bounds for k < 32.
+                let (x, keep) = unsafe {
+                    (
+                        _mm256_loadu_si256(rest.as_ptr().add(k).sub(32).cast()),
+                        _mm256_loadu_si256(TAIL_MASK.as_ptr().add(k).cast()),
+                    )
+                };
+                let biased = _mm256_and_si256(_mm256_xor_si256(x, bias), keep);
+                b = _mm256_add_epi32(b, _mm256_madd_epi16(biased, ones));
+            }
+            // Eight signed 32-bit lanes, widened to 64 bits and added.
+            let sum = _mm256_add_epi32(a, b);
+            let wide = _mm256_add_epi64(
+                _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sum)),
+                _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(sum)),
+            );
+            let mut four = [0i64; 4];
+            // SAFETY: `four` is 32 writable bytes; storeu has no alignment requirement.
+            unsafe { _mm256_storeu_si256(four.as_mut_ptr().cast(), wide) };
+            total += four.iter().sum::<i64>();
+        }
+        // Give back the bias: 0x8000 for each word summed.
+        let unbiased = total + 0x8000 * (words.len() / 2) as i64;
+        unbiased as u64 + odd
     }
 }
 

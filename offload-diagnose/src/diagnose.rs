@@ -154,15 +154,31 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
         Ok(r) => r,
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
-    let chunks = match reader.into_chunks() {
-        Ok(chunks) => chunks,
-        Err(reader) => return diagnose_in_turn(*reader, threads),
-    };
+    match reader.into_chunks() {
+        Ok(chunks) => diagnose_chunks(&chunks, threads),
+        Err(reader) => diagnose_in_turn(*reader, threads),
+    }
+}
+
+/// Diagnoses a classic pcap file read by `threads` threads at once.
+fn diagnose_chunks(
+    chunks: &crate::pcap::ClassicChunks,
+    threads: usize,
+) -> (Diagnosis, Option<crate::Error>) {
     let work = || {
         let mut diagnosis = Diagnosis::new();
-        let mut batch = Batch::default();
-        while chunks.next_batch(&mut batch.bytes, &mut batch.entries) {
-            observe_batch(&mut diagnosis, &batch);
+        let mut cursor = chunks.cursor();
+        while let Some(batch) = cursor.next_batch() {
+            for (link_type, frame, orig_len) in batch.packets() {
+                observe(
+                    &mut diagnosis,
+                    None,
+                    link_type,
+                    frame,
+                    orig_len,
+                    ChecksumHint::None,
+                );
+            }
         }
         diagnosis
     };

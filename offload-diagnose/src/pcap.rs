@@ -22,6 +22,7 @@ mod pcapng;
 mod pcapng_writer;
 pub mod problem;
 pub mod reader;
+pub mod sys;
 #[cfg(test)]
 mod tests;
 
@@ -29,11 +30,12 @@ mod tests;
 /// decode: offload-core's list, which its classifier walks.
 pub use offload_core::verdict::linktype;
 
-pub use chunks::ClassicChunks;
+pub use chunks::{ChunkBatch, ChunkCursor, ClassicChunks};
 pub use pcap_writer::LegacyPcapWriter;
 pub use pcapng_writer::PcapNgWriter;
 pub use problem::Problem;
 pub use reader::{BatchEntry, CaptureReader, FileFormat, Interface, Record};
+pub use sys::install_truncation_guard;
 
 /// libpcap's largest accepted snapshot length (`MAXIMUM_SNAPLEN`): a classic pcap
 /// record longer than this is damage, not a packet.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use offload_testkit::synth::{ethernet_frame, Fill, Spec};
 
-use super::{diagnose_file, diagnose_in_turn, Source};
-use crate::pcap::{CaptureReader, MAX_RECORD_LEN};
+use super::{diagnose_chunks, diagnose_in_turn, Diagnosis, Source};
+use crate::pcap::{install_truncation_guard, CaptureReader, ClassicChunks, MAX_RECORD_LEN};
 
 /// Chunk boundaries fall at these file offsets (after the 24-byte file header).
 fn boundary(k: usize) -> usize {
@@ -107,21 +107,48 @@ fn record_starts(file: &[u8], big_endian: bool, modified: bool) -> Vec<usize> {
     starts
 }
 
-/// Both readings of the file at `path`, as JSON summary and error text.
+/// The file at `path` split into chunks, mapped or read.
+fn chunks(path: &Path, mapped: bool) -> ClassicChunks {
+    install_truncation_guard().unwrap();
+    let chunks = match CaptureReader::open(path).unwrap().into_chunks() {
+        Ok(chunks) => chunks,
+        Err(_) => panic!("{} is read in turn, not in chunks", path.display()),
+    };
+    let chunks = if mapped {
+        chunks
+    } else {
+        chunks.read_not_mapped()
+    };
+    assert_eq!(chunks.is_mapped(), mapped);
+    chunks
+}
+
+/// The summary as JSON and the error as text.
+fn outcome(path: &Path, (diagnosis, error): (Diagnosis, Option<crate::Error>)) -> (String, String) {
+    let summary = diagnosis.summary(Source::files(&[path]));
+    (
+        serde_json::to_string(&summary).unwrap(),
+        format!("{error:?}"),
+    )
+}
+
+/// The three readings of the file at `path` (mapped and read in chunks on
+/// `threads` threads, and in turn on one), which must agree.
 fn both(path: &Path, threads: usize) -> (String, String) {
-    let (diagnosis, error) = diagnose_file(path, threads);
-    let chunked = (
-        serde_json::to_string(&diagnosis.summary(Source::files(&[path]))).unwrap(),
-        format!("{error:?}"),
+    let in_turn = outcome(
+        path,
+        diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
     );
-    let reader = CaptureReader::open(path).unwrap();
-    let (diagnosis, error) = diagnose_in_turn(reader, 1);
-    let in_turn = (
-        serde_json::to_string(&diagnosis.summary(Source::files(&[path]))).unwrap(),
-        format!("{error:?}"),
-    );
-    assert_eq!(chunked, in_turn, "{} on {threads} threads", path.display());
-    chunked
+    for mapped in [false, true] {
+        let chunked = outcome(path, diagnose_chunks(&chunks(path, mapped), threads));
+        assert_eq!(
+            chunked,
+            in_turn,
+            "{} on {threads} threads, mapped: {mapped}",
+            path.display()
+        );
+    }
+    in_turn
 }
 
 struct Scratch(PathBuf);
@@ -152,8 +179,6 @@ fn whole_files_read_alike_in_every_byte_order_and_header_format() {
             let file = pcap(&frames, big_endian, modified);
             assert!(file.len() > boundary(6), "the file spans several chunks");
             let path = scratch.write(&file);
-            // It is read by all threads at once, not in turn.
-            assert!(CaptureReader::open(path).unwrap().into_chunks().is_ok());
             for threads in [1, 2, 3] {
                 let (json, error) = both(path, threads);
                 assert_eq!(error, "None");
@@ -239,4 +264,24 @@ fn only_plain_regular_files_are_read_in_chunks() {
     let path = scratch.write(&gz.finish().unwrap());
     let reader = CaptureReader::open(path).unwrap();
     assert!(reader.into_chunks().is_err());
+}
+
+#[test]
+fn a_file_that_shrinks_under_its_mapping_is_an_error_not_a_crash() {
+    let frames = frames();
+    let file = pcap(&frames, false, false);
+    let scratch = Scratch::new("shrink");
+    let path = scratch.write(&file);
+    let chunks = chunks(path, true);
+    // Rewritten after it was mapped (tcpdump -C/-W reuses its files): the
+    // pages past the new end are gone, and touching them raises SIGBUS.
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(boundary(2) as u64 + 100)
+        .unwrap();
+    let (_, error) = diagnose_chunks(&chunks, 2);
+    let error = error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("shrank while it was being read"), "{error}");
 }

@@ -9,6 +9,12 @@
 //! last one, which usually runs into the next chunk, is completed with one more
 //! `pread`.
 //!
+//! When the program has installed the truncation guard ([`super::sys`]),
+//! the file is mapped instead of read: no copy at all, and while a thread
+//! classifies one chunk it prefetches the next one it has claimed, so fetching
+//! the file from memory overlaps classifying it (a `pread` copy cannot
+//! overlap: the core waits for it).
+//!
 //! The verdicts, the damage rules and the reported offsets are those of the
 //! sequential reader ([`CaptureReader::next_batch`](super::CaptureReader::next_batch)):
 //! what was cut before damage counts, the error names the damaged record's
@@ -24,6 +30,7 @@ use std::sync::{Condvar, Mutex};
 use super::classic::{cut_records, Stop};
 use super::problem::Problem;
 use super::reader::BatchEntry;
+use super::sys::Mapping;
 use super::MAX_RECORD_LEN;
 use crate::error::{Error, Result};
 
@@ -35,6 +42,8 @@ pub(crate) const CHUNK_LEN: usize = 256 << 10;
 /// threads ([`Self::next_batch`]).
 pub struct ClassicChunks {
     file: File,
+    /// The file mapped, when the guard allows; otherwise chunks are read.
+    mapping: Option<Mapping>,
     path: PathBuf,
     /// File offset of the first record (after the file header).
     records_start: u64,
@@ -80,8 +89,14 @@ impl ClassicChunks {
         big_endian: bool,
         link_type: u16,
     ) -> Self {
+        let mapping = file
+            .metadata()
+            .ok()
+            .and_then(|m| usize::try_from(m.len()).ok())
+            .and_then(|len| Mapping::new(&file, len));
         ClassicChunks {
             file,
+            mapping,
             path,
             records_start,
             header_len,
@@ -99,18 +114,58 @@ impl ClassicChunks {
         }
     }
 
-    /// Reads the next chunk into `buf` and cuts the records that start in it
-    /// into `entries` (their previous contents are dropped). `false`: the file
-    /// was read to its end or to damage, and `entries` is empty; the damage is
-    /// [`Self::take_error`]'s. A chunk may hold no record start (a record longer
-    /// than a chunk): `true` with `entries` empty.
-    pub fn next_batch(&self, buf: &mut Vec<u8>, entries: &mut Vec<BatchEntry>) -> bool {
-        entries.clear();
-        let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
-        let offset = self.records_start + chunk * CHUNK_LEN as u64;
-        // Read before taking the turn: this is the part that runs in parallel.
-        // A read error is kept until the turn: the chunks before this one count.
-        let read = read_at(&self.file, buf, 0, offset, CHUNK_LEN);
+    /// Read with `pread(2)` even where the file could be mapped.
+    #[cfg(test)]
+    pub(crate) fn read_not_mapped(mut self) -> Self {
+        self.mapping = None;
+        self
+    }
+
+    /// The file is mapped, not read.
+    pub fn is_mapped(&self) -> bool {
+        self.mapping.is_some()
+    }
+
+    /// A thread's cursor over the chunks: each thread that reads takes one.
+    pub fn cursor(&self) -> ChunkCursor<'_> {
+        ChunkCursor {
+            chunks: self,
+            next: None,
+            buf: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn claim(&self) -> u64 {
+        self.next_chunk.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn chunk_offset(&self, chunk: u64) -> u64 {
+        self.records_start + chunk * CHUNK_LEN as u64
+    }
+
+    /// The damage or read error that ended reading, once; a file that shrank
+    /// under its mapping while it was read is such an error too.
+    pub fn take_error(&self) -> Option<Error> {
+        let error = self.order.lock().ok()?.error.take();
+        if self.mapping.as_ref().is_some_and(Mapping::cut_short) {
+            return Some(self.io_error(io::Error::other(
+                "the file shrank while it was being read (was it rewritten?); read it again",
+            )));
+        }
+        error
+    }
+
+    /// Waits for `chunk`'s turn, cuts the records that start in it from
+    /// `window` into `entries`, and passes the turn on. `false`: reading
+    /// had already ended.
+    fn cut_in_turn(
+        &self,
+        chunk: u64,
+        read: io::Result<usize>,
+        window: &mut Window<'_>,
+        entries: &mut Vec<BatchEntry>,
+    ) -> bool {
         let Ok(mut order) = self.order.lock() else {
             return false;
         };
@@ -123,9 +178,10 @@ impl ClassicChunks {
         if order.ended {
             return false;
         }
+        let offset = self.chunk_offset(chunk);
         let outcome = read
             .map_err(|source| self.io_error(source))
-            .and_then(|len| self.cut(buf, len, offset, &mut order, entries));
+            .and_then(|len| self.cut(window, len, offset, &mut order, entries));
         match outcome {
             Ok(ChunkEnd::More) => {}
             Ok(ChunkEnd::FileEnd) => order.ended = true,
@@ -141,16 +197,21 @@ impl ClassicChunks {
         true
     }
 
-    /// The damage or read error that ended reading, once.
-    pub fn take_error(&self) -> Option<Error> {
-        self.order.lock().ok()?.error.take()
+    /// Ends reading for everyone (a thread that stops early, e.g. by a panic,
+    /// would otherwise leave the others waiting for the chunk it had claimed).
+    fn abandon(&self) {
+        if let Ok(mut order) = self.order.lock() {
+            order.ended = true;
+        }
+        self.turn.notify_all();
     }
 
-    /// Cuts the records that start in the chunk read into `buf[..len]` from file
-    /// `offset`, completing the last one from the next chunk's bytes.
+    /// Cuts the records that start in the chunk whose `len` bytes (fewer than a
+    /// chunk: the file ends in it) are in `window`, completing the last one
+    /// from the next chunk's bytes.
     fn cut(
         &self,
-        buf: &mut Vec<u8>,
+        window: &mut Window<'_>,
         len: usize,
         offset: u64,
         order: &mut CutOrder,
@@ -171,11 +232,12 @@ impl ClassicChunks {
                 ChunkEnd::More
             });
         };
+        let base = window.base();
         let (mut at, mut valid) = (first, len);
         let end = loop {
             let (cut, stop) = cut_records(
-                &buf[at..valid],
-                at,
+                &window.bytes()[base + at..base + valid],
+                base + at,
                 self.header_len,
                 self.big_endian,
                 self.link_type,
@@ -208,9 +270,10 @@ impl ClassicChunks {
                 let before = order.records + entries.len() as u64;
                 return Err(self.damaged(offset + at as u64, before, Problem::Truncated));
             }
-            // The last record runs into the next chunk: read the rest of it.
+            // The last record runs into the next chunk: the rest of it.
             let extra = at + need - valid;
-            let got = read_at(&self.file, buf, valid, offset + valid as u64, extra)
+            let got = window
+                .extend(&self.file, valid, offset, extra)
                 .map_err(|source| self.io_error(source))?;
             valid += got;
             exhausted = got < extra;
@@ -261,4 +324,145 @@ fn read_at(
         }
     }
     Ok(got)
+}
+
+/// One thread's place in a [`ClassicChunks`]: the chunk it has claimed to
+/// read after the current one (which it prefetches), and its buffers.
+pub struct ChunkCursor<'a> {
+    chunks: &'a ClassicChunks,
+    next: Option<u64>,
+    buf: Vec<u8>,
+    entries: Vec<BatchEntry>,
+}
+
+impl ChunkCursor<'_> {
+    /// The records that start in the next chunk; `None` once the file was
+    /// read to its end or to damage ([`ClassicChunks::take_error`]). A chunk
+    /// may hold no record start (a record longer than a chunk): an empty batch.
+    pub fn next_batch(&mut self) -> Option<ChunkBatch<'_>> {
+        let chunks = self.chunks;
+        let chunk = self.next.take().unwrap_or_else(|| chunks.claim());
+        self.entries.clear();
+        let offset = chunks.chunk_offset(chunk);
+        match &chunks.mapping {
+            Some(mapping) => {
+                // Claim the chunk after this one now, so it can be fetched
+                // while this one is classified.
+                let next = chunks.claim();
+                self.next = Some(next);
+                let ahead = chunks.chunk_offset(next) as usize;
+                mapping.populate(ahead, ahead + CHUNK_LEN);
+                let bytes = mapping.bytes();
+                let available = bytes.len().saturating_sub(offset as usize);
+                let mut window = Window::Mapped {
+                    bytes,
+                    base: offset as usize,
+                };
+                let read = Ok(available.min(CHUNK_LEN));
+                if !chunks.cut_in_turn(chunk, read, &mut window, &mut self.entries) {
+                    return None;
+                }
+                Some(ChunkBatch {
+                    bytes,
+                    entries: &self.entries,
+                    prefetch: Some((mapping, ahead, (ahead + CHUNK_LEN).min(bytes.len()))),
+                })
+            }
+            None => {
+                // Read before taking the turn: this is the part that runs in
+                // parallel. A read error waits for the turn: earlier chunks count.
+                let read = read_at(&chunks.file, &mut self.buf, 0, offset, CHUNK_LEN);
+                let mut window = Window::Read { buf: &mut self.buf };
+                if !chunks.cut_in_turn(chunk, read, &mut window, &mut self.entries) {
+                    return None;
+                }
+                Some(ChunkBatch {
+                    bytes: &self.buf,
+                    entries: &self.entries,
+                    prefetch: None,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for ChunkCursor<'_> {
+    fn drop(&mut self) {
+        // A claimed chunk nobody will cut would hold every later turn.
+        if self.next.is_some() {
+            self.chunks.abandon();
+        }
+    }
+}
+
+/// The records of one chunk, and the bytes they are in.
+pub struct ChunkBatch<'a> {
+    bytes: &'a [u8],
+    entries: &'a [BatchEntry],
+    /// The mapping's range to fetch while these packets are classified.
+    prefetch: Option<(&'a Mapping, usize, usize)>,
+}
+
+impl<'a> ChunkBatch<'a> {
+    /// The packets: link type, captured bytes and length on the wire. Each
+    /// step also prefetches its share of the next chunk.
+    pub fn packets(&self) -> impl Iterator<Item = (u16, &'a [u8], u32)> + '_ {
+        let bytes = self.bytes;
+        let (lines, per_packet) = match self.prefetch {
+            Some((_, start, end)) if end > start => {
+                let lines = (end - start).div_ceil(64);
+                (lines, lines.div_ceil(self.entries.len().max(1)))
+            }
+            _ => (0, 0),
+        };
+        self.entries.iter().enumerate().map(move |(i, e)| {
+            if let Some((mapping, start, _)) = self.prefetch {
+                for line in i * per_packet..((i + 1) * per_packet).min(lines) {
+                    mapping.prefetch(start + line * 64);
+                }
+            }
+            (e.link_type, &bytes[e.start..e.end], e.orig_len)
+        })
+    }
+}
+
+/// Where a chunk's bytes are while it is cut: read into a buffer, or mapped.
+enum Window<'a> {
+    /// `buf[0]` is the chunk's first byte.
+    Read { buf: &'a mut Vec<u8> },
+    /// `bytes[base]` is the chunk's first byte.
+    Mapped { bytes: &'a [u8], base: usize },
+}
+
+impl Window<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Window::Read { buf } => buf,
+            Window::Mapped { bytes, .. } => bytes,
+        }
+    }
+
+    fn base(&self) -> usize {
+        match self {
+            Window::Read { .. } => 0,
+            Window::Mapped { base, .. } => *base,
+        }
+    }
+
+    /// Makes up to `extra` more bytes of the file available after the first
+    /// `valid` of the chunk at file `offset`; returns how many, fewer at its end.
+    fn extend(
+        &mut self,
+        file: &File,
+        valid: usize,
+        offset: u64,
+        extra: usize,
+    ) -> io::Result<usize> {
+        match self {
+            Window::Read { buf } => read_at(file, buf, valid, offset + valid as u64, extra),
+            Window::Mapped { bytes, base } => {
+                Ok(extra.min(bytes.len().saturating_sub(*base + valid)))
+            }
+        }
+    }
 }
