@@ -55,6 +55,8 @@ pub struct ClassicChunks {
     next_chunk: AtomicU64,
     /// Cutting in file order: whose turn it is and where its records start.
     order: Mutex<CutOrder>,
+    /// Which chunks were classified, for letting their mapped pages go.
+    done: Mutex<DoneChunks>,
     turn: Condvar,
 }
 
@@ -71,6 +73,22 @@ struct CutOrder {
     /// The damage or read error that ended it.
     error: Option<Error>,
 }
+
+/// Chunks are done with out of order (each thread at its own pace); their
+/// mapped pages go in runs of [`RELEASE_RUN`] once every chunk of a run is.
+#[derive(Default)]
+struct DoneChunks {
+    /// Every chunk below this one is done with.
+    below: u64,
+    /// Chunks done with above `below`.
+    beyond: std::collections::BTreeSet<u64>,
+    /// Pages below this chunk were let go.
+    released_below: u64,
+}
+
+/// Chunks whose mapped pages are let go together (4 MiB): each release
+/// interrupts the other cores to flush their TLBs, so not one per chunk.
+const RELEASE_RUN: u64 = 16;
 
 /// How cutting one chunk ended.
 enum ChunkEnd {
@@ -111,6 +129,7 @@ impl ClassicChunks {
                 error: None,
             }),
             turn: Condvar::new(),
+            done: Mutex::new(DoneChunks::default()),
         }
     }
 
@@ -131,6 +150,7 @@ impl ClassicChunks {
         ChunkCursor {
             chunks: self,
             next: None,
+            handed_out: None,
             buf: Vec::new(),
             entries: Vec::new(),
         }
@@ -195,6 +215,32 @@ impl ClassicChunks {
         self.turn.notify_all();
         // On damage, the records cut before it are in `entries` and count.
         true
+    }
+
+    /// `chunk` was classified: once a whole run of chunks is, their mapped
+    /// pages go, so the process's memory stays flat however large the file.
+    fn done_with(&self, chunk: u64) {
+        let Some(mapping) = &self.mapping else {
+            return;
+        };
+        let run = {
+            let Ok(mut done) = self.done.lock() else {
+                return;
+            };
+            let done = &mut *done;
+            done.beyond.insert(chunk);
+            while done.beyond.remove(&done.below) {
+                done.below += 1;
+            }
+            if done.below < done.released_below + RELEASE_RUN {
+                return;
+            }
+            let run = (done.released_below, done.below);
+            done.released_below = done.below;
+            run
+        };
+        let (from, to) = (self.chunk_offset(run.0), self.chunk_offset(run.1));
+        mapping.release(from as usize, to as usize);
     }
 
     /// Ends reading for everyone (a thread that stops early, e.g. by a panic,
@@ -331,6 +377,8 @@ fn read_at(
 pub struct ChunkCursor<'a> {
     chunks: &'a ClassicChunks,
     next: Option<u64>,
+    /// The chunk handed out last, not yet done with.
+    handed_out: Option<u64>,
     buf: Vec<u8>,
     entries: Vec<BatchEntry>,
 }
@@ -341,6 +389,7 @@ impl ChunkCursor<'_> {
     /// may hold no record start (a record longer than a chunk): an empty batch.
     pub fn next_batch(&mut self) -> Option<ChunkBatch<'_>> {
         let chunks = self.chunks;
+        self.release_handed_out();
         let chunk = self.next.take().unwrap_or_else(|| chunks.claim());
         self.entries.clear();
         let offset = chunks.chunk_offset(chunk);
@@ -362,6 +411,7 @@ impl ChunkCursor<'_> {
                 if !chunks.cut_in_turn(chunk, read, &mut window, &mut self.entries) {
                     return None;
                 }
+                self.handed_out = Some(chunk);
                 Some(ChunkBatch {
                     bytes,
                     entries: &self.entries,
@@ -386,8 +436,18 @@ impl ChunkCursor<'_> {
     }
 }
 
+impl ChunkCursor<'_> {
+    /// The chunk handed out last is done with.
+    fn release_handed_out(&mut self) {
+        if let Some(chunk) = self.handed_out.take() {
+            self.chunks.done_with(chunk);
+        }
+    }
+}
+
 impl Drop for ChunkCursor<'_> {
     fn drop(&mut self) {
+        self.release_handed_out();
         // A claimed chunk nobody will cut would hold every later turn.
         if self.next.is_some() {
             self.chunks.abandon();

@@ -209,6 +209,28 @@ impl Mapping {
         }
     }
 
+    /// Lets go of the pages of `start..end` (rounded down to pages) once read:
+    /// they stay in the page cache, but no longer count against this process,
+    /// so its memory stays flat however large the file (a page touched again
+    /// is simply faulted back in).
+    pub fn release(&self, start: usize, end: usize) {
+        let mask = !(PAGE_SIZE.load(Ordering::Relaxed) - 1);
+        let (first, last) = (start & mask, end.min(self.len) & mask);
+        if first >= last {
+            return;
+        }
+        // SAFETY: the range lies inside our private read-only mapping, which
+        // was never written: dropping its pages loses nothing (they are read
+        // again from the file on the next touch).
+        unsafe {
+            libc::madvise(
+                self.start.as_ptr().add(first).cast(),
+                last - first,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+
     /// Asks for the cache line at `offset` to be fetched into L2 ahead of use.
     #[inline(always)]
     pub fn prefetch(&self, offset: usize) {
