@@ -155,8 +155,29 @@ pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Opti
         Err(e) => return (Diagnosis::new(), Some(e)),
     };
     match reader.into_chunks() {
-        Ok(chunks) => diagnose_chunks(&chunks, threads),
+        Ok(chunks) => diagnose_classic(chunks, path, threads),
         Err(reader) => diagnose_in_turn(*reader, threads),
+    }
+}
+
+/// Diagnoses a classic pcap file in chunks. A mapped file that shrank while it
+/// was read (rewritten, as `tcpdump -C` does with its files) gave zeros for
+/// the pages it lost, not packets: that reading is dropped and the file is
+/// read again with `pread(2)`, which sees it as it is now.
+fn diagnose_classic(
+    chunks: crate::pcap::ClassicChunks,
+    path: &std::path::Path,
+    threads: usize,
+) -> (Diagnosis, Option<crate::Error>) {
+    let first = diagnose_chunks(&chunks, threads);
+    if !chunks.cut_short() {
+        return first;
+    }
+    drop(chunks);
+    match crate::pcap::CaptureReader::open(path).map(|r| r.into_chunks()) {
+        Ok(Ok(chunks)) => diagnose_chunks(&chunks.unmapped(), threads),
+        Ok(Err(reader)) => diagnose_in_turn(*reader, threads),
+        Err(e) => (Diagnosis::new(), Some(e)),
     }
 }
 

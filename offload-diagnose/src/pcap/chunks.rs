@@ -134,8 +134,7 @@ impl ClassicChunks {
     }
 
     /// Read with `pread(2)` even where the file could be mapped.
-    #[cfg(test)]
-    pub(crate) fn read_not_mapped(mut self) -> Self {
+    pub fn unmapped(mut self) -> Self {
         self.mapping = None;
         self
     }
@@ -164,11 +163,18 @@ impl ClassicChunks {
         self.records_start + chunk * CHUNK_LEN as u64
     }
 
+    /// The file was mapped and shrank while it was read: the pages it lost
+    /// read as zeros, so what was read is not the file's (read it again).
+    pub fn cut_short(&self) -> bool {
+        self.mapping.as_ref().is_some_and(Mapping::cut_short)
+    }
+
     /// The damage or read error that ended reading, once; a file that shrank
-    /// under its mapping while it was read is such an error too.
+    /// under its mapping while it was read ([`Self::cut_short`]) is such an
+    /// error too.
     pub fn take_error(&self) -> Option<Error> {
         let error = self.order.lock().ok()?.error.take();
-        if self.mapping.as_ref().is_some_and(Mapping::cut_short) {
+        if self.cut_short() {
             return Some(self.io_error(io::Error::other(
                 "the file shrank while it was being read (was it rewritten?); read it again",
             )));
