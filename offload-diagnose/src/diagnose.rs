@@ -79,7 +79,7 @@ pub use offload_core::verdict::Observation;
 /// Classifies one frame, counts it into `diagnosis` (and into the shared
 /// offload-core counters through `live`, if given), and returns its verdicts
 /// (for `--verdicts` lines).
-#[inline]
+#[inline(always)]
 pub fn observe(
     diagnosis: &mut Diagnosis,
     live: Option<&mut Writer<'_>>,
