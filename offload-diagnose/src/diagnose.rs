@@ -147,7 +147,8 @@ fn observe_batch(diagnosis: &mut Diagnosis, batch: &Batch) {
 /// Reads a whole capture file and diagnoses it on `threads` threads, each
 /// with its own [`Diagnosis`], merged at the end. An uncompressed classic pcap
 /// file is read by all threads at once ([`ClassicChunks`](crate::pcap::ClassicChunks));
-/// anything else (pcapng, gzip, standard input) through [`diagnose_in_turn`].
+/// anything else (pcapng, gzip, standard input) is read in turn, one batch at
+/// a time, and classified on all threads.
 /// Returns what was read even when the file is damaged, together with the error.
 pub fn diagnose_file(path: &std::path::Path, threads: usize) -> (Diagnosis, Option<crate::Error>) {
     let reader = match crate::pcap::CaptureReader::open(path) {

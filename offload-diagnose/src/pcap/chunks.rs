@@ -34,12 +34,13 @@ use super::sys::Mapping;
 use super::MAX_RECORD_LEN;
 use crate::error::{Error, Result};
 
-/// Bytes per chunk: one read that stays in the L2 cache of the core that then
-/// checksums it (as the sequential reader's buffer).
+/// Bytes per chunk: one read (or one prefetched stretch of the mapping) that
+/// stays in the L2 cache of the core that then checksums it.
 pub(crate) const CHUNK_LEN: usize = 256 << 10;
 
 /// A classic pcap file's records, handed out chunk by chunk to any number of
-/// threads ([`Self::next_batch`]).
+/// threads, each through its own [`Self::cursor`]. A mapped file is read as
+/// long as it was when it was opened; a read one, to its end at the time.
 pub struct ClassicChunks {
     file: File,
     /// The file mapped, when the guard allows; otherwise chunks are read.
