@@ -115,6 +115,7 @@ mod sys {
         Avx2,
     }
 
+    #[inline]
     pub fn path() -> Path {
         #[cfg(target_arch = "x86_64")]
         if cpu_avx2::get() {
@@ -128,6 +129,7 @@ mod sys {
         sum_long_with(path(), bytes)
     }
 
+    #[inline]
     pub fn sum_long_with(path: Path, bytes: &[u8]) -> u64 {
         match path {
             #[cfg(target_arch = "x86_64")]
