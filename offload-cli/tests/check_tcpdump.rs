@@ -313,15 +313,21 @@ fn compare(path: &Path, specs: &[(Spec, Option<usize>)]) {
 fn classic_pcap_both_byte_orders_agree_with_tcpdump() {
     require_program!("tcpdump");
     let specs = cases();
-    for (big_endian, nanosecond) in [(false, false), (true, true)] {
-        let path = scratch(&format!("mix-{big_endian}-{nanosecond}.pcap"));
-        let mut w = LegacyPcapWriter::new(
-            Vec::new(),
-            linktype::ETHERNET,
-            262_144,
-            big_endian,
-            nanosecond,
-        )
+    // The "modified" record header in both byte orders too: libpcap reads a
+    // byte-swapped one, which we once refused.
+    for (big_endian, nanosecond, modified) in [
+        (false, false, false),
+        (true, true, false),
+        (false, false, true),
+        (true, false, true),
+    ] {
+        let path = scratch(&format!("mix-{big_endian}-{nanosecond}-{modified}.pcap"));
+        let (ethernet, snaplen) = (linktype::ETHERNET, 262_144);
+        let mut w = if modified {
+            LegacyPcapWriter::new_modified(Vec::new(), ethernet, snaplen, big_endian)
+        } else {
+            LegacyPcapWriter::new(Vec::new(), ethernet, snaplen, big_endian, nanosecond)
+        }
         .unwrap();
         for (i, (spec, cut)) in specs.iter().enumerate() {
             let frame = ethernet_frame(spec);

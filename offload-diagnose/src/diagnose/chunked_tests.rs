@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use offload_testkit::synth::{ethernet_frame, Fill, Spec};
 
 use super::{diagnose_chunks, diagnose_classic, diagnose_in_turn, Diagnosis, Source};
-use crate::pcap::{install_truncation_guard, CaptureReader, ClassicChunks, MAX_RECORD_LEN};
+use crate::pcap::{
+    install_truncation_guard, CaptureReader, ClassicChunks, LegacyPcapWriter, MAX_RECORD_LEN,
+};
 
 /// Chunk boundaries fall at these file offsets (after the 24-byte file header).
 fn boundary(k: usize) -> usize {
@@ -55,38 +57,19 @@ fn frames() -> Vec<Vec<u8>> {
 
 /// A classic pcap file of `frames`.
 fn pcap(frames: &[Vec<u8>], big_endian: bool, modified: bool) -> Vec<u8> {
-    let u32b = |v: u32| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let u16b = |v: u16| {
-        if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
-    let mut out = Vec::new();
-    out.extend(u32b(if modified { 0xa1b2_cd34 } else { 0xa1b2_c3d4 }));
-    out.extend(u16b(2));
-    out.extend(u16b(4));
-    out.extend([0; 8]);
-    out.extend(u32b(MAX_RECORD_LEN));
-    out.extend(u32b(1));
-    for (i, frame) in frames.iter().enumerate() {
-        out.extend(u32b(1_700_000_000 + i as u32));
-        out.extend(u32b(0));
-        out.extend(u32b(frame.len() as u32));
-        out.extend(u32b(frame.len() as u32));
-        if modified {
-            out.extend([0; 8]); // ifindex, protocol, packet type, padding
-        }
-        out.extend(frame);
+    let (ethernet, snaplen) = (1, MAX_RECORD_LEN);
+    let mut w = if modified {
+        LegacyPcapWriter::new_modified(Vec::new(), ethernet, snaplen, big_endian)
+    } else {
+        LegacyPcapWriter::new(Vec::new(), ethernet, snaplen, big_endian, false)
     }
-    out
+    .unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        let len = frame.len() as u32;
+        w.write_packet(1_700_000_000 + i as u32, 0, len, frame)
+            .unwrap();
+    }
+    w.into_inner().unwrap()
 }
 
 /// The file offsets where records start.

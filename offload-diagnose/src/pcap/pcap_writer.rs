@@ -1,4 +1,5 @@
-//! The classic pcap writer (test and benchmark files, every byte order and precision).
+//! The classic pcap writer (test and benchmark files, every byte order and
+//! precision, and the "modified" record header).
 
 use std::io::{self, Write};
 
@@ -8,18 +9,47 @@ pub struct LegacyPcapWriter<W: Write> {
     out: W,
     big_endian: bool,
     nanosecond: bool,
+    /// Kuznetzov's "modified" format: 8 more bytes per record header.
+    modified: bool,
 }
 
 impl<W: Write> LegacyPcapWriter<W> {
     /// Writes the file header.
     pub fn new(
-        mut out: W,
+        out: W,
         link_type: u16,
         snaplen: u32,
         big_endian: bool,
         nanosecond: bool,
     ) -> io::Result<Self> {
-        let magic: u32 = if nanosecond { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        Self::with_format(out, link_type, snaplen, big_endian, nanosecond, false)
+    }
+
+    /// Writes the file header of the "modified" format (microseconds, a
+    /// 24-byte record header whose last 8 bytes — interface index, protocol,
+    /// packet type — are written as zeros).
+    pub fn new_modified(
+        out: W,
+        link_type: u16,
+        snaplen: u32,
+        big_endian: bool,
+    ) -> io::Result<Self> {
+        Self::with_format(out, link_type, snaplen, big_endian, false, true)
+    }
+
+    fn with_format(
+        mut out: W,
+        link_type: u16,
+        snaplen: u32,
+        big_endian: bool,
+        nanosecond: bool,
+        modified: bool,
+    ) -> io::Result<Self> {
+        let magic: u32 = match (modified, nanosecond) {
+            (true, _) => 0xa1b2_cd34,
+            (false, true) => 0xa1b2_3c4d,
+            (false, false) => 0xa1b2_c3d4,
+        };
         let u32b = |v: u32| {
             if big_endian {
                 v.to_be_bytes()
@@ -46,6 +76,7 @@ impl<W: Write> LegacyPcapWriter<W> {
             out,
             big_endian,
             nanosecond,
+            modified,
         })
     }
 
@@ -75,6 +106,9 @@ impl<W: Write> LegacyPcapWriter<W> {
             header[i * 4..i * 4 + 4].copy_from_slice(&bytes);
         }
         self.out.write_all(&header)?;
+        if self.modified {
+            self.out.write_all(&[0; 8])?;
+        }
         self.out.write_all(data)
     }
 
