@@ -140,8 +140,9 @@ mod sys {
         }
     }
 
-    /// Bytes per run of the vector loop: its 32-bit lanes take at most 2^17 per
-    /// 64 bytes, so they cannot overflow within a run.
+    /// Bytes per run of the vector loop: each of its 32-bit lanes takes at most
+    /// 2^16 in magnitude per 64 bytes (one `vpmaddwd` of two biased words), so
+    /// no lane reaches 2^31 within a run.
     #[cfg(target_arch = "x86_64")]
     const RUN: usize = 1 << 20;
 
@@ -224,12 +225,15 @@ mod sys {
                 let biased = _mm256_and_si256(_mm256_xor_si256(x, bias), keep);
                 b = _mm256_add_epi32(b, _mm256_madd_epi16(biased, ones));
             }
-            // Eight signed 32-bit lanes, widened to 64 bits and added.
-            let sum = _mm256_add_epi32(a, b);
-            let wide = _mm256_add_epi64(
-                _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sum)),
-                _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(sum)),
-            );
+            // Sixteen signed 32-bit lanes, widened to 64 bits before they are
+            // added (a lane of `a` and one of `b` together could reach 2^31).
+            let widen = |v: __m256i| {
+                _mm256_add_epi64(
+                    _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)),
+                    _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(v)),
+                )
+            };
+            let wide = _mm256_add_epi64(widen(a), widen(b));
             let mut four = [0i64; 4];
             // SAFETY: `four` is 32 writable bytes; storeu has no alignment requirement.
             unsafe { _mm256_storeu_si256(four.as_mut_ptr().cast(), wide) };
@@ -372,6 +376,13 @@ mod tests {
         }
         let ones = vec![0xffu8; 1 << 20];
         assert_eq!(data(&ones), 0xffff);
+        // Zeros bias to the most negative signed words: the lanes' extreme.
+        for len in [(1 << 20) - 2, 1 << 20, (1 << 20) + 62, 3 << 20] {
+            let zeros = vec![0u8; len];
+            for path in paths() {
+                assert_eq!(fold(sys::sum_long_with(path, &zeros)), 0, "{path:?} {len}");
+            }
+        }
     }
 
     #[test]

@@ -214,8 +214,10 @@ fn on_threads(threads: usize, work: impl Fn() -> Diagnosis + Sync) -> Diagnosis 
         let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(&work)).collect();
         let mut total = work();
         for helper in helpers {
-            if let Ok(part) = helper.join() {
-                total.merge(&part);
+            match helper.join() {
+                Ok(part) => total.merge(&part),
+                // A thread's packets are not silently left out of the counts.
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
         total
