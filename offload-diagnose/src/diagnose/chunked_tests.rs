@@ -287,3 +287,36 @@ fn a_file_that_shrank_under_its_mapping_is_read_again_as_it_is_now() {
     assert_eq!(again, now);
     assert!(now.1.contains("Truncated"), "{}", now.1);
 }
+
+#[test]
+fn randomly_damaged_files_read_alike() {
+    // Bytes of record headers and data changed at random, often moving every
+    // record boundary after them, and the file cut at random.
+    let frames = frames();
+    let file = pcap(&frames[..4_000], false, false);
+    assert!(file.len() > boundary(3));
+    let scratch = Scratch::new("random");
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut random = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    let starts = record_starts(&file, false, false);
+    for round in 0..40 {
+        let mut bad = file.clone();
+        for _ in 0..1 + random(3) {
+            // Half the time a byte of some record's caplen, else anywhere.
+            let at = match random(2) {
+                0 => starts[random(starts.len())] + 8 + random(4),
+                _ => 24 + random(bad.len() - 24),
+            };
+            bad[at] = random(256) as u8;
+        }
+        if round % 2 == 1 {
+            bad.truncate(24 + random(file.len() - 24));
+        }
+        both(scratch.write(&bad), 2);
+    }
+}
