@@ -320,3 +320,46 @@ fn randomly_damaged_files_read_alike() {
         both(scratch.write(&bad), 2);
     }
 }
+
+#[test]
+fn a_thread_cuts_the_mapped_chunks_before_its_own_for_their_owners() {
+    // Two cursors taken in turn on one thread: the second one's chunk comes
+    // after the first one's claimed next chunk, which it must cut itself
+    // (waiting would never end here), leaving the records for their owner.
+    let file = pcap(&frames(), false, false);
+    let scratch = Scratch::new("owners");
+    let path = scratch.write(&file);
+    let chunks = chunks(path, true);
+    let (mut first, mut second) = (chunks.cursor(), chunks.cursor());
+    let mut diagnosis = Diagnosis::new();
+    let mut count = |batch: crate::pcap::ChunkBatch<'_>| {
+        for (link_type, frame, orig_len) in batch.packets() {
+            super::observe(
+                &mut diagnosis,
+                None,
+                link_type,
+                frame,
+                orig_len,
+                super::ChecksumHint::None,
+            );
+        }
+    };
+    let (mut first_done, mut second_done) = (false, false);
+    while !(first_done && second_done) {
+        match first.next_batch() {
+            Some(batch) => count(batch),
+            None => first_done = true,
+        }
+        match second.next_batch() {
+            Some(batch) => count(batch),
+            None => second_done = true,
+        }
+    }
+    drop((first, second));
+    let interleaved = outcome(path, (diagnosis, chunks.take_error()));
+    let in_turn = outcome(
+        path,
+        diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
+    );
+    assert_eq!(interleaved, in_turn);
+}

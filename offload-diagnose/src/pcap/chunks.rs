@@ -73,6 +73,21 @@ struct CutOrder {
     ended: bool,
     /// The damage or read error that ended it.
     error: Option<Error>,
+    /// Records of mapped chunks another thread cut, for their owners.
+    cut_for_owner: std::collections::BTreeMap<u64, Vec<BatchEntry>>,
+}
+
+/// Records what cutting a chunk found, and gives the turn to the next chunk.
+fn pass_turn(order: &mut CutOrder, outcome: Result<ChunkEnd>) {
+    match outcome {
+        Ok(ChunkEnd::More) => {}
+        Ok(ChunkEnd::FileEnd) => order.ended = true,
+        Err(e) => {
+            order.ended = true;
+            order.error = Some(e);
+        }
+    }
+    order.chunk += 1;
 }
 
 /// Chunks are done with out of order (each thread at its own pace); their
@@ -128,6 +143,7 @@ impl ClassicChunks {
                 records: 0,
                 ended: false,
                 error: None,
+                cut_for_owner: std::collections::BTreeMap::new(),
             }),
             turn: Condvar::new(),
             done: Mutex::new(DoneChunks::default()),
@@ -185,7 +201,9 @@ impl ClassicChunks {
 
     /// Waits for `chunk`'s turn, cuts the records that start in it from
     /// `window` into `entries`, and passes the turn on. `false`: reading
-    /// had already ended.
+    /// had already ended. A mapped file's chunks are open to every thread, so
+    /// a thread does not wait for the owners of the chunks before its own: it
+    /// cuts them itself and leaves their records for their owners.
     fn cut_in_turn(
         &self,
         chunk: u64,
@@ -196,28 +214,46 @@ impl ClassicChunks {
         let Ok(mut order) = self.order.lock() else {
             return false;
         };
-        while order.chunk != chunk && !order.ended {
-            order = match self.turn.wait(order) {
-                Ok(order) => order,
-                Err(_) => return false,
-            };
-        }
-        if order.ended {
-            return false;
+        loop {
+            // Cut by another thread: its records count even if reading ended after it.
+            if let Some(cut) = order.cut_for_owner.remove(&chunk) {
+                *entries = cut;
+                return true;
+            }
+            if order.ended {
+                return false;
+            }
+            if order.chunk == chunk {
+                break;
+            }
+            match &self.mapping {
+                Some(mapping) if order.chunk < chunk => {
+                    let theirs = order.chunk;
+                    let offset = self.chunk_offset(theirs);
+                    let bytes = mapping.bytes();
+                    let len = bytes.len().saturating_sub(offset as usize).min(CHUNK_LEN);
+                    let mut window = Window::Mapped {
+                        bytes,
+                        base: offset as usize,
+                    };
+                    let mut cut = Vec::new();
+                    let outcome = self.cut(&mut window, len, offset, &mut order, &mut cut);
+                    pass_turn(&mut order, outcome);
+                    order.cut_for_owner.insert(theirs, cut);
+                }
+                _ => {
+                    order = match self.turn.wait(order) {
+                        Ok(order) => order,
+                        Err(_) => return false,
+                    };
+                }
+            }
         }
         let offset = self.chunk_offset(chunk);
         let outcome = read
             .map_err(|source| self.io_error(source))
             .and_then(|len| self.cut(window, len, offset, &mut order, entries));
-        match outcome {
-            Ok(ChunkEnd::More) => {}
-            Ok(ChunkEnd::FileEnd) => order.ended = true,
-            Err(e) => {
-                order.ended = true;
-                order.error = Some(e);
-            }
-        }
-        order.chunk += 1;
+        pass_turn(&mut order, outcome);
         drop(order);
         self.turn.notify_all();
         // On damage, the records cut before it are in `entries` and count.
