@@ -6,6 +6,7 @@
 
 #[cfg(test)]
 mod chunked_tests;
+#[cfg(test)]
 mod decode;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use std::net::IpAddr;
 
 use offload_core::counters::Snapshot;
 use offload_core::counters::Writer;
-use offload_core::verdict::{Class, Counted, Verdict};
+use offload_core::verdict::{self, Class, Counted, Verdict};
 use serde::Serialize;
 
 /// The schema name and version written into every JSON summary.
@@ -90,13 +91,13 @@ pub fn observe(
 ) -> Observation {
     diagnosis.add_packet(orig_len);
     // Counted in each branch: the common case's observation stays in registers.
-    match decode::classify_common(link_type, frame, hint) {
+    match verdict::classify_common(link_type, frame, hint) {
         Some(observation) => {
             count(diagnosis, live, &observation);
             observation
         }
         None => {
-            let observation = decode::classify_uncommon(link_type, frame, hint);
+            let observation = verdict::classify_uncommon(link_type, frame, hint);
             count(diagnosis, live, &observation);
             observation
         }

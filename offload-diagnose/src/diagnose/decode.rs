@@ -1,7 +1,7 @@
-//! From a captured frame to an [`Observation`]: offload-core's
-//! [`classify`](offload_core::verdict::classify) does the walking and the
-//! verdicts; an undecodable frame becomes an empty observation (counted as
-//! undecoded by the diagnosis).
+//! Tests of a captured frame's way to an [`Observation`] as the diagnosis
+//! takes it: offload-core's [`classify`](offload_core::verdict::classify) does
+//! the walking and the verdicts on every link type; an undecodable frame
+//! becomes an empty observation (counted as undecoded by the diagnosis).
 
 use offload_core::verdict;
 
@@ -9,21 +9,8 @@ use super::{ChecksumHint, Observation};
 
 /// Classifies one frame: the IPv4 header checksum and the transport checksum;
 /// a frame core cannot decode gives an empty observation.
-#[cfg(test)]
 pub fn classify(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
     verdict::classify_or_empty(link_type, frame, hint)
-}
-
-/// [`classify`]'s fast path alone (offload-core's): `None` for a frame that
-/// is not the common case.
-#[inline(always)]
-pub fn classify_common(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Option<Observation> {
-    verdict::classify_common(link_type, frame, hint)
-}
-
-/// [`classify`] of a frame [`classify_common`] declined.
-pub fn classify_uncommon(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
-    verdict::classify_uncommon(link_type, frame, hint)
 }
 
 #[cfg(test)]

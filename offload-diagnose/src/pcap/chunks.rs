@@ -180,6 +180,15 @@ impl ClassicChunks {
         self.records_start + chunk * CHUNK_LEN as u64
     }
 
+    /// Where `chunk` lies in the mapping, and how many of its bytes the file
+    /// has (fewer than a chunk: the file ends in it).
+    fn mapped_chunk<'m>(&self, mapping: &'m Mapping, chunk: u64) -> (Window<'m>, usize) {
+        let bytes = mapping.bytes();
+        let base = self.chunk_offset(chunk) as usize;
+        let len = bytes.len().saturating_sub(base).min(CHUNK_LEN);
+        (Window::Mapped { bytes, base }, len)
+    }
+
     /// The file was mapped and shrank while it was read: the pages it lost
     /// read as zeros, so what was read is not the file's (read it again).
     pub fn cut_short(&self) -> bool {
@@ -229,13 +238,8 @@ impl ClassicChunks {
             match &self.mapping {
                 Some(mapping) if order.chunk < chunk => {
                     let theirs = order.chunk;
+                    let (mut window, len) = self.mapped_chunk(mapping, theirs);
                     let offset = self.chunk_offset(theirs);
-                    let bytes = mapping.bytes();
-                    let len = bytes.len().saturating_sub(offset as usize).min(CHUNK_LEN);
-                    let mut window = Window::Mapped {
-                        bytes,
-                        base: offset as usize,
-                    };
                     let mut cut = Vec::new();
                     let outcome = self.cut(&mut window, len, offset, &mut order, &mut cut);
                     pass_turn(&mut order, outcome);
@@ -444,17 +448,12 @@ impl ChunkCursor<'_> {
                 self.next = Some(next);
                 let ahead = chunks.chunk_offset(next) as usize;
                 mapping.populate(ahead, ahead + CHUNK_LEN);
-                let bytes = mapping.bytes();
-                let available = bytes.len().saturating_sub(offset as usize);
-                let mut window = Window::Mapped {
-                    bytes,
-                    base: offset as usize,
-                };
-                let read = Ok(available.min(CHUNK_LEN));
-                if !chunks.cut_in_turn(chunk, read, &mut window, &mut self.entries) {
+                let (mut window, len) = chunks.mapped_chunk(mapping, chunk);
+                if !chunks.cut_in_turn(chunk, Ok(len), &mut window, &mut self.entries) {
                     return None;
                 }
                 self.handed_out = Some(chunk);
+                let bytes = mapping.bytes();
                 Some(ChunkBatch {
                     bytes,
                     entries: &self.entries,
