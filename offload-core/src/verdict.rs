@@ -317,6 +317,54 @@ impl CountedVerdicts {
     }
 }
 
+/// The observation of a frame of the common case ([`classify_common`]): an
+/// IPv4 packet with both checksums, no tunnel. Every field is known, so a
+/// counter knows without looking that it has exactly two verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommonObservation {
+    /// Addresses and ports.
+    pub endpoints: Endpoints,
+    /// The IPv4 header checksum verdict.
+    pub ip_header: Verdict,
+    /// The transport checksum (TCP or UDP over IPv4) and its verdict.
+    pub transport: (Checksum, Verdict),
+    /// The transport checksum field, when its header was captured.
+    pub transport_field: Option<u16>,
+}
+
+impl CommonObservation {
+    /// Its two verdicts as counted, the IPv4 header's first: the same list
+    /// as [`Observation::counted`] of the same frame.
+    #[inline(always)]
+    pub fn counted(&self) -> [Counted; 2] {
+        [
+            Counted {
+                layer: Layer::Outer,
+                checksum: Checksum::Ipv4Header,
+                class: self.ip_header.class(),
+            },
+            Counted {
+                layer: Layer::Outer,
+                checksum: self.transport.0,
+                class: self.transport.1.class(),
+            },
+        ]
+    }
+}
+
+impl From<CommonObservation> for Observation {
+    #[inline(always)]
+    fn from(common: CommonObservation) -> Self {
+        Observation {
+            endpoints: Some(common.endpoints),
+            ip_header: Some(common.ip_header),
+            transport: Some(common.transport),
+            transport_field: common.transport_field,
+            tunnel: None,
+        }
+    }
+}
+
 impl Observation {
     /// Every checksum verdict of the packet with its layer, outer first: what
     /// is counted, by whoever counts.
@@ -888,7 +936,7 @@ pub fn classify(
     hint: ChecksumHint,
 ) -> Result<Observation, DecodeError> {
     match fast(link_type, frame, hint) {
-        Some(observation) => Ok(observation),
+        Some(common) => Ok(common.into()),
         None => walk(link_type, frame, hint),
     }
 }
@@ -899,7 +947,7 @@ pub fn classify(
 #[inline]
 pub fn classify_or_empty(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Observation {
     match classify_common(link_type, frame, hint) {
-        Some(observation) => observation,
+        Some(common) => common.into(),
         None => classify_uncommon(link_type, frame, hint),
     }
 }
@@ -908,9 +956,14 @@ pub fn classify_or_empty(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Ob
 /// case, `None` for every other frame ([`classify_uncommon`]'s). A counter
 /// that handles the two halves in separate branches keeps the common case's
 /// observation in registers (one merged from both went through memory, and
-/// reading it back stalled on every packet).
+/// reading it back stalled on every packet), and counts its two verdicts
+/// without building a list ([`CommonObservation::counted`]).
 #[inline(always)]
-pub fn classify_common(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Option<Observation> {
+pub fn classify_common(
+    link_type: u16,
+    frame: &[u8],
+    hint: ChecksumHint,
+) -> Option<CommonObservation> {
     fast(link_type, frame, hint)
 }
 
@@ -923,7 +976,7 @@ pub fn classify_uncommon(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Ob
 /// The one rule for which frames take the one-pass fast path (untagged
 /// Ethernet/IPv4 is decided there); `None` sends a frame to [`walk`].
 #[inline(always)]
-fn fast(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Option<Observation> {
+fn fast(link_type: u16, frame: &[u8], hint: ChecksumHint) -> Option<CommonObservation> {
     if link_type == linktype::ETHERNET {
         fast_path::ethernet_ipv4(frame, hint)
     } else {

@@ -92,35 +92,45 @@ pub fn observe(
     diagnosis.add_packet(orig_len);
     // Counted in each branch: the common case's observation stays in registers.
     match verdict::classify_common(link_type, frame, hint) {
-        Some(observation) => {
-            count(diagnosis, live, &observation);
-            observation
+        Some(common) => {
+            count(diagnosis, live, &common.counted(), |_| {
+                Some(&common.endpoints)
+            });
+            common.into()
         }
         None => {
             let observation = verdict::classify_uncommon(link_type, frame, hint);
-            count(diagnosis, live, &observation);
+            if observation.ip_header.is_none() && observation.transport.is_none() {
+                diagnosis.add_undecoded();
+            }
+            let counted = observation.counted();
+            count(diagnosis, live, counted.as_slice(), |layer| {
+                observation.endpoints_in(layer)
+            });
             observation
         }
     }
 }
 
-/// Counts one packet's verdicts into `diagnosis` (and `live`).
+/// Counts one packet's verdicts into `diagnosis` (and `live`); `endpoints`
+/// names a layer's flow, for the incorrect ones.
 #[inline(always)]
-fn count(diagnosis: &mut Diagnosis, live: Option<&mut Writer<'_>>, observation: &Observation) {
-    if observation.ip_header.is_none() && observation.transport.is_none() {
-        diagnosis.add_undecoded();
-    }
+fn count<'o>(
+    diagnosis: &mut Diagnosis,
+    live: Option<&mut Writer<'_>>,
+    counted: &[Counted],
+    endpoints: impl Fn(verdict::Layer) -> Option<&'o Endpoints>,
+) {
     // One list of verdicts for both counts, so a capture's live counters and a
     // file's diagnosis count the same things (tunnels' inner layer included).
-    let counted = observation.counted();
-    diagnosis.tally.count(counted.as_slice());
-    for c in counted.as_slice() {
+    diagnosis.tally.count(counted);
+    for c in counted {
         if c.class == Class::Incorrect {
-            diagnosis.add_incorrect(c.checksum, observation.endpoints_in(c.layer));
+            diagnosis.add_incorrect(c.checksum, endpoints(c.layer));
         }
     }
     if let Some(live) = live {
-        live.record(counted.as_slice());
+        live.record(counted);
     }
 }
 
@@ -312,8 +322,9 @@ pub struct Diagnosis {
     undecoded: u64,
     /// Verdicts by layer, checksum and class (offload-core's cells).
     tally: Snapshot,
+    /// Incorrect checksums per flow (the hosts' counts are summed from these
+    /// when a summary is made, not per packet).
     incorrect_flows: HashMap<FlowKey, u64>,
-    incorrect_hosts: HashMap<IpAddr, u64>,
     drops: u64,
 }
 
@@ -381,10 +392,6 @@ impl Diagnosis {
                     endpoints: *endpoints,
                 })
                 .or_insert(0) += 1;
-            *self.incorrect_hosts.entry(endpoints.src).or_insert(0) += 1;
-            if endpoints.dst != endpoints.src {
-                *self.incorrect_hosts.entry(endpoints.dst).or_insert(0) += 1;
-            }
         }
     }
 
@@ -403,9 +410,20 @@ impl Diagnosis {
         for (key, n) in &other.incorrect_flows {
             *self.incorrect_flows.entry(*key).or_insert(0) += n;
         }
-        for (host, n) in &other.incorrect_hosts {
-            *self.incorrect_hosts.entry(*host).or_insert(0) += n;
+    }
+
+    /// Incorrect checksums per host, source or destination (a flow within
+    /// one host counts once).
+    fn incorrect_hosts(&self) -> HashMap<IpAddr, u64> {
+        let mut hosts = HashMap::new();
+        for (flow, n) in &self.incorrect_flows {
+            let (src, dst) = (flow.endpoints.src, flow.endpoints.dst);
+            *hosts.entry(src).or_insert(0) += n;
+            if dst != src {
+                *hosts.entry(dst).or_insert(0) += n;
+            }
         }
+        hosts
     }
 
     /// Packets counted so far.
@@ -467,8 +485,7 @@ impl Diagnosis {
             self.incorrect_flows.iter().map(|(k, n)| (*k, *n)).collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| flow_order(&a.0, &b.0)));
         flows.truncate(TOP);
-        let mut hosts: Vec<(IpAddr, u64)> =
-            self.incorrect_hosts.iter().map(|(h, n)| (*h, *n)).collect();
+        let mut hosts: Vec<(IpAddr, u64)> = self.incorrect_hosts().into_iter().collect();
         hosts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         hosts.truncate(TOP);
         let incorrect = self.incorrect();

@@ -7,15 +7,15 @@
 use core::net::IpAddr;
 
 use super::{
-    header_verdict, pseudo_sum, transport_verdict, Checksum, ChecksumHint, Endpoints,
-    NotVerifiedReason, Observation, Verdict,
+    header_verdict, pseudo_sum, transport_verdict, Checksum, ChecksumHint, CommonObservation,
+    Endpoints, NotVerifiedReason, Verdict,
 };
 use crate::wire::{ethernet, ethertype, geneve, ip_protocol, ipv4, tcp, udp, vxlan};
 
 /// The observation of `frame` (Ethernet) if it is the common case; `None`
 /// sends it to the general walker.
 #[inline(always)]
-pub(super) fn ethernet_ipv4(frame: &[u8], hint: ChecksumHint) -> Option<Observation> {
+pub(super) fn ethernet_ipv4(frame: &[u8], hint: ChecksumHint) -> Option<CommonObservation> {
     let link = ethernet::Frame::new_checked(frame).ok()?;
     if link.ethertype() != ethertype::IPV4 {
         return None;
@@ -59,17 +59,16 @@ pub(super) fn ethernet_ipv4(frame: &[u8], hint: ChecksumHint) -> Option<Observat
         }
         _ => Verdict::NotVerified(NotVerifiedReason::Truncated),
     };
-    Some(Observation {
-        endpoints: Some(Endpoints {
+    Some(CommonObservation {
+        endpoints: Endpoints {
             src: IpAddr::V4(ip.src_addr()),
             dst: IpAddr::V4(ip.dst_addr()),
             src_port: fields.map(|f| f.0),
             dst_port: fields.map(|f| f.1),
-        }),
-        ip_header: Some(header_verdict(header, ip.checksum())),
-        transport: Some((kind, verdict)),
+        },
+        ip_header: header_verdict(header, ip.checksum()),
+        transport: (kind, verdict),
         transport_field: fields.map(|f| f.2),
-        tunnel: None,
     })
 }
 
@@ -149,7 +148,12 @@ mod tests {
                             if let Some(fast) = ethernet_ipv4(bytes, hint) {
                                 answered += 1;
                                 let general = walk(linktype::ETHERNET, bytes, hint);
-                                assert_eq!(Ok(fast), general, "{bytes:02x?}");
+                                assert_eq!(Ok(fast.into()), general, "{bytes:02x?}");
+                                let counted = general.map(|o| o.counted());
+                                assert_eq!(
+                                    counted.as_ref().map(|c| c.as_slice()),
+                                    Ok(&fast.counted()[..])
+                                );
                             }
                         }
                     }

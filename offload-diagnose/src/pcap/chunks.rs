@@ -510,18 +510,19 @@ impl<'a> ChunkBatch<'a> {
     /// step also prefetches its share of the next chunk.
     pub fn packets(&self) -> impl Iterator<Item = (u16, &'a [u8], u32)> + '_ {
         let bytes = self.bytes;
-        let (lines, per_packet) = match self.prefetch {
+        // An equal share of the next chunk's lines per packet, in bytes.
+        let (mut ahead, share) = match self.prefetch {
             Some((_, start, end)) if end > start => {
                 let lines = (end - start).div_ceil(64);
-                (lines, lines.div_ceil(self.entries.len().max(1)))
+                (start, 64 * lines.div_ceil(self.entries.len().max(1)))
             }
             _ => (0, 0),
         };
-        self.entries.iter().enumerate().map(move |(i, e)| {
-            if let Some((mapping, start, _)) = self.prefetch {
-                for line in i * per_packet..((i + 1) * per_packet).min(lines) {
-                    mapping.prefetch(start + line * 64);
-                }
+        self.entries.iter().map(move |e| {
+            if let Some((mapping, _, end)) = self.prefetch {
+                let to = (ahead + share).min(end);
+                mapping.prefetch(ahead, to);
+                ahead = to;
             }
             (e.link_type, &bytes[e.start..e.end], e.orig_len)
         })
