@@ -8,7 +8,8 @@
 //!
 //! Options: `--packets N` (default 1,000,000), `--tshark-packets N` (default
 //! 100,000: tshark is slow, so it reads a prefix file of the same mix and we
-//! compare packets per second), `--runs N` (best of N, default 3), `--baseline BIN`
+//! compare packets per second), `--runs N` (best of N rounds, default 3; a round
+//! runs ours, the baseline and tcpdump once each, in turn), `--baseline BIN`
 //! (another `offloadctl`, e.g. built from an older commit, measured in the same
 //! run so before and after are side by side).
 
@@ -135,25 +136,51 @@ fn check_once(offloadctl: &Path, path: &str) -> Result<(Duration, String), Strin
     Ok((took, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
-/// The best of `runs` for each binary, run in turn (ours, baseline, ours, ...)
-/// so that a busy moment on a shared host does not favour one of them.
-fn check_interleaved(
-    binaries: &[&Path],
-    path: &str,
-    runs: u32,
-) -> Result<Vec<(Duration, String)>, String> {
+/// The best of `runs` rounds for each binary and for the tcpdump pipeline. A
+/// round runs each once, in turn (ours, baseline, tcpdump), so a busy moment
+/// on a shared host falls on all of them instead of on one; the rounds' own
+/// ratios (ours against tcpdump in the same round) are kept too.
+struct Rounds {
+    /// Per binary: the fastest run and its JSON.
+    checks: Vec<(Duration, String)>,
+    /// The fastest tcpdump run and what it printed.
+    tcpdump: (Duration, String),
+    /// Per round: tcpdump's time over ours.
+    ratios: Vec<f64>,
+}
+
+fn rounds(binaries: &[&Path], path: &str, runs: u32) -> Result<Rounds, String> {
     let mut best: Vec<Option<(Duration, String)>> = vec![None; binaries.len()];
+    let mut tcpdump: Option<(Duration, String)> = None;
+    let mut ratios = Vec::new();
     for _ in 0..runs {
+        let mut ours = None;
         for (bin, slot) in binaries.iter().zip(best.iter_mut()) {
             let (took, json) = check_once(bin, path)?;
+            ours.get_or_insert(took);
             if slot.as_ref().is_none_or(|(fastest, _)| took < *fastest) {
                 *slot = Some((took, json));
             }
         }
+        let start = Instant::now();
+        let out = shell(&format!("tcpdump -nn -v -r '{path}' | grep -c incorrect"))?;
+        let took = start.elapsed();
+        if let Some(ours) = ours {
+            ratios.push(took.as_secs_f64() / ours.as_secs_f64());
+        }
+        if tcpdump.as_ref().is_none_or(|(fastest, _)| took < *fastest) {
+            tcpdump = Some((took, out));
+        }
     }
-    best.into_iter()
+    let checks = best
+        .into_iter()
         .map(|b| b.ok_or_else(|| "no run".to_string()))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Rounds {
+        checks,
+        tcpdump: tcpdump.ok_or("no run")?,
+        ratios,
+    })
 }
 
 fn rate(packets: u64, took: Duration) -> f64 {
@@ -209,7 +236,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     let mut binaries = vec![offloadctl.as_path()];
     binaries.extend(o.baseline.as_deref());
-    let mut measured = check_interleaved(&binaries, &path, o.runs)?.into_iter();
+    let Rounds {
+        checks,
+        tcpdump: (tcpdump_time, tcpdump_out),
+        ratios,
+    } = rounds(&binaries, &path, o.runs)?;
+    let mut measured = checks.into_iter();
     let (ours_time, json) = measured.next().ok_or("no run")?;
     let ours_packets = util::json_number(&json, "packets").ok_or("no packet count in --json")?;
     let ours_incorrect = util::json_number(&json, "incorrect").unwrap_or(0);
@@ -223,9 +255,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         _ => None,
     };
 
-    let (tcpdump_time, tcpdump_out) = best_of(o.runs, || {
-        shell(&format!("tcpdump -nn -v -r '{path}' | grep -c incorrect"))
-    })?;
     let tcpdump_incorrect: u64 = tcpdump_out.trim().parse().map_err(|_| "tcpdump count")?;
 
     let small_path = small.display().to_string();
@@ -274,6 +303,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "tcpdump -v | grep -c:    {:.3}s  {}",
         tcpdump_time.as_secs_f64(),
         human(tcpdump)
+    );
+    let each: Vec<String> = ratios.iter().map(|r| format!("x{r:.1}")).collect();
+    println!(
+        "ours vs tcpdump, round by round (each run beside the other): {}",
+        each.join(" ")
     );
     println!(
         "tshark (checks on):      {:.3}s  {}  (on a {}-packet file of the same mix; compared in packets/s)",
