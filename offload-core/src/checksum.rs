@@ -115,7 +115,7 @@ mod sys {
         Avx2,
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn path() -> Path {
         #[cfg(target_arch = "x86_64")]
         if cpu_avx2::get() {
@@ -124,12 +124,13 @@ mod sys {
         Path::Portable
     }
 
-    #[inline]
+    // Always inlined: a per-packet call to the dispatch cost 2% of `check`.
+    #[inline(always)]
     pub fn sum_long(bytes: &[u8]) -> u64 {
         sum_long_with(path(), bytes)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn sum_long_with(path: Path, bytes: &[u8]) -> u64 {
         match path {
             #[cfg(target_arch = "x86_64")]

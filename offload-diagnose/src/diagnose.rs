@@ -198,35 +198,36 @@ fn diagnose_chunks(
     chunks: &crate::pcap::ClassicChunks,
     threads: usize,
 ) -> (Diagnosis, Option<crate::Error>) {
-    let work = || {
-        let mut diagnosis = Diagnosis::new();
-        let mut cursor = chunks.cursor();
-        while let Some(batch) = cursor.next_batch() {
-            for (link_type, frame, orig_len) in batch.packets() {
-                observe(
-                    &mut diagnosis,
-                    None,
-                    link_type,
-                    frame,
-                    orig_len,
-                    ChecksumHint::None,
-                );
-            }
-        }
-        diagnosis
-    };
-    let total = on_threads(threads, work);
-    (total, chunks.take_error())
+    let run = chunks.run::<Diagnosis>();
+    on_threads(threads, || run.work(), |(), ()| {});
+    run.finish()
 }
 
-/// Runs `work` on `threads` threads (this one among them) and merges their diagnoses.
-fn on_threads(threads: usize, work: impl Fn() -> Diagnosis + Sync) -> Diagnosis {
+/// A chunk of a classic pcap file is counted into a diagnosis of its own.
+impl crate::pcap::ChunkPart for Diagnosis {
+    #[inline(always)]
+    fn add(&mut self, link_type: u16, frame: &[u8], orig_len: u32) {
+        observe(self, None, link_type, frame, orig_len, ChecksumHint::None);
+    }
+
+    fn merge(&mut self, later: Self) {
+        Diagnosis::merge(self, &later);
+    }
+}
+
+/// Runs `work` on `threads` threads (this one among them) and merges what
+/// each returns.
+fn on_threads<T: Send>(
+    threads: usize,
+    work: impl Fn() -> T + Sync,
+    mut merge: impl FnMut(&mut T, T),
+) -> T {
     std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(&work)).collect();
         let mut total = work();
         for helper in helpers {
             match helper.join() {
-                Ok(part) => total.merge(&part),
+                Ok(part) => merge(&mut total, part),
                 // A thread's packets are not silently left out of the counts.
                 Err(panic) => std::panic::resume_unwind(panic),
             }
@@ -272,7 +273,7 @@ fn diagnose_in_turn(
         }
         diagnosis
     };
-    let total = on_threads(threads, work);
+    let total = on_threads(threads, work, |total, part| total.merge(&part));
     let error = turn.lock().map_or(None, |mut turn| turn.error.take());
     (total, error)
 }
@@ -325,8 +326,15 @@ pub struct Diagnosis {
     /// Incorrect checksums per flow (the hosts' counts are summed from these
     /// when a summary is made, not per packet).
     incorrect_flows: HashMap<FlowKey, u64>,
+    /// Flows of incorrect checksums not yet in `incorrect_flows`. A chunk of
+    /// a file is counted into a diagnosis of its own, then merged: each flow
+    /// is hashed once, at the merge (or when this many are waiting).
+    unhashed: Vec<FlowKey>,
     drops: u64,
 }
+
+/// Flows of incorrect checksums waiting to be hashed at most (about 200 kB).
+const UNHASHED: usize = 4096;
 
 impl Diagnosis {
     /// An empty diagnosis.
@@ -385,13 +393,15 @@ impl Diagnosis {
     #[cold]
     fn add_incorrect(&mut self, protocol: Protocol, endpoints: Option<&Endpoints>) {
         if let Some(endpoints) = endpoints {
-            *self
-                .incorrect_flows
-                .entry(FlowKey {
-                    protocol,
-                    endpoints: *endpoints,
-                })
-                .or_insert(0) += 1;
+            self.unhashed.push(FlowKey {
+                protocol,
+                endpoints: *endpoints,
+            });
+            if self.unhashed.len() >= UNHASHED {
+                for key in std::mem::take(&mut self.unhashed) {
+                    *self.incorrect_flows.entry(key).or_insert(0) += 1;
+                }
+            }
         }
     }
 
@@ -410,13 +420,25 @@ impl Diagnosis {
         for (key, n) in &other.incorrect_flows {
             *self.incorrect_flows.entry(*key).or_insert(0) += n;
         }
+        for key in &other.unhashed {
+            *self.incorrect_flows.entry(*key).or_insert(0) += 1;
+        }
+    }
+
+    /// Incorrect checksums per flow.
+    fn flow_counts(&self) -> HashMap<FlowKey, u64> {
+        let mut flows = self.incorrect_flows.clone();
+        for key in &self.unhashed {
+            *flows.entry(*key).or_insert(0) += 1;
+        }
+        flows
     }
 
     /// Incorrect checksums per host, source or destination (a flow within
     /// one host counts once).
     fn incorrect_hosts(&self) -> HashMap<IpAddr, u64> {
         let mut hosts = HashMap::new();
-        for (flow, n) in &self.incorrect_flows {
+        for (flow, n) in self.flow_counts() {
             let (src, dst) = (flow.endpoints.src, flow.endpoints.dst);
             *hosts.entry(src).or_insert(0) += n;
             if dst != src {
@@ -481,8 +503,7 @@ impl Diagnosis {
         };
         let protocols = seen(Layer::Outer);
         let tunneled = seen(Layer::Tunneled);
-        let mut flows: Vec<(FlowKey, u64)> =
-            self.incorrect_flows.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut flows: Vec<(FlowKey, u64)> = self.flow_counts().into_iter().collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| flow_order(&a.0, &b.0)));
         flows.truncate(TOP);
         let mut hosts: Vec<(IpAddr, u64)> = self.incorrect_hosts().into_iter().collect();

@@ -12,11 +12,13 @@
 //! [`LegacyPcapWriter`] writes classic pcap (used to generate test and benchmark files).
 //!
 //! One subject per file: [`reader`] (formats, records, batches), `classic` (the
-//! classic pcap record walker), `chunks` (classic pcap read by several threads at once), `pcapng` (pcapng blocks through `pcap-parser`),
+//! classic pcap record walker), `chunks` (classic pcap read by several threads at once), `guess` (where a
+//! chunk's first record starts), `pcapng` (pcapng blocks through `pcap-parser`),
 //! [`problem`] (what is wrong with a damaged file), and the two writers.
 
 pub(crate) mod chunks;
 mod classic;
+mod guess;
 mod pcap_writer;
 mod pcapng;
 mod pcapng_writer;
@@ -30,7 +32,7 @@ mod tests;
 /// decode: offload-core's list, which its classifier walks.
 pub use offload_core::verdict::linktype;
 
-pub use chunks::{ChunkBatch, ChunkCursor, ClassicChunks};
+pub use chunks::{ChunkPart, ChunkRun, ClassicChunks};
 pub use pcap_writer::LegacyPcapWriter;
 pub use pcapng_writer::PcapNgWriter;
 pub use problem::Problem;

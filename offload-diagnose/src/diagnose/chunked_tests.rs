@@ -321,45 +321,96 @@ fn randomly_damaged_files_read_alike() {
     }
 }
 
-#[test]
-fn a_thread_cuts_the_mapped_chunks_before_its_own_for_their_owners() {
-    // Two cursors taken in turn on one thread: the second one's chunk comes
-    // after the first one's claimed next chunk, which it must cut itself
-    // (waiting would never end here), leaving the records for their owner.
-    let file = pcap(&frames(), false, false);
-    let scratch = Scratch::new("owners");
-    let path = scratch.write(&file);
-    let chunks = chunks(path, true);
-    let (mut first, mut second) = (chunks.cursor(), chunks.cursor());
-    let mut diagnosis = Diagnosis::new();
-    let mut count = |batch: crate::pcap::ChunkBatch<'_>| {
-        for (link_type, frame, orig_len) in batch.packets() {
-            super::observe(
-                &mut diagnosis,
-                None,
-                link_type,
-                frame,
-                orig_len,
-                super::ChecksumHint::None,
-            );
+/// Frames whose payloads are classic pcap records (a capture of a capture
+/// file being copied): every chunk boundary falls among records that are not
+/// the file's, and a guess from the chunk's bytes alone takes them for its own.
+fn frames_that_carry_records() -> Vec<Vec<u8>> {
+    let mut inner = Vec::new();
+    for i in 0..18u32 {
+        for word in [1_700_000_000 + i, 1_000, 60, 60] {
+            inner.extend(word.to_le_bytes());
         }
-    };
-    let (mut first_done, mut second_done) = (false, false);
-    while !(first_done && second_done) {
-        match first.next_batch() {
-            Some(batch) => count(batch),
-            None => first_done = true,
-        }
-        match second.next_batch() {
-            Some(batch) => count(batch),
-            None => second_done = true,
-        }
+        inner.extend([0x11u8; 60]);
     }
-    drop((first, second));
-    let interleaved = outcome(path, (diagnosis, chunks.take_error()));
+    (0..1_200)
+        .map(|i| {
+            let spec = Spec {
+                protocol: 17,
+                payload: inner.len() + i % 50,
+                flow: (i % 5) as u16,
+                ..Spec::default()
+            };
+            let mut frame = ethernet_frame(&spec);
+            // After Ethernet, IPv4 and UDP headers; its checksum is then wrong,
+            // which both readings count alike.
+            let start = 14 + 20 + 8 + i % 50;
+            frame[start..start + inner.len()].copy_from_slice(&inner);
+            frame
+        })
+        .collect()
+}
+
+#[test]
+fn records_inside_payloads_cost_a_second_walk_not_a_wrong_count() {
+    let file = pcap(&frames_that_carry_records(), false, false);
+    let chunks_in_file = (file.len() - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64;
+    assert!(chunks_in_file >= 5, "{chunks_in_file}");
+    let scratch = Scratch::new("inner");
+    let path = scratch.write(&file);
     let in_turn = outcome(
         path,
         diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
     );
-    assert_eq!(interleaved, in_turn);
+    for mapped in [false, true] {
+        // Last chunk first: every chunk but the first is walked from a guess,
+        // and taken in only once the first one is.
+        let chunks = chunks(path, mapped);
+        let run = chunks.run::<Diagnosis>();
+        run.work_on((0..=chunks_in_file).rev());
+        assert!(
+            run.rewalked() > 0,
+            "no guess was wrong: the test tests nothing"
+        );
+        assert_eq!(outcome(path, run.finish()), in_turn, "mapped: {mapped}");
+    }
+    for threads in 1..=3 {
+        both(path, threads);
+    }
+}
+
+#[test]
+fn chunks_walked_in_any_order_read_alike() {
+    // Every chunk but the first walked ahead of its turn, in reverse and
+    // interleaved; damaged and whole files.
+    let frames = frames();
+    let whole = pcap(&frames, true, true);
+    let mut damaged = whole.clone();
+    let starts = record_starts(&whole, true, true);
+    let at = starts.iter().find(|&&s| s > boundary(2)).unwrap() + 8;
+    damaged[at] = 0xff;
+    let scratch = Scratch::new("order");
+    for file in [whole, damaged] {
+        let path = scratch.write(&file);
+        let in_turn = outcome(
+            path,
+            diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
+        );
+        let n = (file.len() - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64;
+        let interleaved: Vec<u64> = (0..=n)
+            .filter(|c| c % 2 == 1)
+            .chain((0..=n).filter(|c| c % 2 == 0))
+            .collect();
+        for order in [(0..=n).rev().collect::<Vec<_>>(), interleaved] {
+            for mapped in [false, true] {
+                let chunks = chunks(path, mapped);
+                let run = chunks.run::<Diagnosis>();
+                run.work_on(order.iter().copied());
+                assert_eq!(
+                    outcome(path, run.finish()),
+                    in_turn,
+                    "{order:?} mapped: {mapped}"
+                );
+            }
+        }
+    }
 }

@@ -1,46 +1,59 @@
 //! Classic pcap from a regular file, read by several threads at once.
 //!
-//! Each thread claims the next fixed-size chunk of the file and reads it with
-//! `pread(2)` while the others read and classify theirs: the kernel's copy out
-//! of the page cache, most of a plain read's cost, runs on every core instead of
-//! one at a time. Only cutting a chunk into records is done in file order (a
-//! record's start is known once the one before it is cut), and that is a short
-//! walk over the record headers. A chunk owns the records that start in it; the
-//! last one, which usually runs into the next chunk, is completed with one more
-//! `pread`.
+//! Each thread claims the next fixed-size chunk of the file and walks the
+//! records that start in it, handing each to its own part of the result
+//! ([`ChunkPart`]). A record's start is known only once the record before it
+//! is known, so a thread does not wait for the chunks before its own: it
+//! guesses where its chunk's first record starts from the bytes alone
+//! ([`super::guess`]) and walks from there. The parts are then taken into the
+//! total in file order, and each guess is checked against where the chunk
+//! before it really ended: a wrong guess (a payload that looks like record
+//! headers) only costs walking that chunk again from its true start. Walking
+//! and classifying are one pass, so the wait for each record header's bytes
+//! overlaps the work on the record before it.
 //!
-//! When the program has installed the truncation guard ([`super::sys`]),
-//! the file is mapped instead of read: no copy at all, and while a thread
-//! classifies one chunk it prefetches the next one it has claimed, so fetching
-//! the file from memory overlaps classifying it (a `pread` copy cannot
-//! overlap: the core waits for it).
+//! When the program has installed the truncation guard ([`super::sys`]), the
+//! file is mapped instead of read: no copy at all, and while a thread walks
+//! one chunk it prefetches the next one it has claimed, so fetching the file
+//! from memory overlaps classifying it (a `pread` copy cannot overlap: the
+//! core waits for it).
 //!
 //! The verdicts, the damage rules and the reported offsets are those of the
 //! sequential reader ([`CaptureReader::next_batch`](super::CaptureReader::next_batch)):
-//! what was cut before damage counts, the error names the damaged record's
-//! offset and how many packets came before it.
+//! what was walked before damage counts, the error names the damaged record's
+//! offset and how many packets came before it, and nothing after it counts.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use super::classic::{cut_records, Stop};
+use super::guess::RecordFormat;
 use super::problem::Problem;
-use super::reader::BatchEntry;
 use super::sys::Mapping;
 use super::MAX_RECORD_LEN;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// Bytes per chunk: one read (or one prefetched stretch of the mapping) that
 /// stays in the L2 cache of the core that then checksums it.
 pub(crate) const CHUNK_LEN: usize = 256 << 10;
 
-/// A classic pcap file's records, handed out chunk by chunk to any number of
-/// threads, each through its own [`Self::cursor`]. A mapped file is read as
-/// long as it was when it was opened; a read one, to its end at the time.
+/// What a chunk's records are counted into. Each chunk gets its own (a chunk
+/// walked from a wrong guess is thrown away), and the parts are merged into
+/// the total in file order.
+pub trait ChunkPart: Default + Send {
+    /// Counts one record: its link type, captured bytes and length on the wire.
+    fn add(&mut self, link_type: u16, frame: &[u8], orig_len: u32);
+    /// Takes in the part of a later chunk.
+    fn merge(&mut self, later: Self);
+}
+
+/// A classic pcap file's records, walked chunk by chunk by any number of
+/// threads through one [`ChunkRun`]. A mapped file is read as long as it was
+/// when it was opened; a read one, to its end at the time.
 pub struct ClassicChunks {
     file: File,
     /// The file mapped, when the guard allows; otherwise chunks are read.
@@ -48,70 +61,8 @@ pub struct ClassicChunks {
     path: PathBuf,
     /// File offset of the first record (after the file header).
     records_start: u64,
-    /// 16, or 24 for the "modified" format.
-    header_len: usize,
-    big_endian: bool,
+    format: RecordFormat,
     link_type: u16,
-    /// The next chunk to claim.
-    next_chunk: AtomicU64,
-    /// Cutting in file order: whose turn it is and where its records start.
-    order: Mutex<CutOrder>,
-    /// Which chunks were classified, for letting their mapped pages go.
-    done: Mutex<DoneChunks>,
-    turn: Condvar,
-}
-
-/// Where cutting stands: chunks are cut one after another, in file order.
-struct CutOrder {
-    /// The chunk whose turn it is to be cut.
-    chunk: u64,
-    /// File offset of the first record not yet cut.
-    next_record: u64,
-    /// Records cut so far.
-    records: u64,
-    /// The end of the file or damage was met: nothing more is cut.
-    ended: bool,
-    /// The damage or read error that ended it.
-    error: Option<Error>,
-    /// Records of mapped chunks another thread cut, for their owners.
-    cut_for_owner: std::collections::BTreeMap<u64, Vec<BatchEntry>>,
-}
-
-/// Records what cutting a chunk found, and gives the turn to the next chunk.
-fn pass_turn(order: &mut CutOrder, outcome: Result<ChunkEnd>) {
-    match outcome {
-        Ok(ChunkEnd::More) => {}
-        Ok(ChunkEnd::FileEnd) => order.ended = true,
-        Err(e) => {
-            order.ended = true;
-            order.error = Some(e);
-        }
-    }
-    order.chunk += 1;
-}
-
-/// Chunks are done with out of order (each thread at its own pace); their
-/// mapped pages go in runs of [`RELEASE_RUN`] once every chunk of a run is.
-#[derive(Default)]
-struct DoneChunks {
-    /// Every chunk below this one is done with.
-    below: u64,
-    /// Chunks done with above `below`.
-    beyond: std::collections::BTreeSet<u64>,
-    /// Pages below this chunk were let go.
-    released_below: u64,
-}
-
-/// Chunks whose mapped pages are let go together (4 MiB): each release
-/// interrupts the other cores to flush their TLBs, so not one per chunk.
-const RELEASE_RUN: u64 = 16;
-
-/// How cutting one chunk ended.
-enum ChunkEnd {
-    /// Its records run on into the next chunk.
-    More,
-    /// The file ends here, cleanly.
-    FileEnd,
 }
 
 impl ClassicChunks {
@@ -119,8 +70,7 @@ impl ClassicChunks {
         file: File,
         path: PathBuf,
         records_start: u64,
-        header_len: usize,
-        big_endian: bool,
+        format: RecordFormat,
         link_type: u16,
     ) -> Self {
         let mapping = file
@@ -133,20 +83,8 @@ impl ClassicChunks {
             mapping,
             path,
             records_start,
-            header_len,
-            big_endian,
+            format,
             link_type,
-            next_chunk: AtomicU64::new(0),
-            order: Mutex::new(CutOrder {
-                chunk: 0,
-                next_record: records_start,
-                records: 0,
-                ended: false,
-                error: None,
-                cut_for_owner: std::collections::BTreeMap::new(),
-            }),
-            turn: Condvar::new(),
-            done: Mutex::new(DoneChunks::default()),
         }
     }
 
@@ -161,113 +99,419 @@ impl ClassicChunks {
         self.mapping.is_some()
     }
 
-    /// A thread's cursor over the chunks: each thread that reads takes one.
-    pub fn cursor(&self) -> ChunkCursor<'_> {
-        ChunkCursor {
-            chunks: self,
-            next: None,
-            handed_out: None,
-            buf: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
-
-    fn claim(&self) -> u64 {
-        self.next_chunk.fetch_add(1, Ordering::Relaxed)
-    }
-
-    fn chunk_offset(&self, chunk: u64) -> u64 {
-        self.records_start + chunk * CHUNK_LEN as u64
-    }
-
-    /// Where `chunk` lies in the mapping, and how many of its bytes the file
-    /// has (fewer than a chunk: the file ends in it).
-    fn mapped_chunk<'m>(&self, mapping: &'m Mapping, chunk: u64) -> (Window<'m>, usize) {
-        let bytes = mapping.bytes();
-        let base = self.chunk_offset(chunk) as usize;
-        let len = bytes.len().saturating_sub(base).min(CHUNK_LEN);
-        (Window::Mapped { bytes, base }, len)
-    }
-
     /// The file was mapped and shrank while it was read: the pages it lost
     /// read as zeros, so what was read is not the file's (read it again).
     pub fn cut_short(&self) -> bool {
         self.mapping.as_ref().is_some_and(Mapping::cut_short)
     }
 
-    /// The damage or read error that ended reading, once; a file that shrank
-    /// under its mapping while it was read ([`Self::cut_short`]) is such an
-    /// error too.
-    pub fn take_error(&self) -> Option<Error> {
-        let error = self.order.lock().ok()?.error.take();
-        if self.cut_short() {
-            return Some(self.io_error(io::Error::other(
-                "the file shrank while it was being read (was it rewritten?); read it again",
-            )));
+    /// One reading of the file into parts of type `P`: every thread that
+    /// reads calls [`ChunkRun::work`], then [`ChunkRun::finish`] gives the total.
+    pub fn run<P: ChunkPart>(&self) -> ChunkRun<'_, P> {
+        ChunkRun {
+            chunks: self,
+            next_chunk: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            order: Mutex::new(InOrder {
+                chunk: 0,
+                next_record: self.records_start,
+                records: 0,
+                ended: false,
+                error: None,
+                walked: BTreeMap::new(),
+                total: P::default(),
+            }),
+            done: Mutex::new(DoneChunks::default()),
+            rewalked: AtomicU64::new(0),
         }
-        error
     }
 
-    /// Waits for `chunk`'s turn, cuts the records that start in it from
-    /// `window` into `entries`, and passes the turn on. `false`: reading
-    /// had already ended. A mapped file's chunks are open to every thread, so
-    /// a thread does not wait for the owners of the chunks before its own: it
-    /// cuts them itself and leaves their records for their owners.
-    fn cut_in_turn(
+    fn chunk_offset(&self, chunk: u64) -> u64 {
+        self.records_start + chunk * CHUNK_LEN as u64
+    }
+
+    /// Walks the records that start in the chunk at file `offset` from the
+    /// one at file offset `start` (not before `offset`), whose `valid` bytes
+    /// (fewer than a chunk: the file ends in it) are in `window`, adding each
+    /// to `part`; completes the last one from the bytes after the chunk. While
+    /// it walks, it prefetches the chunk at `ahead` in the mapping as far into
+    /// it as the walk has come into this one.
+    #[inline(always)]
+    fn walk<P: ChunkPart>(
         &self,
-        chunk: u64,
-        read: io::Result<usize>,
+        offset: u64,
+        start: u64,
         window: &mut Window<'_>,
-        entries: &mut Vec<BatchEntry>,
-    ) -> bool {
-        let Ok(mut order) = self.order.lock() else {
-            return false;
+        valid: usize,
+        part: &mut P,
+        ahead: Option<(&Mapping, usize)>,
+    ) -> Walked<P> {
+        let header_len = self.format.header_len();
+        let mut at = start.saturating_sub(offset) as usize;
+        let (mut valid, mut exhausted) = (valid, valid < CHUNK_LEN);
+        let (mut records, mut fetched) = (0u64, 0usize);
+        let end = loop {
+            if at >= CHUNK_LEN {
+                // The next record starts in a later chunk.
+                break WalkEnd::Next(offset + at as u64);
+            }
+            let base = window.base();
+            let need = match self
+                .format
+                .lengths(&window.bytes()[base + at..base + valid])
+            {
+                None => header_len,
+                Some((caplen, _)) if caplen > MAX_RECORD_LEN => {
+                    let problem = Problem::AbsurdLength {
+                        len: caplen,
+                        limit: MAX_RECORD_LEN,
+                    };
+                    break WalkEnd::Damaged(offset + at as u64, problem);
+                }
+                Some((caplen, orig_len)) => {
+                    let record_len = header_len + caplen as usize;
+                    if at + record_len <= valid {
+                        let base = base + at;
+                        let frame = &window.bytes()[base + header_len..base + record_len];
+                        part.add(self.link_type, frame, orig_len);
+                        records += 1;
+                        at += record_len;
+                        if let Some((mapping, ahead)) = ahead {
+                            let to = at.min(CHUNK_LEN);
+                            mapping.prefetch(ahead + fetched, ahead + to);
+                            fetched = to;
+                        }
+                        continue;
+                    }
+                    record_len
+                }
+            };
+            // The record (or its header) runs past the bytes at hand.
+            if exhausted {
+                break if at == valid {
+                    WalkEnd::FileEnd
+                } else {
+                    WalkEnd::Damaged(offset + at as u64, Problem::Truncated)
+                };
+            }
+            let extra = at + need - valid;
+            match window.extend(&self.file, valid, offset, extra) {
+                Ok(got) => {
+                    valid += got;
+                    exhausted = got < extra;
+                }
+                Err(e) => break WalkEnd::Io(e),
+            }
         };
-        loop {
-            // Cut by another thread: its records count even if reading ended after it.
-            if let Some(cut) = order.cut_for_owner.remove(&chunk) {
-                *entries = cut;
-                return true;
-            }
-            if order.ended {
-                return false;
-            }
-            if order.chunk == chunk {
+        Walked {
+            start: Some(start),
+            end,
+            records,
+            part: std::mem::take(part),
+        }
+    }
+
+    fn damaged(&self, offset: u64, records: u64, problem: Problem) -> Error {
+        Error::CaptureFileDamaged {
+            path: self.path.clone(),
+            offset,
+            records,
+            problem,
+        }
+    }
+
+    fn io_error(&self, source: io::Error) -> Error {
+        Error::CaptureFileIo {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// One reading of a [`ClassicChunks`] by several threads.
+pub struct ChunkRun<'a, P> {
+    chunks: &'a ClassicChunks,
+    /// The next chunk to claim.
+    next_chunk: AtomicU64,
+    /// The end of the file or damage was taken into the total: claim no more.
+    ended: AtomicBool,
+    order: Mutex<InOrder<P>>,
+    /// Which chunks were walked, for letting their mapped pages go.
+    done: Mutex<DoneChunks>,
+    /// Chunks walked again because their guessed start was wrong.
+    rewalked: AtomicU64,
+}
+
+/// The total so far: every chunk before `chunk` is in it, in file order.
+struct InOrder<P> {
+    /// The next chunk to take in.
+    chunk: u64,
+    /// File offset of its first record: where the chunk before it ended.
+    next_record: u64,
+    /// Records taken in so far.
+    records: u64,
+    /// The end of the file or damage was met: nothing more is taken in.
+    ended: bool,
+    /// The damage or read error that ended it.
+    error: Option<Error>,
+    /// Chunks walked ahead of their turn.
+    walked: BTreeMap<u64, Walked<P>>,
+    total: P,
+}
+
+/// A chunk walked from a start that was known or guessed.
+struct Walked<P> {
+    /// Where its walk started; `None`: no start could be guessed.
+    start: Option<u64>,
+    end: WalkEnd,
+    /// Records walked (before the damage, if any).
+    records: u64,
+    part: P,
+}
+
+/// How a chunk's walk ended.
+enum WalkEnd {
+    /// The next record starts at this file offset, in a later chunk.
+    Next(u64),
+    /// The file ends after the last record, cleanly.
+    FileEnd,
+    /// The record at this file offset is damaged.
+    Damaged(u64, Problem),
+    /// Reading failed.
+    Io(io::Error),
+}
+
+/// Chunks are done with out of order (each thread at its own pace); their
+/// mapped pages go in runs of [`RELEASE_RUN`] once every chunk of a run is.
+#[derive(Default)]
+struct DoneChunks {
+    /// Every chunk below this one is done with.
+    below: u64,
+    /// Chunks done with above `below`.
+    beyond: BTreeSet<u64>,
+    /// Pages below this chunk were let go.
+    released_below: u64,
+}
+
+/// Chunks whose mapped pages are let go together (4 MiB): each release
+/// interrupts the other cores to flush their TLBs, so not one per chunk.
+const RELEASE_RUN: u64 = 16;
+
+impl<P: ChunkPart> ChunkRun<'_, P> {
+    /// One thread's share: claims chunks and walks them until the file (or
+    /// its damage) is reached. Never waits for another thread.
+    pub fn work(&self) {
+        let (mut buf, mut part) = (Vec::new(), P::default());
+        let mut next = None;
+        while !self.ended.load(Ordering::Relaxed) {
+            let chunk = next.take().unwrap_or_else(|| self.claim());
+            // A mapped file's next chunk is claimed now, so that it is fetched
+            // while this one is walked.
+            next = self.chunks.mapping.as_ref().map(|_| self.claim());
+            if !self.walk_chunk(chunk, next, &mut buf, &mut part) {
                 break;
             }
-            match &self.mapping {
-                Some(mapping) if order.chunk < chunk => {
-                    let theirs = order.chunk;
-                    let (mut window, len) = self.mapped_chunk(mapping, theirs);
-                    let offset = self.chunk_offset(theirs);
-                    let mut cut = Vec::new();
-                    let outcome = self.cut(&mut window, len, offset, &mut order, &mut cut);
-                    pass_turn(&mut order, outcome);
-                    order.cut_for_owner.insert(theirs, cut);
-                }
-                _ => {
-                    order = match self.turn.wait(order) {
-                        Ok(order) => order,
-                        Err(_) => return false,
-                    };
-                }
-            }
         }
-        let offset = self.chunk_offset(chunk);
-        let outcome = read
-            .map_err(|source| self.io_error(source))
-            .and_then(|len| self.cut(window, len, offset, &mut order, entries));
-        pass_turn(&mut order, outcome);
-        drop(order);
-        self.turn.notify_all();
-        // On damage, the records cut before it are in `entries` and count.
+    }
+
+    /// Walks the chunks in the order given, on this thread (a test's way to
+    /// make every chunk but the first be walked from a guess).
+    #[cfg(test)]
+    pub(crate) fn work_on(&self, chunks: impl IntoIterator<Item = u64>) {
+        let (mut buf, mut part) = (Vec::new(), P::default());
+        for chunk in chunks {
+            self.walk_chunk(chunk, None, &mut buf, &mut part);
+        }
+    }
+
+    /// Walks `chunk`, prefetching the mapped chunk `ahead` meanwhile, and
+    /// takes it into the total; `false`: it is past the end of the file.
+    fn walk_chunk(&self, chunk: u64, ahead: Option<u64>, buf: &mut Vec<u8>, part: &mut P) -> bool {
+        let chunks = self.chunks;
+        let offset = chunks.chunk_offset(chunk);
+        let walked = match &chunks.mapping {
+            Some(mapping) => {
+                let Some(valid) = mapped_len(mapping, offset) else {
+                    return false;
+                };
+                let ahead = ahead.map(|after| {
+                    let ahead = chunks.chunk_offset(after) as usize;
+                    mapping.populate(ahead, ahead + CHUNK_LEN);
+                    (mapping, ahead)
+                });
+                let mut window = Window::Mapped {
+                    bytes: mapping.bytes(),
+                    base: offset as usize,
+                };
+                self.walk_from_best_start(chunk, &mut window, valid, part, ahead)
+            }
+            None => match read_at(&chunks.file, buf, 0, offset, CHUNK_LEN) {
+                Ok(0) => return false,
+                Ok(valid) => {
+                    let mut window = Window::Read { buf };
+                    self.walk_from_best_start(chunk, &mut window, valid, part, None)
+                }
+                Err(e) => Walked {
+                    start: None,
+                    end: WalkEnd::Io(e),
+                    records: 0,
+                    part: P::default(),
+                },
+            },
+        };
+        self.done_with(chunk);
+        self.take_in(chunk, walked, buf);
         true
     }
 
-    /// `chunk` was classified: once a whole run of chunks is, their mapped
-    /// pages go, so the process's memory stays flat however large the file.
+    /// The total and the damage or read error that ended reading, if any; a
+    /// file that shrank under its mapping while it was read
+    /// ([`ClassicChunks::cut_short`]) is such an error too.
+    pub fn finish(self) -> (P, Option<Error>) {
+        let order = self
+            .order
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let error = if self.chunks.cut_short() {
+            Some(self.chunks.io_error(io::Error::other(
+                "the file shrank while it was being read (was it rewritten?); read it again",
+            )))
+        } else {
+            order.error
+        };
+        (order.total, error)
+    }
+
+    /// How many chunks were walked twice because their start was guessed wrong.
+    pub fn rewalked(&self) -> u64 {
+        self.rewalked.load(Ordering::Relaxed)
+    }
+
+    fn claim(&self) -> u64 {
+        self.next_chunk.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Walks `chunk` from its first record: known when every chunk before it
+    /// is in the total, else guessed from its bytes.
+    #[inline(always)]
+    fn walk_from_best_start(
+        &self,
+        chunk: u64,
+        window: &mut Window<'_>,
+        valid: usize,
+        part: &mut P,
+        ahead: Option<(&Mapping, usize)>,
+    ) -> Walked<P> {
+        let chunks = self.chunks;
+        let offset = chunks.chunk_offset(chunk);
+        let known = match self.order.lock() {
+            Ok(order) if order.chunk == chunk => Some(order.next_record),
+            _ => None,
+        };
+        let start = known.or_else(|| {
+            let bytes = &window.bytes()[window.base()..window.base() + valid];
+            chunks
+                .format
+                .guess_first_record(bytes)
+                .map(|at| offset + at as u64)
+        });
+        match start {
+            Some(start) => chunks.walk(offset, start, window, valid, part, ahead),
+            // Walked in its turn instead ([`Self::take_in`]).
+            None => Walked {
+                start: None,
+                end: WalkEnd::FileEnd,
+                records: 0,
+                part: P::default(),
+            },
+        }
+    }
+
+    /// Takes `walked` (chunk `chunk`) into the total once every chunk before
+    /// it is, with every chunk walked ahead that can follow it. A chunk whose
+    /// walk did not start where the chunk before it really ended is walked
+    /// again from there first (in `buf` when the file is read, not mapped).
+    fn take_in(&self, chunk: u64, walked: Walked<P>, buf: &mut Vec<u8>) {
+        let Ok(mut order) = self.order.lock() else {
+            return;
+        };
+        if order.ended {
+            return;
+        }
+        order.walked.insert(chunk, walked);
+        let order = &mut *order;
+        while let Some(walked) = order.walked.remove(&order.chunk) {
+            let walked = if walked.start == Some(order.next_record) {
+                walked
+            } else {
+                self.walk_again(order.chunk, order.next_record, buf)
+            };
+            order.total.merge(walked.part);
+            order.records += walked.records;
+            match walked.end {
+                WalkEnd::Next(next) => order.next_record = next,
+                WalkEnd::FileEnd => order.ended = true,
+                WalkEnd::Damaged(offset, problem) => {
+                    order.ended = true;
+                    order.error = Some(self.chunks.damaged(offset, order.records, problem));
+                }
+                WalkEnd::Io(e) => {
+                    order.ended = true;
+                    order.error = Some(self.chunks.io_error(e));
+                }
+            }
+            order.chunk += 1;
+            if order.ended {
+                self.ended.store(true, Ordering::Relaxed);
+                order.walked.clear();
+                break;
+            }
+        }
+    }
+
+    /// Walks `chunk` from its true first record, `start`.
+    fn walk_again(&self, chunk: u64, start: u64, buf: &mut Vec<u8>) -> Walked<P> {
+        let chunks = self.chunks;
+        let offset = chunks.chunk_offset(chunk);
+        let mut part = P::default();
+        if start >= offset + CHUNK_LEN as u64 {
+            // A record before it runs over the whole chunk: none starts in it.
+            return Walked {
+                start: Some(start),
+                end: WalkEnd::Next(start),
+                records: 0,
+                part,
+            };
+        }
+        self.rewalked.fetch_add(1, Ordering::Relaxed);
+        match &chunks.mapping {
+            Some(mapping) => {
+                let valid = mapped_len(mapping, offset).unwrap_or(0);
+                let mut window = Window::Mapped {
+                    bytes: mapping.bytes(),
+                    base: offset as usize,
+                };
+                chunks.walk(offset, start, &mut window, valid, &mut part, None)
+            }
+            None => match read_at(&chunks.file, buf, 0, offset, CHUNK_LEN) {
+                Ok(valid) => {
+                    let mut window = Window::Read { buf };
+                    chunks.walk(offset, start, &mut window, valid, &mut part, None)
+                }
+                Err(e) => Walked {
+                    start: Some(start),
+                    end: WalkEnd::Io(e),
+                    records: 0,
+                    part,
+                },
+            },
+        }
+    }
+
+    /// `chunk` was walked: once a whole run of chunks is, their mapped pages
+    /// go, so the process's memory stays flat however large the file.
     fn done_with(&self, chunk: u64) {
-        let Some(mapping) = &self.mapping else {
+        let Some(mapping) = &self.chunks.mapping else {
             return;
         };
         let run = {
@@ -286,111 +530,18 @@ impl ClassicChunks {
             done.released_below = done.below;
             run
         };
-        let (from, to) = (self.chunk_offset(run.0), self.chunk_offset(run.1));
-        mapping.release(from as usize, to as usize);
+        let from = self.chunks.chunk_offset(run.0) as usize;
+        let to = self.chunks.chunk_offset(run.1) as usize;
+        mapping.release(from, to);
     }
+}
 
-    /// Ends reading for everyone (a thread that stops early, e.g. by a panic,
-    /// would otherwise leave the others waiting for the chunk it had claimed).
-    fn abandon(&self) {
-        if let Ok(mut order) = self.order.lock() {
-            order.ended = true;
-        }
-        self.turn.notify_all();
-    }
-
-    /// Cuts the records that start in the chunk whose `len` bytes (fewer than a
-    /// chunk: the file ends in it) are in `window`, completing the last one
-    /// from the next chunk's bytes.
-    fn cut(
-        &self,
-        window: &mut Window<'_>,
-        len: usize,
-        offset: u64,
-        order: &mut CutOrder,
-        entries: &mut Vec<BatchEntry>,
-    ) -> Result<ChunkEnd> {
-        // The file ended inside this chunk, or inside the bytes read after it.
-        let mut exhausted = len < CHUNK_LEN;
-        // The records before this chunk may reach past all of it.
-        let Some(first) = order
-            .next_record
-            .checked_sub(offset)
-            .map(|at| at as usize)
-            .filter(|&at| at < len)
-        else {
-            return Ok(if exhausted {
-                ChunkEnd::FileEnd
-            } else {
-                ChunkEnd::More
-            });
-        };
-        let base = window.base();
-        let (mut at, mut valid) = (first, len);
-        let end = loop {
-            let (cut, stop) = cut_records(
-                &window.bytes()[base + at..base + valid],
-                base + at,
-                self.header_len,
-                self.big_endian,
-                self.link_type,
-                entries,
-            );
-            at += cut;
-            if at >= CHUNK_LEN {
-                // The next record starts in the next chunk: its turn.
-                break ChunkEnd::More;
-            }
-            let need = match stop {
-                Stop::AbsurdLength(claimed) => {
-                    let before = order.records + entries.len() as u64;
-                    return Err(self.damaged(
-                        offset + at as u64,
-                        before,
-                        Problem::AbsurdLength {
-                            len: claimed,
-                            limit: MAX_RECORD_LEN,
-                        },
-                    ));
-                }
-                Stop::NeedMore(need) => need,
-            };
-            if exhausted {
-                if at == valid {
-                    // Every record was whole and the file ends here.
-                    break ChunkEnd::FileEnd;
-                }
-                let before = order.records + entries.len() as u64;
-                return Err(self.damaged(offset + at as u64, before, Problem::Truncated));
-            }
-            // The last record runs into the next chunk: the rest of it.
-            let extra = at + need - valid;
-            let got = window
-                .extend(&self.file, valid, offset, extra)
-                .map_err(|source| self.io_error(source))?;
-            valid += got;
-            exhausted = got < extra;
-        };
-        order.records += entries.len() as u64;
-        order.next_record = offset + at as u64;
-        Ok(end)
-    }
-
-    fn damaged(&self, offset: u64, records: u64, problem: Problem) -> Error {
-        Error::CaptureFileDamaged {
-            path: self.path.clone(),
-            offset,
-            records,
-            problem,
-        }
-    }
-
-    fn io_error(&self, source: io::Error) -> Error {
-        Error::CaptureFileIo {
-            path: self.path.clone(),
-            source,
-        }
-    }
+/// How many bytes of the chunk at file `offset` the mapping has (fewer than a
+/// chunk: the file ends in it); `None` past the end of the file (where the
+/// chunk before ended says whether the file ended cleanly).
+fn mapped_len(mapping: &Mapping, offset: u64) -> Option<usize> {
+    let len = mapping.bytes().len() as u64;
+    (offset < len).then(|| (len - offset).min(CHUNK_LEN as u64) as usize)
 }
 
 /// Reads up to `len` bytes at file `offset` into `buf[at..]`, growing `buf`
@@ -419,117 +570,7 @@ fn read_at(
     Ok(got)
 }
 
-/// One thread's place in a [`ClassicChunks`]: the chunk it has claimed to
-/// read after the current one (which it prefetches), and its buffers.
-pub struct ChunkCursor<'a> {
-    chunks: &'a ClassicChunks,
-    next: Option<u64>,
-    /// The chunk handed out last, not yet done with.
-    handed_out: Option<u64>,
-    buf: Vec<u8>,
-    entries: Vec<BatchEntry>,
-}
-
-impl ChunkCursor<'_> {
-    /// The records that start in the next chunk; `None` once the file was
-    /// read to its end or to damage ([`ClassicChunks::take_error`]). A chunk
-    /// may hold no record start (a record longer than a chunk): an empty batch.
-    pub fn next_batch(&mut self) -> Option<ChunkBatch<'_>> {
-        let chunks = self.chunks;
-        self.release_handed_out();
-        let chunk = self.next.take().unwrap_or_else(|| chunks.claim());
-        self.entries.clear();
-        let offset = chunks.chunk_offset(chunk);
-        match &chunks.mapping {
-            Some(mapping) => {
-                // Claim the chunk after this one now, so it can be fetched
-                // while this one is classified.
-                let next = chunks.claim();
-                self.next = Some(next);
-                let ahead = chunks.chunk_offset(next) as usize;
-                mapping.populate(ahead, ahead + CHUNK_LEN);
-                let (mut window, len) = chunks.mapped_chunk(mapping, chunk);
-                if !chunks.cut_in_turn(chunk, Ok(len), &mut window, &mut self.entries) {
-                    return None;
-                }
-                self.handed_out = Some(chunk);
-                let bytes = mapping.bytes();
-                Some(ChunkBatch {
-                    bytes,
-                    entries: &self.entries,
-                    prefetch: Some((mapping, ahead, (ahead + CHUNK_LEN).min(bytes.len()))),
-                })
-            }
-            None => {
-                // Read before taking the turn: this is the part that runs in
-                // parallel. A read error waits for the turn: earlier chunks count.
-                let read = read_at(&chunks.file, &mut self.buf, 0, offset, CHUNK_LEN);
-                let mut window = Window::Read { buf: &mut self.buf };
-                if !chunks.cut_in_turn(chunk, read, &mut window, &mut self.entries) {
-                    return None;
-                }
-                Some(ChunkBatch {
-                    bytes: &self.buf,
-                    entries: &self.entries,
-                    prefetch: None,
-                })
-            }
-        }
-    }
-}
-
-impl ChunkCursor<'_> {
-    /// The chunk handed out last is done with.
-    fn release_handed_out(&mut self) {
-        if let Some(chunk) = self.handed_out.take() {
-            self.chunks.done_with(chunk);
-        }
-    }
-}
-
-impl Drop for ChunkCursor<'_> {
-    fn drop(&mut self) {
-        self.release_handed_out();
-        // A claimed chunk nobody will cut would hold every later turn.
-        if self.next.is_some() {
-            self.chunks.abandon();
-        }
-    }
-}
-
-/// The records of one chunk, and the bytes they are in.
-pub struct ChunkBatch<'a> {
-    bytes: &'a [u8],
-    entries: &'a [BatchEntry],
-    /// The mapping's range to fetch while these packets are classified.
-    prefetch: Option<(&'a Mapping, usize, usize)>,
-}
-
-impl<'a> ChunkBatch<'a> {
-    /// The packets: link type, captured bytes and length on the wire. Each
-    /// step also prefetches its share of the next chunk.
-    pub fn packets(&self) -> impl Iterator<Item = (u16, &'a [u8], u32)> + '_ {
-        let bytes = self.bytes;
-        // An equal share of the next chunk's lines per packet, in bytes.
-        let (mut ahead, share) = match self.prefetch {
-            Some((_, start, end)) if end > start => {
-                let lines = (end - start).div_ceil(64);
-                (start, 64 * lines.div_ceil(self.entries.len().max(1)))
-            }
-            _ => (0, 0),
-        };
-        self.entries.iter().map(move |e| {
-            if let Some((mapping, _, end)) = self.prefetch {
-                let to = (ahead + share).min(end);
-                mapping.prefetch(ahead, to);
-                ahead = to;
-            }
-            (e.link_type, &bytes[e.start..e.end], e.orig_len)
-        })
-    }
-}
-
-/// Where a chunk's bytes are while it is cut: read into a buffer, or mapped.
+/// Where a chunk's bytes are while it is walked: read into a buffer, or mapped.
 enum Window<'a> {
     /// `buf[0]` is the chunk's first byte.
     Read { buf: &'a mut Vec<u8> },
@@ -538,6 +579,7 @@ enum Window<'a> {
 }
 
 impl Window<'_> {
+    #[inline(always)]
     fn bytes(&self) -> &[u8] {
         match self {
             Window::Read { buf } => buf,
@@ -545,6 +587,7 @@ impl Window<'_> {
         }
     }
 
+    #[inline(always)]
     fn base(&self) -> usize {
         match self {
             Window::Read { .. } => 0,

@@ -14,6 +14,7 @@ use pcap_parser::{PcapError, PcapNGReader};
 
 use super::chunks::ClassicChunks;
 use super::classic::Classic;
+use super::guess::RecordFormat;
 use super::problem::{describe, Problem};
 use crate::error::{Error, Result};
 use offload_core::verdict::linktype::is_supported;
@@ -148,6 +149,7 @@ impl CaptureReader<File> {
             return Err(Box::new(self));
         }
         let link_type = self.interfaces[0].link_type;
+        let nanosecond = self.interfaces[0].resolution == 1_000_000_000;
         let Inner::Classic(walker) = self.inner else {
             unreachable!("checked above")
         };
@@ -158,8 +160,7 @@ impl CaptureReader<File> {
             file,
             self.path,
             walker.consumed,
-            walker.header_len,
-            walker.big_endian,
+            RecordFormat::new(walker.header_len, walker.big_endian, nanosecond),
             link_type,
         ))
     }
