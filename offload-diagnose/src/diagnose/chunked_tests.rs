@@ -414,3 +414,38 @@ fn chunks_walked_in_any_order_read_alike() {
         }
     }
 }
+
+#[test]
+fn records_no_guess_takes_are_walked_in_their_turn() {
+    // Records days apart and records of no bytes look like no capture's: no
+    // guess finds them, guessing stops, and each chunk is walked in its turn.
+    let mut frames = frames();
+    frames.truncate(3_000);
+    let mut file = pcap(&frames, false, false);
+    for (i, at) in record_starts(&file, false, false).into_iter().enumerate() {
+        let seconds = 1_000_000_000u32.wrapping_add(i as u32 * 200_000);
+        file[at..at + 4].copy_from_slice(&seconds.to_le_bytes());
+    }
+    let mut empty = file[..24].to_vec();
+    for _ in 0..60_000 {
+        empty.extend([0u8; 16]);
+    }
+    let scratch = Scratch::new("unguessable");
+    for file in [file, empty] {
+        let path = scratch.write(&file);
+        let in_turn = outcome(
+            path,
+            diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
+        );
+        let n = (file.len() - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64;
+        for mapped in [false, true] {
+            let chunks = chunks(path, mapped);
+            let run = chunks.run::<Diagnosis>();
+            run.work_on((0..=n).rev());
+            assert_eq!(outcome(path, run.finish()), in_turn, "mapped: {mapped}");
+        }
+        for threads in 1..=3 {
+            both(path, threads);
+        }
+    }
+}

@@ -23,7 +23,7 @@
 //! what was walked before damage counts, the error names the damaged record's
 //! offset and how many packets came before it, and nothing after it counts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -123,6 +123,8 @@ impl ClassicChunks {
             }),
             done: Mutex::new(DoneChunks::default()),
             rewalked: AtomicU64::new(0),
+            guesses: AtomicU64::new(0),
+            missed: AtomicU64::new(0),
         }
     }
 
@@ -240,7 +242,16 @@ pub struct ChunkRun<'a, P> {
     done: Mutex<DoneChunks>,
     /// Chunks walked again because their guessed start was wrong.
     rewalked: AtomicU64,
+    /// Starts guessed, and guesses that found no start or a wrong one.
+    guesses: AtomicU64,
+    missed: AtomicU64,
 }
+
+/// Guesses that may miss before guessing stops paying: once more than this
+/// many, and more than a quarter of all, missed, chunks are no longer guessed
+/// (a file whose records look like no real capture's) and each is walked in
+/// its turn instead, as a reader in turn would.
+const MISSES_ALLOWED: u64 = 8;
 
 /// The total so far: every chunk before `chunk` is in it, in file order.
 struct InOrder<P> {
@@ -281,16 +292,14 @@ enum WalkEnd {
     Io(io::Error),
 }
 
-/// Chunks are done with out of order (each thread at its own pace); their
-/// mapped pages go in runs of [`RELEASE_RUN`] once every chunk of a run is.
+/// Chunks are walked out of order (each thread at its own pace); their
+/// mapped pages go in runs of [`RELEASE_RUN`] once every chunk of a run was
+/// walked, whatever is still being walked before it (a thread that races
+/// ahead of a slow one does not pile up pages).
 #[derive(Default)]
 struct DoneChunks {
-    /// Every chunk below this one is done with.
-    below: u64,
-    /// Chunks done with above `below`.
-    beyond: BTreeSet<u64>,
-    /// Pages below this chunk were let go.
-    released_below: u64,
+    /// Chunks walked so far in each run not yet let go.
+    walked_in_run: BTreeMap<u64, u64>,
 }
 
 /// Chunks whose mapped pages are let go together (4 MiB): each release
@@ -409,11 +418,17 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
             _ => None,
         };
         let start = known.or_else(|| {
+            let missed = self.missed.load(Ordering::Relaxed);
+            let guesses = self.guesses.fetch_add(1, Ordering::Relaxed);
+            if missed > MISSES_ALLOWED && missed * 4 > guesses {
+                return None;
+            }
             let bytes = &window.bytes()[window.base()..window.base() + valid];
-            chunks
-                .format
-                .guess_first_record(bytes)
-                .map(|at| offset + at as u64)
+            let guess = chunks.format.guess_first_record(bytes);
+            if guess.is_none() {
+                self.missed.fetch_add(1, Ordering::Relaxed);
+            }
+            guess.map(|at| offset + at as u64)
         });
         match start {
             Some(start) => chunks.walk(offset, start, window, valid, part, ahead),
@@ -484,6 +499,7 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
             };
         }
         self.rewalked.fetch_add(1, Ordering::Relaxed);
+        self.missed.fetch_add(1, Ordering::Relaxed);
         match &chunks.mapping {
             Some(mapping) => {
                 let valid = mapped_len(mapping, offset).unwrap_or(0);
@@ -491,7 +507,10 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
                     bytes: mapping.bytes(),
                     base: offset as usize,
                 };
-                chunks.walk(offset, start, &mut window, valid, &mut part, None)
+                let walked = chunks.walk(offset, start, &mut window, valid, &mut part, None);
+                // Its pages were let go once already; the walk faulted them back.
+                mapping.release(offset as usize, offset as usize + CHUNK_LEN);
+                walked
             }
             None => match read_at(&chunks.file, buf, 0, offset, CHUNK_LEN) {
                 Ok(valid) => {
@@ -514,24 +533,20 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
         let Some(mapping) = &self.chunks.mapping else {
             return;
         };
-        let run = {
+        let run = chunk / RELEASE_RUN;
+        {
             let Ok(mut done) = self.done.lock() else {
                 return;
             };
-            let done = &mut *done;
-            done.beyond.insert(chunk);
-            while done.beyond.remove(&done.below) {
-                done.below += 1;
-            }
-            if done.below < done.released_below + RELEASE_RUN {
+            let walked = done.walked_in_run.entry(run).or_insert(0);
+            *walked += 1;
+            if *walked < RELEASE_RUN {
                 return;
             }
-            let run = (done.released_below, done.below);
-            done.released_below = done.below;
-            run
-        };
-        let from = self.chunks.chunk_offset(run.0) as usize;
-        let to = self.chunks.chunk_offset(run.1) as usize;
+            done.walked_in_run.remove(&run);
+        }
+        let from = self.chunks.chunk_offset(run * RELEASE_RUN) as usize;
+        let to = self.chunks.chunk_offset((run + 1) * RELEASE_RUN) as usize;
         mapping.release(from, to);
     }
 }

@@ -192,7 +192,10 @@ mod tests {
             longer_than_wire,
             header(&format, 1_700_000_000 + 365 * DAY, 0, 8),
         ] {
-            assert!(!format.looks_like_records(&records(first.clone()), 0), "{first:02x?}");
+            assert!(
+                !format.looks_like_records(&records(first.clone()), 0),
+                "{first:02x?}"
+            );
         }
         assert!(format.looks_like_records(&records(header(&format, 1_700_000_000, 1, 8)), 0));
         // In nanoseconds, 999,999,999 is a fraction of a second.
