@@ -266,7 +266,7 @@ struct InOrder<P> {
     /// The damage or read error that ended it.
     error: Option<Error>,
     /// Chunks walked ahead of their turn.
-    walked: BTreeMap<u64, Walked<P>>,
+    walked: BTreeMap<u64, Box<Walked<P>>>,
     total: P,
 }
 
@@ -453,9 +453,23 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
         if order.ended {
             return;
         }
-        order.walked.insert(chunk, walked);
         let order = &mut *order;
-        while let Some(walked) = order.walked.remove(&order.chunk) {
+        // Its turn: taken in at once; else it waits, boxed (moving a whole
+        // part each time the map shifts its entries showed in profiles).
+        let mut first = if chunk == order.chunk {
+            Some(walked)
+        } else {
+            order.walked.insert(chunk, Box::new(walked));
+            None
+        };
+        loop {
+            let walked = match first.take() {
+                Some(walked) => walked,
+                None => match order.walked.remove(&order.chunk) {
+                    Some(walked) => *walked,
+                    None => break,
+                },
+            };
             let walked = if walked.start == Some(order.next_record) {
                 walked
             } else {
