@@ -130,6 +130,21 @@ fn both(path: &Path, threads: usize) -> (String, String) {
     in_turn
 }
 
+/// The file at `path` read in chunks, mapped or read, walked on this thread
+/// in the order given (every chunk but the first from a guess, then).
+fn walked_in_order(path: &Path, mapped: bool, order: &[u64]) -> (String, String) {
+    let chunks = chunks(path, mapped);
+    let run = chunks.run::<Diagnosis>();
+    run.work_on(order.iter().copied());
+    outcome(path, run.finish())
+}
+
+/// How many chunks the file at `path` has, and one more (past its end).
+fn chunk_count(path: &Path) -> u64 {
+    let len = std::fs::metadata(path).unwrap().len() as usize;
+    (len - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64 + 1
+}
+
 struct Scratch(PathBuf);
 
 impl Scratch {
@@ -395,21 +410,15 @@ fn chunks_walked_in_any_order_read_alike() {
             path,
             diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
         );
-        let n = (file.len() - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64;
-        let interleaved: Vec<u64> = (0..=n)
+        let n = chunk_count(path);
+        let interleaved: Vec<u64> = (0..n)
             .filter(|c| c % 2 == 1)
-            .chain((0..=n).filter(|c| c % 2 == 0))
+            .chain((0..n).filter(|c| c % 2 == 0))
             .collect();
-        for order in [(0..=n).rev().collect::<Vec<_>>(), interleaved] {
+        for order in [(0..n).rev().collect::<Vec<_>>(), interleaved] {
             for mapped in [false, true] {
-                let chunks = chunks(path, mapped);
-                let run = chunks.run::<Diagnosis>();
-                run.work_on(order.iter().copied());
-                assert_eq!(
-                    outcome(path, run.finish()),
-                    in_turn,
-                    "{order:?} mapped: {mapped}"
-                );
+                let walked = walked_in_order(path, mapped, &order);
+                assert_eq!(walked, in_turn, "{order:?} mapped: {mapped}");
             }
         }
     }
@@ -437,12 +446,10 @@ fn records_no_guess_takes_are_walked_in_their_turn() {
             path,
             diagnose_in_turn(CaptureReader::open(path).unwrap(), 1),
         );
-        let n = (file.len() - 24).div_ceil(crate::pcap::chunks::CHUNK_LEN) as u64;
+        let last_first: Vec<u64> = (0..chunk_count(path)).rev().collect();
         for mapped in [false, true] {
-            let chunks = chunks(path, mapped);
-            let run = chunks.run::<Diagnosis>();
-            run.work_on((0..=n).rev());
-            assert_eq!(outcome(path, run.finish()), in_turn, "mapped: {mapped}");
+            let walked = walked_in_order(path, mapped, &last_first);
+            assert_eq!(walked, in_turn, "mapped: {mapped}");
         }
         for threads in 1..=3 {
             both(path, threads);
