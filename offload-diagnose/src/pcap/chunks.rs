@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::guess::RecordFormat;
+use super::classic::RecordFormat;
 use super::problem::Problem;
 use super::sys::Mapping;
 use super::MAX_RECORD_LEN;
@@ -135,7 +135,7 @@ impl ClassicChunks {
     /// Walks the records that start in the chunk at file `offset` from the
     /// one at file offset `start` (not before `offset`), whose `valid` bytes
     /// (fewer than a chunk: the file ends in it) are in `window`, adding each
-    /// to `part`; completes the last one from the bytes after the chunk. While
+    /// to a new part; completes the last one from the bytes after the chunk. While
     /// it walks, it prefetches the chunk at `ahead` in the mapping as far into
     /// it as the walk has come into this one.
     #[inline(always)]
@@ -145,10 +145,10 @@ impl ClassicChunks {
         start: u64,
         window: &mut Window<'_>,
         valid: usize,
-        part: &mut P,
         ahead: Option<(&Mapping, usize)>,
     ) -> Walked<P> {
-        let header_len = self.format.header_len();
+        let mut part = P::default();
+        let header_len = self.format.header_len;
         let mut at = start.saturating_sub(offset) as usize;
         let (mut valid, mut exhausted) = (valid, valid < CHUNK_LEN);
         let (mut records, mut fetched) = (0u64, 0usize);
@@ -209,7 +209,7 @@ impl ClassicChunks {
             start: Some(start),
             end,
             records,
-            part: std::mem::take(part),
+            part,
         }
     }
 
@@ -280,6 +280,18 @@ struct Walked<P> {
     part: P,
 }
 
+impl<P: Default> Walked<P> {
+    /// No record walked: from `start`, the walk ended at once with `end`.
+    fn nothing(start: Option<u64>, end: WalkEnd) -> Self {
+        Walked {
+            start,
+            end,
+            records: 0,
+            part: P::default(),
+        }
+    }
+}
+
 /// How a chunk's walk ended.
 enum WalkEnd {
     /// The next record starts at this file offset, in a later chunk.
@@ -310,14 +322,14 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
     /// One thread's share: claims chunks and walks them until the file (or
     /// its damage) is reached. Never waits for another thread.
     pub fn work(&self) {
-        let (mut buf, mut part) = (Vec::new(), P::default());
+        let mut buf = Vec::new();
         let mut next = None;
         while !self.ended.load(Ordering::Relaxed) {
             let chunk = next.take().unwrap_or_else(|| self.claim());
             // A mapped file's next chunk is claimed now, so that it is fetched
             // while this one is walked.
             next = self.chunks.mapping.as_ref().map(|_| self.claim());
-            if !self.walk_chunk(chunk, next, &mut buf, &mut part) {
+            if !self.walk_chunk(chunk, next, &mut buf) {
                 break;
             }
         }
@@ -327,15 +339,15 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
     /// make every chunk but the first be walked from a guess).
     #[cfg(test)]
     pub(crate) fn work_on(&self, chunks: impl IntoIterator<Item = u64>) {
-        let (mut buf, mut part) = (Vec::new(), P::default());
+        let mut buf = Vec::new();
         for chunk in chunks {
-            self.walk_chunk(chunk, None, &mut buf, &mut part);
+            self.walk_chunk(chunk, None, &mut buf);
         }
     }
 
     /// Walks `chunk`, prefetching the mapped chunk `ahead` meanwhile, and
     /// takes it into the total; `false`: it is past the end of the file.
-    fn walk_chunk(&self, chunk: u64, ahead: Option<u64>, buf: &mut Vec<u8>, part: &mut P) -> bool {
+    fn walk_chunk(&self, chunk: u64, ahead: Option<u64>, buf: &mut Vec<u8>) -> bool {
         let chunks = self.chunks;
         let offset = chunks.chunk_offset(chunk);
         let walked = match &chunks.mapping {
@@ -352,20 +364,15 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
                     bytes: mapping.bytes(),
                     base: offset as usize,
                 };
-                self.walk_from_best_start(chunk, &mut window, valid, part, ahead)
+                self.walk_from_best_start(chunk, &mut window, valid, ahead)
             }
             None => match read_at(&chunks.file, buf, 0, offset, CHUNK_LEN) {
                 Ok(0) => return false,
                 Ok(valid) => {
                     let mut window = Window::Read { buf };
-                    self.walk_from_best_start(chunk, &mut window, valid, part, None)
+                    self.walk_from_best_start(chunk, &mut window, valid, None)
                 }
-                Err(e) => Walked {
-                    start: None,
-                    end: WalkEnd::Io(e),
-                    records: 0,
-                    part: P::default(),
-                },
+                Err(e) => Walked::nothing(None, WalkEnd::Io(e)),
             },
         };
         self.done_with(chunk);
@@ -408,7 +415,6 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
         chunk: u64,
         window: &mut Window<'_>,
         valid: usize,
-        part: &mut P,
         ahead: Option<(&Mapping, usize)>,
     ) -> Walked<P> {
         let chunks = self.chunks;
@@ -431,14 +437,9 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
             guess.map(|at| offset + at as u64)
         });
         match start {
-            Some(start) => chunks.walk(offset, start, window, valid, part, ahead),
+            Some(start) => chunks.walk(offset, start, window, valid, ahead),
             // Walked in its turn instead ([`Self::take_in`]).
-            None => Walked {
-                start: None,
-                end: WalkEnd::FileEnd,
-                records: 0,
-                part: P::default(),
-            },
+            None => Walked::nothing(None, WalkEnd::FileEnd),
         }
     }
 
@@ -502,15 +503,9 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
     fn walk_again(&self, chunk: u64, start: u64, buf: &mut Vec<u8>) -> Walked<P> {
         let chunks = self.chunks;
         let offset = chunks.chunk_offset(chunk);
-        let mut part = P::default();
         if start >= offset + CHUNK_LEN as u64 {
             // A record before it runs over the whole chunk: none starts in it.
-            return Walked {
-                start: Some(start),
-                end: WalkEnd::Next(start),
-                records: 0,
-                part,
-            };
+            return Walked::nothing(Some(start), WalkEnd::Next(start));
         }
         self.rewalked.fetch_add(1, Ordering::Relaxed);
         self.missed.fetch_add(1, Ordering::Relaxed);
@@ -521,7 +516,7 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
                     bytes: mapping.bytes(),
                     base: offset as usize,
                 };
-                let walked = chunks.walk(offset, start, &mut window, valid, &mut part, None);
+                let walked = chunks.walk(offset, start, &mut window, valid, None);
                 // Its pages were let go once already; the walk faulted them back.
                 mapping.release(offset as usize, offset as usize + CHUNK_LEN);
                 walked
@@ -529,14 +524,9 @@ impl<P: ChunkPart> ChunkRun<'_, P> {
             None => match read_at(&chunks.file, buf, 0, offset, CHUNK_LEN) {
                 Ok(valid) => {
                     let mut window = Window::Read { buf };
-                    chunks.walk(offset, start, &mut window, valid, &mut part, None)
+                    chunks.walk(offset, start, &mut window, valid, None)
                 }
-                Err(e) => Walked {
-                    start: Some(start),
-                    end: WalkEnd::Io(e),
-                    records: 0,
-                    part,
-                },
+                Err(e) => Walked::nothing(Some(start), WalkEnd::Io(e)),
             },
         }
     }

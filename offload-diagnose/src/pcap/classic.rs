@@ -24,7 +24,7 @@ impl<R: Read> CaptureReader<R> {
             path: self.path.clone(),
             source,
         };
-        let header_len = walker.header_len;
+        let format = walker.format;
         // Top the buffer up, then cut it into records.
         walker.fill_buffer().map_err(io_error)?;
         let mut problem = None;
@@ -33,8 +33,7 @@ impl<R: Read> CaptureReader<R> {
             let (cut, stop) = cut_records(
                 &walker.buf[start..walker.end],
                 start,
-                header_len,
-                walker.big_endian,
+                format,
                 link_type,
                 entries,
             );
@@ -82,7 +81,7 @@ impl<R: Read> CaptureReader<R> {
         let Inner::Classic(walker) = &mut self.inner else {
             unreachable!("called for classic pcap only")
         };
-        let header_len = walker.header_len;
+        let (format, header_len) = (walker.format, walker.format.header_len);
         let io_error = |source| Error::CaptureFileIo {
             path: self.path.clone(),
             source,
@@ -94,14 +93,7 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         let h = &walker.buf[walker.start..walker.start + 16];
-        let word = |at: usize| {
-            let bytes = [h[at], h[at + 1], h[at + 2], h[at + 3]];
-            if walker.big_endian {
-                u32::from_be_bytes(bytes)
-            } else {
-                u32::from_le_bytes(bytes)
-            }
-        };
+        let word = |at: usize| format.word(h, at);
         let (ts_sec, ts_frac, caplen, orig_len) = (word(0), word(4), word(8), word(12));
         if caplen > MAX_RECORD_LEN {
             return Err(self.damaged(Problem::AbsurdLength {
@@ -146,27 +138,16 @@ pub(super) enum Stop {
 pub(super) fn cut_records(
     bytes: &[u8],
     base: usize,
-    header_len: usize,
-    big_endian: bool,
+    format: RecordFormat,
     link_type: u16,
     entries: &mut Vec<BatchEntry>,
 ) -> (usize, Stop) {
-    // One 4-byte load per field (the header's length was checked first).
-    let word = |at: usize| {
-        let b: [u8; 4] = bytes[at..at + 4].try_into().unwrap_or_default();
-        if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        }
-    };
+    let header_len = format.header_len;
     let mut at = 0;
     loop {
-        if bytes.len() < at + header_len {
+        let Some((caplen, orig_len)) = format.lengths(&bytes[at..]) else {
             return (at, Stop::NeedMore(header_len));
-        }
-        // caplen and orig_len are at 8 and 12 in both header formats.
-        let (caplen, orig_len) = (word(at + 8), word(at + 12));
+        };
         if caplen > MAX_RECORD_LEN {
             return (at, Stop::AbsurdLength(caplen));
         }
@@ -184,6 +165,46 @@ pub(super) fn cut_records(
     }
 }
 
+/// How a classic pcap file writes its record headers: the one reader of
+/// their fields, for the sequential walker, the chunks and the guesses.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RecordFormat {
+    /// 16, or 24 for the "modified" (Kuznetzov) format.
+    pub(super) header_len: usize,
+    pub(super) big_endian: bool,
+    /// Timestamps in nanoseconds rather than microseconds.
+    pub(super) nanosecond: bool,
+}
+
+impl RecordFormat {
+    pub(super) fn new(big_endian: bool, modified: bool, nanosecond: bool) -> Self {
+        RecordFormat {
+            header_len: if modified { 24 } else { 16 },
+            big_endian,
+            nanosecond,
+        }
+    }
+
+    /// The 32-bit field at `at` of a header whose bytes are in `header`.
+    #[inline(always)]
+    pub(super) fn word(&self, header: &[u8], at: usize) -> u32 {
+        let b: [u8; 4] = header[at..at + 4].try_into().unwrap_or_default();
+        if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    /// (caplen, orig_len) of the record whose header starts `bytes`, if all of
+    /// the header is there. They are at 8 and 12 in both header formats.
+    #[inline(always)]
+    pub(super) fn lengths(&self, bytes: &[u8]) -> Option<(u32, u32)> {
+        let header = bytes.get(..self.header_len)?;
+        Some((self.word(header, 8), self.word(header, 12)))
+    }
+}
+
 /// The classic pcap record walker: the format is a 16-byte header per record, so
 /// walking it over one large buffer beats a general parser (about 2x here);
 /// pcapng, with its many block types, goes through `pcap-parser`.
@@ -197,9 +218,7 @@ pub(super) struct Classic<R: Read> {
     /// File offset of `buf[start]`.
     pub(super) consumed: u64,
     pub(super) exhausted: bool,
-    pub(super) big_endian: bool,
-    /// 16, or 24 for the "modified" (Kuznetzov) format.
-    pub(super) header_len: usize,
+    pub(super) format: RecordFormat,
 }
 
 /// Classic pcap read buffer, handed whole to a worker as one batch. Small
@@ -209,7 +228,7 @@ pub(super) struct Classic<R: Read> {
 const CLASSIC_BUFFER_LEN: usize = 256 << 10;
 
 impl<R: Read> Classic<R> {
-    pub(super) fn new(source: R, big_endian: bool, modified: bool) -> Self {
+    pub(super) fn new(source: R, format: RecordFormat) -> Self {
         Classic {
             source,
             buf: vec![0; CLASSIC_BUFFER_LEN],
@@ -217,8 +236,7 @@ impl<R: Read> Classic<R> {
             end: 0,
             consumed: 0,
             exhausted: false,
-            big_endian,
-            header_len: if modified { 24 } else { 16 },
+            format,
         }
     }
 

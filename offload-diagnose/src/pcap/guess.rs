@@ -1,5 +1,5 @@
-//! The layout of classic pcap record headers, and a guess at where the first
-//! record of a chunk of a file starts, from the chunk's bytes alone.
+//! A guess at where the first record of a chunk of a classic pcap file
+//! starts, from the chunk's bytes alone.
 //!
 //! A record's start is only known from the record before it. To walk a chunk
 //! without waiting for the chunks before it, the reader guesses: the first
@@ -9,6 +9,7 @@
 //! the chunk before really ended ([`super::chunks`]); a payload that happens
 //! to look like record headers costs a second walk, never a wrong count.
 
+use super::classic::RecordFormat;
 use super::MAX_RECORD_LEN;
 
 /// Headers in a row that must look right before a guess is taken.
@@ -20,48 +21,7 @@ const DAY: u32 = 86_400;
 /// No packet on the wire is this long (IPv6 BIG TCP stops at 512 KiB).
 const WIRE_LEN_LIMIT: u32 = 1 << 20;
 
-/// How a classic pcap file writes its record headers.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct RecordFormat {
-    /// 16, or 24 for the "modified" format.
-    header_len: usize,
-    big_endian: bool,
-    /// Timestamps in nanoseconds rather than microseconds.
-    nanosecond: bool,
-}
-
 impl RecordFormat {
-    pub(super) fn new(header_len: usize, big_endian: bool, nanosecond: bool) -> Self {
-        RecordFormat {
-            header_len,
-            big_endian,
-            nanosecond,
-        }
-    }
-
-    pub(super) fn header_len(&self) -> usize {
-        self.header_len
-    }
-
-    /// The 32-bit field at `at` of a header whose bytes are in `header`.
-    #[inline(always)]
-    fn word(&self, header: &[u8], at: usize) -> u32 {
-        let b: [u8; 4] = header[at..at + 4].try_into().unwrap_or_default();
-        if self.big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        }
-    }
-
-    /// (caplen, orig_len) of the record whose header starts `bytes`, if all of
-    /// the header is there. They are at 8 and 12 in both header formats.
-    #[inline(always)]
-    pub(super) fn lengths(&self, bytes: &[u8]) -> Option<(u32, u32)> {
-        let header = bytes.get(..self.header_len)?;
-        Some((self.word(header, 8), self.word(header, 12)))
-    }
-
     /// The first offset in `chunk` from which [`CHAIN`] record headers in a
     /// row (or as many as the chunk holds) look like real ones.
     pub(super) fn guess_first_record(&self, chunk: &[u8]) -> Option<usize> {
@@ -136,13 +96,13 @@ mod tests {
 
     #[test]
     fn finds_the_first_record_after_the_tail_of_the_one_before() {
-        for (header_len, big_endian, nanosecond) in [
-            (16, false, false),
-            (16, true, true),
-            (24, false, false),
-            (24, true, false),
+        for (big_endian, modified, nanosecond) in [
+            (false, false, false),
+            (true, false, true),
+            (false, true, false),
+            (true, true, false),
         ] {
-            let format = RecordFormat::new(header_len, big_endian, nanosecond);
+            let format = RecordFormat::new(big_endian, modified, nanosecond);
             for skip in [0, 1, 7, 60, 1500] {
                 // Enough records to fill a chunk: a misread header's chain is
                 // followed until it goes wrong, as in a real chunk.
@@ -161,7 +121,7 @@ mod tests {
         // The record before the chunk starts 2 bytes before it: read 4 bytes
         // late, its headers step along the records as real ones do, but their
         // fraction is the captured length; the guess is the next record.
-        let format = RecordFormat::new(16, false, false);
+        let format = RecordFormat::new(false, false, false);
         let mut bytes = chunk(&format, 0, 4_000, 54);
         // Frames that start with bytes which, read as a length on the wire,
         // are no longer than a real one.
@@ -173,7 +133,7 @@ mod tests {
 
     #[test]
     fn zeros_and_impossible_headers_are_not_records() {
-        let format = RecordFormat::new(16, false, false);
+        let format = RecordFormat::new(false, false, false);
         assert_eq!(format.guess_first_record(&[0u8; 4096]), None);
         // A header with a length over the limit, a fraction of a second over
         // one second, a captured length longer than the wire's, or seconds a
@@ -199,7 +159,7 @@ mod tests {
         }
         assert!(format.looks_like_records(&records(header(&format, 1_700_000_000, 1, 8)), 0));
         // In nanoseconds, 999,999,999 is a fraction of a second.
-        let nano = RecordFormat::new(16, false, true);
+        let nano = RecordFormat::new(false, false, true);
         let mut late = chunk(&nano, 0, 4_000, 20);
         late[4..8].copy_from_slice(&999_999_999u32.to_le_bytes());
         assert_eq!(nano.guess_first_record(&late), Some(0));

@@ -14,7 +14,7 @@ use pcap_parser::{PcapError, PcapNGReader};
 
 use super::chunks::ClassicChunks;
 use super::classic::Classic;
-use super::guess::RecordFormat;
+use super::classic::RecordFormat;
 use super::problem::{describe, Problem};
 use crate::error::{Error, Result};
 use offload_core::verdict::linktype::is_supported;
@@ -149,7 +149,6 @@ impl CaptureReader<File> {
             return Err(Box::new(self));
         }
         let link_type = self.interfaces[0].link_type;
-        let nanosecond = self.interfaces[0].resolution == 1_000_000_000;
         let Inner::Classic(walker) = self.inner else {
             unreachable!("checked above")
         };
@@ -160,7 +159,7 @@ impl CaptureReader<File> {
             file,
             self.path,
             walker.consumed,
-            RecordFormat::new(walker.header_len, walker.big_endian, nanosecond),
+            walker.format,
             link_type,
         ))
     }
@@ -319,7 +318,8 @@ impl<R: Read> CaptureReader<R> {
                     },
                     offset_secs: i64::from(header.thiszone),
                 });
-                let mut walker = Classic::new(chained, big_endian, header.modified);
+                let format = RecordFormat::new(big_endian, header.modified, header.nanosecond);
+                let mut walker = Classic::new(chained, format);
                 // The header was parsed from the prefix, so its 24 bytes are there.
                 walker.fill(24).map_err(io_error)?;
                 walker.consume(24);
